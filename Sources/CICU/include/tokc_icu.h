@@ -1,0 +1,50 @@
+#ifndef TOKC_ICU_H
+#define TOKC_ICU_H
+
+// A plain-C face over the system ICU. Only C types cross this header: Swift must never see ICU's own
+// headers, which clash with the copy Foundation carries on Linux (see DESIGN.md, "Native dependencies").
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// The normalisation forms tokc offers. Values are stable: they cross the C boundary.
+typedef enum {
+    TOKC_ICU_NFC = 1,
+    TOKC_ICU_NFD = 2,
+    TOKC_ICU_NFKC = 3,
+    TOKC_ICU_NFKD = 4,
+    TOKC_ICU_NFKC_CASEFOLD = 5,
+    TOKC_ICU_LOWERCASE = 6,
+    TOKC_ICU_CASEFOLD = 7,
+} tokc_icu_form;
+
+/// Transforms `length` bytes of UTF-8 at `text` by `form`. Ill-formed UTF-8 becomes U+FFFD first.
+/// On success returns 0 and sets `*out` to a malloc'ed buffer of `*out_length` bytes (free it with
+/// `tokc_icu_free`); `*out` may be NULL when `*out_length` is 0. On failure returns the ICU error code (> 0).
+int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t length,
+                           uint8_t **out, int64_t *out_length);
+
+/// Word boundaries of UTF-8 text, as byte offsets, by ICU's dictionary-based word break iterator for
+/// `locale` ("ja", "zh", "th", "" for the root locale). Ill-formed UTF-8 sequences are kept as they are.
+/// On success returns 0 and sets `*offsets` to a malloc'ed array of `*count` offsets, always starting
+/// with 0 and ending with `length`. On failure returns the ICU error code (> 0).
+int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_t length,
+                                 int64_t **offsets, int64_t *count);
+
+/// The name of an ICU error code, e.g. "U_ILLEGAL_ARGUMENT_ERROR". Static storage: do not free.
+const char *tokc_icu_error_name(int32_t code);
+
+/// The version of the ICU library loaded at run time, e.g. "72.1". Static storage: do not free.
+const char *tokc_icu_version(void);
+
+void tokc_icu_free(void *pointer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,160 @@
+#include "tokc_icu.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <unicode/ubrk.h>
+#include <unicode/uchar.h>
+#include <unicode/unorm2.h>
+#include <unicode/ustring.h>
+#include <unicode/utext.h>
+#include <unicode/uversion.h>
+
+// ICU works in UTF-16: every transform goes UTF-8 -> UTF-16 -> transform -> UTF-8, each step sized by a
+// preflight call, so no length is ever guessed.
+
+static int32_t utf8_to_utf16(const uint8_t *text, int32_t length, UChar **out, int32_t *out_length) {
+    UErrorCode status = U_ZERO_ERROR;
+    int32_t needed = 0;
+    u_strFromUTF8WithSub(NULL, 0, &needed, (const char *)text, length, 0xFFFD, NULL, &status);
+    if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) return status;
+    UChar *buffer = (UChar *)malloc(sizeof(UChar) * (size_t)(needed + 1));
+    if (buffer == NULL) return U_MEMORY_ALLOCATION_ERROR;
+    status = U_ZERO_ERROR;
+    u_strFromUTF8WithSub(buffer, needed + 1, out_length, (const char *)text, length, 0xFFFD, NULL, &status);
+    if (U_FAILURE(status)) { free(buffer); return status; }
+    *out = buffer;
+    return 0;
+}
+
+static int32_t utf16_to_utf8(const UChar *text, int32_t length, uint8_t **out, int64_t *out_length) {
+    UErrorCode status = U_ZERO_ERROR;
+    int32_t needed = 0;
+    u_strToUTF8(NULL, 0, &needed, text, length, &status);
+    if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status)) return status;
+    char *buffer = (char *)malloc((size_t)needed + 1);
+    if (buffer == NULL) return U_MEMORY_ALLOCATION_ERROR;
+    status = U_ZERO_ERROR;
+    int32_t written = 0;
+    u_strToUTF8(buffer, needed + 1, &written, text, length, &status);
+    if (U_FAILURE(status)) { free(buffer); return status; }
+    *out = (uint8_t *)buffer;
+    *out_length = written;
+    return 0;
+}
+
+// Runs one UTF-16 -> UTF-16 transform with ICU's preflight convention.
+static int32_t transform16(tokc_icu_form form, const UChar *src, int32_t length, UChar **out, int32_t *out_length) {
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2 *normalizer = NULL;
+    switch (form) {
+    case TOKC_ICU_NFC: normalizer = unorm2_getNFCInstance(&status); break;
+    case TOKC_ICU_NFD: normalizer = unorm2_getNFDInstance(&status); break;
+    case TOKC_ICU_NFKC: normalizer = unorm2_getNFKCInstance(&status); break;
+    case TOKC_ICU_NFKD: normalizer = unorm2_getNFKDInstance(&status); break;
+    case TOKC_ICU_NFKC_CASEFOLD: normalizer = unorm2_getNFKCCasefoldInstance(&status); break;
+    case TOKC_ICU_LOWERCASE: case TOKC_ICU_CASEFOLD: break;
+    default: return U_ILLEGAL_ARGUMENT_ERROR;
+    }
+    if (U_FAILURE(status)) return status;
+
+    int32_t capacity = length + 16;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        UChar *buffer = (UChar *)malloc(sizeof(UChar) * (size_t)capacity);
+        if (buffer == NULL) return U_MEMORY_ALLOCATION_ERROR;
+        status = U_ZERO_ERROR;
+        int32_t needed;
+        if (normalizer != NULL) {
+            needed = unorm2_normalize(normalizer, src, length, buffer, capacity, &status);
+        } else if (form == TOKC_ICU_LOWERCASE) {
+            needed = u_strToLower(buffer, capacity, src, length, "", &status);
+        } else {
+            needed = u_strFoldCase(buffer, capacity, src, length, U_FOLD_CASE_DEFAULT, &status);
+        }
+        if (status == U_BUFFER_OVERFLOW_ERROR) {
+            free(buffer);
+            capacity = needed + 1;
+            continue;
+        }
+        if (U_FAILURE(status)) { free(buffer); return status; }
+        *out = buffer;
+        *out_length = needed;
+        return 0;
+    }
+    return U_INTERNAL_PROGRAM_ERROR;
+}
+
+int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t length,
+                           uint8_t **out, int64_t *out_length) {
+    *out = NULL;
+    *out_length = 0;
+    if (length < 0 || length > INT32_MAX / 2) return U_INDEX_OUTOFBOUNDS_ERROR;
+    if (length == 0) return 0;
+    UChar *utf16 = NULL;
+    int32_t utf16_length = 0;
+    int32_t error = utf8_to_utf16(text, (int32_t)length, &utf16, &utf16_length);
+    if (error != 0) return error;
+    UChar *transformed = NULL;
+    int32_t transformed_length = 0;
+    error = transform16(form, utf16, utf16_length, &transformed, &transformed_length);
+    free(utf16);
+    if (error != 0) return error;
+    error = utf16_to_utf8(transformed, transformed_length, out, out_length);
+    free(transformed);
+    return error;
+}
+
+int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_t length,
+                                 int64_t **offsets, int64_t *count) {
+    *offsets = NULL;
+    *count = 0;
+    if (length < 0) return U_INDEX_OUTOFBOUNDS_ERROR;
+    UErrorCode status = U_ZERO_ERROR;
+    // UText over the UTF-8 bytes themselves: the iterator reports native (byte) offsets, no copy.
+    UText *utext = utext_openUTF8(NULL, (const char *)text, length, &status);
+    if (U_FAILURE(status)) return status;
+    UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status);
+    if (U_FAILURE(status)) { utext_close(utext); return status; }
+    ubrk_setUText(iterator, utext, &status);
+    if (U_FAILURE(status)) { ubrk_close(iterator); utext_close(utext); return status; }
+
+    int64_t capacity = 64, used = 0;
+    int64_t *result = (int64_t *)malloc(sizeof(int64_t) * (size_t)capacity);
+    if (result == NULL) { ubrk_close(iterator); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+    for (int32_t boundary = ubrk_first(iterator); boundary != UBRK_DONE; boundary = ubrk_next(iterator)) {
+        if (used == capacity) {
+            capacity *= 2;
+            int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)capacity);
+            if (grown == NULL) { free(result); ubrk_close(iterator); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+            result = grown;
+        }
+        result[used++] = boundary;
+    }
+    ubrk_close(iterator);
+    utext_close(utext);
+    if (used == 0 || result[used - 1] != length) {
+        // Empty text yields the single boundary 0; make the contract (first 0, last length) hold always.
+        if (used == capacity) {
+            int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)(capacity + 1));
+            if (grown == NULL) { free(result); return U_MEMORY_ALLOCATION_ERROR; }
+            result = grown;
+        }
+        if (used == 0) result[used++] = 0;
+        if (result[used - 1] != length) result[used++] = length;
+    }
+    *offsets = result;
+    *count = used;
+    return 0;
+}
+
+const char *tokc_icu_error_name(int32_t code) { return u_errorName((UErrorCode)code); }
+
+const char *tokc_icu_version(void) {
+    static char text[U_MAX_VERSION_STRING_LENGTH];
+    UVersionInfo info;
+    u_getVersion(info);
+    u_versionToString(info, text);
+    return text;
+}
+
+void tokc_icu_free(void *pointer) { free(pointer); }

@@ -1,0 +1,89 @@
+import CICU
+
+/// Rewrites text before it is split: Unicode normalisation, case folding, width folding.
+///
+/// Contract: `normalize` returns nil when it leaves the text as it is without looking at it (the identity), so
+/// the common path (tiktoken vocabularies, which never normalise) copies nothing.
+public protocol Normalizer: Sendable {
+    func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]?
+}
+
+/// The normalisations tokc runs through ICU. Ill-formed UTF-8 becomes U+FFFD under every form but `identity`,
+/// so only the identity is lossless for arbitrary bytes.
+public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
+    /// No change: the right choice for byte-level BPE vocabularies such as o200k_base and cl100k_base.
+    case identity
+    /// Canonical composition.
+    case nfc
+    /// Canonical decomposition.
+    case nfd
+    /// Compatibility composition: folds full-width Latin to ASCII, half-width katakana to full-width, ligatures.
+    case nfkc
+    /// Compatibility decomposition.
+    case nfkd
+    /// NFKC then full case folding (ICU's NFKC_Casefold).
+    case nfkcCasefold = "nfkc_cf"
+    /// Unicode lowercase mapping (root locale, context-sensitive: final sigma).
+    case lowercase
+    /// Unicode default case folding.
+    case casefold
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard let form = icuForm, let base = text.baseAddress, !text.isEmpty else { return nil }
+        // ICU indexes UTF-16 with Int32; cut larger inputs at safe points and normalise the parts.
+        if text.count > Self.chunkLimit {
+            var output: [UInt8] = []
+            output.reserveCapacity(text.count)
+            var start = 0
+            while start < text.count {
+                let end = Self.chunkEnd(in: text, from: start)
+                output += transform(form, UnsafeBufferPointer(rebasing: text[start..<end]))
+                start = end
+            }
+            return output
+        }
+        return transform(form, UnsafeBufferPointer(start: base, count: text.count))
+    }
+
+    private var icuForm: tokc_icu_form? {
+        switch self {
+        case .identity: return nil
+        case .nfc: return TOKC_ICU_NFC
+        case .nfd: return TOKC_ICU_NFD
+        case .nfkc: return TOKC_ICU_NFKC
+        case .nfkd: return TOKC_ICU_NFKD
+        case .nfkcCasefold: return TOKC_ICU_NFKC_CASEFOLD
+        case .lowercase: return TOKC_ICU_LOWERCASE
+        case .casefold: return TOKC_ICU_CASEFOLD
+        }
+    }
+
+    static let chunkLimit = 256 << 20
+
+    /// Where to end a chunk that starts at `start`: just before an ASCII byte near the limit (no canonical or
+    /// compatibility mapping joins a character to a following ASCII one, and lowercasing's context, final
+    /// sigma, looks only at letters), else at a code-point boundary.
+    static func chunkEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        let limit = start + chunkLimit
+        guard limit < text.count else { return text.count }
+        var end = limit
+        while end > limit - (1 << 20) && text[end] >= 0x80 { end -= 1 }
+        if text[end] >= 0x80 {
+            end = limit
+            while end > start + 1 && text[end] & 0xC0 == 0x80 { end -= 1 }
+        }
+        return end
+    }
+
+    private func transform(_ form: tokc_icu_form, _ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        var out: UnsafeMutablePointer<UInt8>? = nil
+        var outLength: Int64 = 0
+        let status = tokc_icu_transform(form, text.baseAddress, Int64(text.count), &out, &outLength)
+        // ICU fails here only when it cannot allocate (lengths are bounded above): out of memory, which Swift
+        // treats as fatal everywhere.
+        precondition(status == 0, "ICU \(rawValue) failed: \(String(cString: tokc_icu_error_name(status)))")
+        defer { tokc_icu_free(out) }
+        guard let out else { return [] }
+        return Array(UnsafeBufferPointer(start: out, count: Int(outLength)))
+    }
+}

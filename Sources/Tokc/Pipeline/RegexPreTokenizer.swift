@@ -1,0 +1,99 @@
+/// Splits text at the matches of a GPT-style regex, run by PCRE2 (JIT).
+///
+/// Every match is a piece. Bytes no match covers are pieces too, one per gap: with tokc's patterns every
+/// well-formed character matches some branch, so gaps are exactly the runs of ill-formed UTF-8, which a
+/// byte-level encoder then encodes byte-exactly. (tiktoken takes Python `str`, which cannot hold such bytes,
+/// so this is tokc's documented extension, not a tiktoken behaviour.)
+public struct RegexPreTokenizer: PreTokenizer {
+    /// The built-in patterns, by the names the manifest and `--pattern` use.
+    public enum Named: String, CaseIterable, Sendable {
+        case o200k
+        case cl100k
+        case gpt2
+
+        /// The regex exactly as tiktoken 0.14 writes it (`tiktoken_ext/openai_public.py`).
+        public var pattern: String {
+            switch self {
+            case .o200k:
+                return [
+                    #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+                    #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#,
+                    #"\p{N}{1,3}"#,
+                    #" ?[^\s\p{L}\p{N}]+[\r\n/]*"#,
+                    #"\s*[\r\n]+"#,
+                    #"\s+(?!\S)"#,
+                    #"\s+"#,
+                ].joined(separator: "|")
+            case .cl100k:
+                return #"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"#
+            case .gpt2:
+                return #"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"#
+            }
+        }
+    }
+
+    /// The pattern as given (before tokc rewrites `\s` for PCRE2).
+    public let pattern: String
+    private let regex: PCRE2Pattern
+
+    /// Compiles `pattern`, a regex in the dialect of tiktoken's patterns (Rust `regex`/`fancy-regex`).
+    public init(pattern: String) throws(TokcError) {
+        self.pattern = pattern
+        self.regex = try PCRE2Pattern(Self.pcre2Dialect(of: pattern))
+    }
+
+    public init(_ named: Named) throws(TokcError) {
+        try self.init(pattern: named.pattern)
+    }
+
+    public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var covered = 0
+        let completed = regex.forEachMatch(in: text) { match in
+            if match.lowerBound > covered {
+                body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
+            }
+            body(UnsafeBufferPointer(rebasing: text[match]))
+            covered = match.upperBound
+        }
+        // If PCRE2 hit a resource limit (`completed == false`), the rest goes out as one piece: still lossless,
+        // and the count stays close. tokc's own patterns are possessive or single-class repeats and have not
+        // been seen to hit one, even on a 1 MB line.
+        _ = completed
+        if covered < text.count {
+            body(UnsafeBufferPointer(rebasing: text[covered...]))
+        }
+    }
+
+    /// Unicode White_Space, the set `\s` means in Rust's `regex`. PCRE2's `\s` under UCP adds U+180E, which
+    /// left White_Space in Unicode 6.3; spelling the set out keeps tokc's splits equal to tiktoken's.
+    static let whiteSpaceSet = #"\t-\r\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"#
+
+    /// Rewrites `\s` and `\S` into explicit classes; everything else passes through unchanged.
+    /// `\S` inside a bracket class cannot be spelled as a set union and is left to PCRE2.
+    static func pcre2Dialect(of pattern: String) -> String {
+        var output = ""
+        var inClass = false
+        var iterator = pattern.unicodeScalars.makeIterator()
+        while let scalar = iterator.next() {
+            if scalar == "\\" {
+                guard let escaped = iterator.next() else { output.unicodeScalars.append(scalar); break }
+                switch (escaped, inClass) {
+                case ("s", false): output += "[\(whiteSpaceSet)]"
+                case ("s", true): output += whiteSpaceSet
+                case ("S", false): output += "[^\(whiteSpaceSet)]"
+                default:
+                    output.unicodeScalars.append(scalar)
+                    output.unicodeScalars.append(escaped)
+                }
+                continue
+            }
+            if scalar == "[" && !inClass {
+                inClass = true
+            } else if scalar == "]" && inClass {
+                inClass = false
+            }
+            output.unicodeScalars.append(scalar)
+        }
+        return output
+    }
+}

@@ -1,0 +1,77 @@
+/// Which special tokens `encode` recognises in the text. Whatever is not recognised is encoded as ordinary
+/// text, as tiktoken's `encode_ordinary` does: `.none` is the default, so text from users can never smuggle
+/// in a control token.
+public enum SpecialTokenPolicy: Sendable, Equatable {
+    case none
+    case all
+    case only(Set<String>)
+}
+
+/// A vocabulary's special tokens (`<|endoftext|>` …): text that maps to one id without going through the
+/// encoder, and only when the caller allows it.
+public struct SpecialTokens: Sendable {
+    private struct Entry: Sendable {
+        let text: String
+        let bytes: [UInt8]
+        let id: TokenID
+    }
+
+    /// Longest first, so that at one position the longest allowed special wins.
+    private let entries: [Entry]
+    /// The first bytes of all specials: the scan tests one table entry per text byte.
+    private let isFirstByte: [Bool]
+    private let textByID: [TokenID: [UInt8]]
+
+    public init(_ tokens: [String: TokenID]) {
+        entries = tokens.map { Entry(text: $0.key, bytes: Array($0.key.utf8), id: $0.value) }
+            .filter { !$0.bytes.isEmpty }
+            .sorted { ($0.bytes.count, $1.text) > ($1.bytes.count, $0.text) }
+        var isFirstByte = [Bool](repeating: false, count: 256)
+        for entry in entries { isFirstByte[Int(entry.bytes[0])] = true }
+        self.isFirstByte = isFirstByte
+        textByID = Dictionary(entries.map { ($0.id, $0.bytes) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+
+    /// The specials as text → id.
+    public var dictionary: [String: TokenID] {
+        Dictionary(entries.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public var maxID: TokenID? { entries.map(\.id).max() }
+
+    /// The bytes of special token `id`, or nil if `id` is not special.
+    public func bytes(of id: TokenID) -> [UInt8]? { textByID[id] }
+
+    /// The first allowed special at or after `offset`: its byte range and id.
+    func firstMatch(
+        in text: UnsafeBufferPointer<UInt8>, from offset: Int, policy: SpecialTokenPolicy
+    ) -> (range: Range<Int>, id: TokenID)? {
+        var position = offset
+        while position < text.count {
+            if isFirstByte[Int(text[position])] {
+                for entry in entries where entry.bytes.count <= text.count - position {
+                    guard policy.allows(entry.text) else { continue }
+                    if entry.bytes.withUnsafeBufferPointer({ special in
+                        special.elementsEqual(UnsafeBufferPointer(rebasing: text[position..<(position + special.count)]))
+                    }) {
+                        return (position..<(position + entry.bytes.count), entry.id)
+                    }
+                }
+            }
+            position += 1
+        }
+        return nil
+    }
+}
+
+extension SpecialTokenPolicy {
+    func allows(_ special: String) -> Bool {
+        switch self {
+        case .none: return false
+        case .all: return true
+        case .only(let allowed): return allowed.contains(special)
+        }
+    }
+}

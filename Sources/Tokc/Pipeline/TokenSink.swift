@@ -1,0 +1,32 @@
+/// A token id. In tiktoken vocabularies the id is also the merge rank.
+public typealias TokenID = UInt32
+
+/// Where an encoder writes its tokens. Encoders have one encode loop, generic over the sink, so counting,
+/// collecting ids and stopping at a budget share one copy of each algorithm (as rust-gems `bpe` does).
+///
+/// Implement `append` only; it is called once per token, in order, and must not allocate per call beyond
+/// the amortised growth of its own storage.
+public protocol TokenSink {
+    mutating func append(_ token: TokenID)
+}
+
+/// Collects ids.
+public struct IDSink: TokenSink {
+    public private(set) var ids: [TokenID]
+
+    public init(reservingCapacity capacity: Int = 0) {
+        ids = []
+        ids.reserveCapacity(capacity)
+    }
+
+    public mutating func append(_ token: TokenID) { ids.append(token) }
+}
+
+/// Counts tokens and keeps nothing: counting allocates no storage for ids.
+public struct CountSink: TokenSink {
+    public private(set) var count: Int = 0
+
+    public init() {}
+
+    public mutating func append(_ token: TokenID) { count &+= 1 }
+}

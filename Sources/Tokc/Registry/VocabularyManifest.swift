@@ -1,0 +1,84 @@
+import Foundation
+
+/// `manifest.json` of a vocabulary folder: which vocabularies it holds, how each is assembled (scheme, split
+/// pattern, normaliser, special tokens), where it came from, and the sha256 its file must have.
+public struct VocabularyManifest: Codable, Sendable, Equatable {
+    public var formatVersion: Int
+    /// The vocabulary each scheme uses when none is named (`"bpe": "o200k_base"`).
+    public var defaults: [String: String]
+    public var vocabularies: [Entry]
+
+    public struct Entry: Codable, Sendable, Equatable {
+        public var name: String
+        /// A `Scheme` raw value.
+        public var scheme: String
+        /// The file format: `tiktoken`.
+        public var format: String
+        /// The file name, relative to the manifest's folder.
+        public var file: String
+        /// One past the highest id, specials included (tiktoken's `n_vocab`); checked at load.
+        public var vocabSize: Int
+        /// The pre-tokenizer regex, exactly as the reference implementation writes it.
+        public var pattern: String
+        /// The name of a built-in pattern equal to `pattern`, for humans (`o200k`).
+        public var patternName: String?
+        /// A `UnicodeNormalizer` raw value; absent means identity.
+        public var normalizer: String?
+        public var specialTokens: [String: TokenID]
+        /// Which models use the vocabulary, for humans.
+        public var usedBy: String?
+        public var source: String
+        public var licence: String
+        /// Lowercase hex sha256 of the file; a load that finds other bytes fails.
+        public var sha256: String
+
+        enum CodingKeys: String, CodingKey {
+            case name, scheme, format, file, pattern, normalizer, source, licence, sha256
+            case vocabSize = "vocab_size"
+            case patternName = "pattern_name"
+            case specialTokens = "special_tokens"
+            case usedBy = "used_by"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case defaults, vocabularies
+        case formatVersion = "format_version"
+    }
+
+    /// Parses a manifest; `path` names the file in errors.
+    public static func parse(_ content: [UInt8], path: String) throws(TokcError) -> VocabularyManifest {
+        do {
+            return try JSONDecoder().decode(VocabularyManifest.self, from: Data(content))
+        } catch let error as DecodingError {
+            throw .malformedFile(path: path, line: Self.line(of: error, in: content), expected: Self.describe(error))
+        } catch {
+            throw .malformedFile(path: path, line: 1, expected: "a JSON manifest (\(error))")
+        }
+    }
+
+    private static func describe(_ error: DecodingError) -> String {
+        func at(_ path: [any CodingKey]) -> String {
+            path.isEmpty ? "the top level" : path.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case let .keyNotFound(key, context):
+            return "a field '\(key.stringValue)' at \(at(context.codingPath))"
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            return "a value of type \(type) at \(at(context.codingPath))"
+        case let .dataCorrupted(context):
+            return "valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+        @unknown default:
+            return "a valid manifest"
+        }
+    }
+
+    /// The 1-based line of a JSON syntax error, when Foundation reports the byte index; else 1.
+    private static func line(of error: DecodingError, in content: [UInt8]) -> Int {
+        guard case let .dataCorrupted(context) = error,
+              let underlying = context.underlyingError as NSError?,
+              let index = underlying.userInfo["NSJSONSerializationErrorIndex"] as? Int
+        else { return 1 }
+        return content.prefix(index).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+    }
+}

@@ -1,0 +1,211 @@
+import Crypto
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Finds vocabularies by name through the manifests of an ordered list of folders, and loads them.
+///
+/// The standard folders, searched in this order (the first manifest that lists a name wins):
+/// 1. each folder in `TOKC_VOCAB_PATH` (colon-separated), the user's own, each with a `manifest.json`;
+/// 2. the vocabularies shipped with tokc: `$TOKC_HOME/Vocabularies` if `TOKC_HOME` is set; else
+///    `<executable dir>/../share/tokc/Vocabularies` (where `scripts/install.sh` puts them); else the first
+///    `Vocabularies/manifest.json` found walking up from the executable (a build inside a checkout);
+///    else the checkout this library was compiled from.
+public struct VocabularyRegistry: Sendable {
+    /// Folders holding a `manifest.json`, searched in order.
+    public let folders: [String]
+
+    public init(folders: [String]) {
+        self.folders = folders
+    }
+
+    /// The registry of the standard folders for this process's environment.
+    public static var standard: VocabularyRegistry {
+        let environment = ProcessInfoLite.environment
+        var folders = (environment["TOKC_VOCAB_PATH"] ?? "").split(separator: ":").map(String.init)
+        if let shipped = shippedFolder(environment: environment) { folders.append(shipped) }
+        return VocabularyRegistry(folders: folders)
+    }
+
+    /// A manifest entry and the folder whose manifest lists it.
+    public struct Located: Sendable {
+        public let entry: VocabularyManifest.Entry
+        public let folder: String
+        public var filePath: String { folder + "/" + entry.file }
+    }
+
+    /// Every vocabulary the folders list, first listing of each name only, in folder then manifest order.
+    public func vocabularies() throws(TokcError) -> [Located] {
+        var seen = Set<String>()
+        var result: [Located] = []
+        for (folder, manifest) in try manifests() {
+            for entry in manifest.vocabularies where seen.insert(entry.name).inserted {
+                result.append(Located(entry: entry, folder: folder))
+            }
+        }
+        return result
+    }
+
+    /// The vocabulary a scheme uses when none is named: the first manifest's default for it.
+    public func defaultVocabulary(for scheme: Scheme) throws(TokcError) -> String {
+        for (_, manifest) in try manifests() {
+            if let name = manifest.defaults[scheme.rawValue] { return name }
+        }
+        throw .unknownVocabulary(name: "default for scheme \(scheme.rawValue)", known: try vocabularies().map(\.entry.name))
+    }
+
+    /// Loads a vocabulary by manifest name, or from a file path.
+    ///
+    /// A name found in a manifest loads that entry, after checking its file's sha256. Otherwise an existing file
+    /// loads as a `.tiktoken` BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the
+    /// pattern and special tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no
+    /// special tokens. Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
+    public func load(_ nameOrPath: String, pattern: String? = nil) throws(TokcError) -> Tokenizer {
+        let known = try vocabularies()
+        if let located = known.first(where: { $0.entry.name == nameOrPath }) {
+            return try load(located)
+        }
+        guard FileIO.isFile(nameOrPath) else {
+            throw .unknownVocabulary(name: nameOrPath, known: known.map(\.entry.name))
+        }
+        let content = try FileIO.readAll(nameOrPath)
+        let digest = Self.sha256(content)
+        if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {
+            return try Self.assemble(located.entry, name: located.entry.name, content: content, path: nameOrPath)
+        }
+        guard let pattern else {
+            throw .missingPattern(path: nameOrPath, known: RegexPreTokenizer.Named.allCases.map(\.rawValue))
+        }
+        let regex = RegexPreTokenizer.Named(rawValue: pattern)?.pattern ?? pattern
+        let encoder = try Scheme.makeEncoder(scheme: .bpe, format: "tiktoken", content: content, path: nameOrPath)
+        return Tokenizer(name: nameOrPath, preTokenizer: try RegexPreTokenizer(pattern: regex), encoder: encoder)
+    }
+
+    /// Loads a located entry, verifying its checksum. Loaded tokenizers are cached per file and checksum for
+    /// the life of the process, so repeated loads (a daemon, many `Tokenizer.named` calls) cost a lookup.
+    public func load(_ located: Located) throws(TokcError) -> Tokenizer {
+        let key = located.filePath + "\u{0}" + located.entry.sha256
+        if let cached = Self.cache.withLock({ $0[key] }) { return cached }
+        let content = try FileIO.readAll(located.filePath)
+        let digest = Self.sha256(content)
+        guard digest == located.entry.sha256.lowercased() else {
+            throw .checksumMismatch(path: located.filePath, expected: located.entry.sha256, actual: digest)
+        }
+        let tokenizer = try Self.assemble(located.entry, name: located.entry.name, content: content, path: located.filePath)
+        Self.cache.withLock { $0[key] = tokenizer }
+        return tokenizer
+    }
+
+    // MARK: - Internals
+
+    private static let cache = Mutex<[String: Tokenizer]>([:])
+
+    private func manifests() throws(TokcError) -> [(folder: String, manifest: VocabularyManifest)] {
+        guard !folders.isEmpty else {
+            throw .unreadableFile(path: "Vocabularies/manifest.json", reason: "no vocabulary folder found; set TOKC_HOME to the tokc checkout or install with scripts/install.sh, or add folders to TOKC_VOCAB_PATH")
+        }
+        var result: [(String, VocabularyManifest)] = []
+        for folder in folders {
+            let path = folder + "/manifest.json"
+            result.append((folder, try VocabularyManifest.parse(try FileIO.readAll(path), path: path)))
+        }
+        return result
+    }
+
+    static func assemble(
+        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String
+    ) throws(TokcError) -> Tokenizer {
+        guard let scheme = Scheme(rawValue: entry.scheme) else {
+            throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let normalizer = UnicodeNormalizer(rawValue: entry.normalizer ?? "identity") else {
+            throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(entry.normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let encoder = try Scheme.makeEncoder(scheme: scheme, format: entry.format, content: content, path: path)
+        for (text, id) in entry.specialTokens.sorted(by: { $0.value < $1.value }) {
+            var probe: [UInt8] = []
+            if encoder.appendBytes(of: id, to: &probe) {
+                throw .invalidVocabulary(path: path, reason: "special token \(text) has id \(id), which the vocabulary already uses")
+            }
+        }
+        let tokenizer = Tokenizer(
+            name: name, normalizer: normalizer, preTokenizer: try RegexPreTokenizer(pattern: entry.pattern),
+            encoder: encoder, specialTokens: entry.specialTokens)
+        guard tokenizer.vocabularySize == entry.vocabSize else {
+            throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file and special tokens give \(tokenizer.vocabularySize)")
+        }
+        return tokenizer
+    }
+
+    static func sha256(_ bytes: [UInt8]) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in SHA256.hash(data: bytes) {
+            text.append(hex[Int(byte >> 4)])
+            text.append(hex[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    private static func shippedFolder(environment: [String: String]) -> String? {
+        func hasManifest(_ folder: String) -> Bool { FileIO.isFile(folder + "/manifest.json") }
+        if let home = environment["TOKC_HOME"] {
+            return home + "/Vocabularies"
+        }
+        if let executable = executablePath() {
+            var directory = parent(of: executable)
+            let installed = directory + "/../share/tokc/Vocabularies"
+            if hasManifest(installed) { return installed }
+            while directory.count > 1 {
+                if hasManifest(directory + "/Vocabularies") { return directory + "/Vocabularies" }
+                directory = parent(of: directory)
+            }
+        }
+        // Sources/Tokc/Registry/VocabularyRegistry.swift → the checkout root.
+        var checkout = #filePath
+        for _ in 0..<4 { checkout = parent(of: checkout) }
+        return hasManifest(checkout + "/Vocabularies") ? checkout + "/Vocabularies" : nil
+    }
+
+    private static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
+    private static func executablePath() -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard length > 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The process environment without Foundation's `ProcessInfo` (kept out of the library's non-Foundation files).
+enum ProcessInfoLite {
+    static var environment: [String: String] {
+        var result: [String: String] = [:]
+        var pointer = environ
+        while let entry = pointer.pointee {
+            let text = String(cString: entry)
+            if let equals = text.firstIndex(of: "=") {
+                result[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            pointer += 1
+        }
+        return result
+    }
+}
+
+extension Tokenizer {
+    /// Loads a vocabulary by name (`o200k_base`, `cl100k_base`, or one from `TOKC_VOCAB_PATH`) or file path,
+    /// through the standard registry. Cached: a second call with the same name costs a manifest read.
+    public static func named(_ nameOrPath: String) throws(TokcError) -> Tokenizer {
+        try VocabularyRegistry.standard.load(nameOrPath)
+    }
+}

@@ -1,0 +1,57 @@
+/// Every error tokc reports. Each case carries what a user needs to act: which file, which line or
+/// offset, and what was expected there. `description` is the one-line message the CLI prints.
+public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A vocabulary or manifest file that does not parse. `line` is 1-based.
+    case malformedFile(path: String, line: Int, expected: String)
+    /// A file whose bytes do not match the sha256 its manifest promises.
+    case checksumMismatch(path: String, expected: String, actual: String)
+    /// A vocabulary name that no manifest lists.
+    case unknownVocabulary(name: String, known: [String])
+    /// A vocabulary whose content cannot work with its scheme (e.g. byte-level BPE without all 256 bytes).
+    case invalidVocabulary(path: String, reason: String)
+    /// A file that cannot be opened or read.
+    case unreadableFile(path: String, reason: String)
+    /// A pre-tokenizer regex PCRE2 rejects; `offset` is the byte offset PCRE2 names in the pattern.
+    case invalidPattern(pattern: String, offset: Int, reason: String)
+    /// A token id outside the vocabulary, at `position` in the input ids.
+    case unknownTokenID(id: UInt32, position: Int, vocabularySize: Int)
+    /// A pattern name that is not one of the built-in ones and not usable as a regex.
+    case unknownPattern(name: String, known: [String])
+    /// A vocabulary file that no manifest describes, so its pattern and special tokens are unknown.
+    case missingPattern(path: String, known: [String])
+    /// Input that does not have the shape a command reads (JSON Lines, id lists). `line` is 1-based.
+    case malformedInput(source: String, line: Int, expected: String)
+    /// ICU failed; `code` is ICU's error name.
+    case icuFailure(operation: String, code: String)
+    /// The regex engine gave up (match or JIT stack limits) on this input.
+    case matchFailure(reason: String)
+
+    public var description: String {
+        switch self {
+        case let .malformedFile(path, line, expected):
+            return "\(path):\(line): expected \(expected)"
+        case let .checksumMismatch(path, expected, actual):
+            return "\(path): sha256 is \(actual), the manifest expects \(expected); the file is damaged or not the one named"
+        case let .unknownVocabulary(name, known):
+            return "unknown vocabulary '\(name)'; known: \(known.joined(separator: ", "))"
+        case let .invalidVocabulary(path, reason):
+            return "\(path): \(reason)"
+        case let .unreadableFile(path, reason):
+            return "\(path): cannot read: \(reason)"
+        case let .invalidPattern(pattern, offset, reason):
+            return "invalid pattern at byte \(offset): \(reason): \(pattern)"
+        case let .unknownTokenID(id, position, size):
+            return "token id \(id) at position \(position) is not in the vocabulary (ids run below \(size))"
+        case let .unknownPattern(name, known):
+            return "unknown pattern '\(name)'; known: \(known.joined(separator: ", "))"
+        case let .missingPattern(path, known):
+            return "\(path) is not described by any manifest, so its pre-tokenizer pattern is unknown; pass --pattern (\(known.joined(separator: ", ")) or a regex)"
+        case let .malformedInput(source, line, expected):
+            return "\(source):\(line): expected \(expected)"
+        case let .icuFailure(operation, code):
+            return "ICU \(operation) failed: \(code)"
+        case let .matchFailure(reason):
+            return "pre-tokenizer regex failed: \(reason)"
+        }
+    }
+}

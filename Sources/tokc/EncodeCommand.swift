@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import Tokc
+
+struct EncodeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encode",
+        abstract: "Print the token ids of a file.",
+        discussion: """
+            Prints the ids separated by spaces on one line. With --jsonl, reads JSON Lines, one object per line \
+            with a string field "text", and writes one line {"ids":[...]} per input line, in order.
+            """
+    )
+
+    @OptionGroup var vocabulary: VocabularyOptions
+
+    @Flag(name: .long, help: #"Read JSON Lines of {"text": ...} and write {"ids": [...]} per line."#)
+    var jsonl = false
+
+    @Argument(help: ArgumentHelp("Input file; '-' or none is standard input.", valueName: "file"))
+    var file: String = "-"
+
+    func run() throws {
+        let tokenizer = try vocabulary.load()
+        let input = try FileIO.readAll(file)
+        if jsonl {
+            try encodeLines(input, with: tokenizer)
+        } else {
+            let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy)
+            try Output.line(ids.map(String.init).joined(separator: " "))
+        }
+        try Output.finish()
+    }
+
+    private func encodeLines(_ input: [UInt8], with tokenizer: Tokenizer) throws {
+        // Records split on "\n" only: U+2028 and U+0085 may sit inside a JSON string.
+        var lineNumber = 0
+        for line in input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            lineNumber += 1
+            let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
+            if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
+            let object = try? JSONSerialization.jsonObject(with: Data(trimmed), options: [])
+            guard let record = object as? [String: Any], let text = record["text"] as? String else {
+                throw TokcError.malformedInput(source: file == "-" ? "<stdin>" : file, line: lineNumber,
+                                               expected: #"a JSON object with a string field "text""#)
+            }
+            let ids = tokenizer.encode(text, allowedSpecial: vocabulary.policy)
+            try Output.line(#"{"ids":[\#(ids.map(String.init).joined(separator: ","))]}"#)
+        }
+    }
+}
