@@ -63,16 +63,16 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     /// Where to end a chunk that starts at `start`: just before an ASCII byte near the limit (no canonical or
     /// compatibility mapping joins a character to a following ASCII one, and lowercasing's context, final
     /// sigma, looks only at letters), else at a code-point boundary.
-    static func chunkEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
-        let limit = start + chunkLimit
-        guard limit < text.count else { return text.count }
-        var end = limit
-        while end > limit - (1 << 20) && text[end] >= 0x80 { end -= 1 }
-        if text[end] >= 0x80 {
-            end = limit
-            while end > start + 1 && text[end] & 0xC0 == 0x80 { end -= 1 }
-        }
-        return end
+    static func chunkEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int, limit: Int = chunkLimit) -> Int {
+        let end = start + limit
+        guard end < text.count else { return text.count }
+        let floor = max(start + 1, end - (1 << 20))
+        var candidate = end
+        while candidate > floor && text[candidate] >= 0x80 { candidate -= 1 }
+        if text[candidate] < 0x80 { return candidate }
+        candidate = end
+        while candidate > start + 1 && text[candidate] & 0xC0 == 0x80 { candidate -= 1 }
+        return candidate
     }
 
     private func transform(_ form: tokc_icu_form, _ text: UnsafeBufferPointer<UInt8>) -> [UInt8] {

@@ -1,9 +1,11 @@
 /// Splits text at the matches of a GPT-style regex, run by PCRE2 (JIT).
 ///
-/// Every match is a piece. Bytes no match covers are pieces too, one per gap: with tokc's patterns every
-/// well-formed character matches some branch, so gaps are exactly the runs of ill-formed UTF-8, which a
-/// byte-level encoder then encodes byte-exactly. (tiktoken takes Python `str`, which cannot hold such bytes,
-/// so this is tokc's documented extension, not a tiktoken behaviour.)
+/// Well-formed UTF-8 is split by the regex: every match is a piece (with tokc's patterns every character
+/// matches some branch). Ill-formed UTF-8 cannot be matched by a Unicode regex, so each maximal run of
+/// ill-formed bytes is a piece of its own, and the well-formed text between such runs is split as if it were a
+/// text by itself; a byte-level encoder then encodes those bytes exactly. tiktoken takes Python `str`, which
+/// cannot hold such bytes, so this is tokc's documented extension: the same as tiktoken encoding each
+/// well-formed stretch with `encode_ordinary` and each ill-formed run with `_encode_single_piece`.
 public struct RegexPreTokenizer: PreTokenizer {
     /// The built-in patterns, by the names the manifest and `--pattern` use.
     public enum Named: String, CaseIterable, Sendable {
@@ -47,6 +49,20 @@ public struct RegexPreTokenizer: PreTokenizer {
     }
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        while start < text.count {
+            let wellFormedEnd = UTF8Scan.wellFormedEnd(in: text, from: start)
+            if wellFormedEnd > start {
+                splitWellFormed(UnsafeBufferPointer(rebasing: text[start..<wellFormedEnd]), body)
+            }
+            guard wellFormedEnd < text.count else { return }
+            let illFormedEnd = UTF8Scan.illFormedEnd(in: text, from: wellFormedEnd)
+            body(UnsafeBufferPointer(rebasing: text[wellFormedEnd..<illFormedEnd]))
+            start = illFormedEnd
+        }
+    }
+
+    private func splitWellFormed(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var covered = 0
         let completed = regex.forEachMatch(in: text) { match in
             if match.lowerBound > covered {
@@ -55,9 +71,10 @@ public struct RegexPreTokenizer: PreTokenizer {
             body(UnsafeBufferPointer(rebasing: text[match]))
             covered = match.upperBound
         }
-        // If PCRE2 hit a resource limit (`completed == false`), the rest goes out as one piece: still lossless,
-        // and the count stays close. tokc's own patterns are possessive or single-class repeats and have not
-        // been seen to hit one, even on a 1 MB line.
+        // Text no branch matches (possible only with a user's pattern) is a piece by itself. If PCRE2 hit a
+        // resource limit (`completed == false`), the rest goes out as one piece: still lossless, the count
+        // close. tokc's own patterns are possessive or single-class repeats and have not hit one, even on a
+        // 1 MB line.
         _ = completed
         if covered < text.count {
             body(UnsafeBufferPointer(rebasing: text[covered...]))

@@ -48,10 +48,12 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
 
     /// Parses a manifest; `path` names the file in errors.
     public static func parse(_ content: [UInt8], path: String) throws(TokcError) -> VocabularyManifest {
+        let data = Data(content)
         do {
-            return try JSONDecoder().decode(VocabularyManifest.self, from: Data(content))
+            return try JSONDecoder().decode(VocabularyManifest.self, from: data)
         } catch let error as DecodingError {
-            throw .malformedFile(path: path, line: Self.line(of: error, in: content), expected: Self.describe(error))
+            if case .dataCorrupted = error { throw syntaxError(in: data, path: path) }
+            throw .malformedFile(path: path, line: 1, expected: describe(error))
         } catch {
             throw .malformedFile(path: path, line: 1, expected: "a JSON manifest (\(error))")
         }
@@ -67,18 +69,27 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
         case let .typeMismatch(type, context), let .valueNotFound(type, context):
             return "a value of type \(type) at \(at(context.codingPath))"
         case let .dataCorrupted(context):
-            return "valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+            return "a valid value at \(at(context.codingPath)) (\(context.debugDescription))"
         @unknown default:
             return "a valid manifest"
         }
     }
 
-    /// The 1-based line of a JSON syntax error, when Foundation reports the byte index; else 1.
-    private static func line(of error: DecodingError, in content: [UInt8]) -> Int {
-        guard case let .dataCorrupted(context) = error,
-              let underlying = context.underlyingError as NSError?,
-              let index = underlying.userInfo["NSJSONSerializationErrorIndex"] as? Int
-        else { return 1 }
-        return content.prefix(index).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+    /// A JSON syntax error with its line. `JSONDecoder` on Linux does not say where the syntax breaks;
+    /// `JSONSerialization` says "around character N" in its debug description, which gives the line.
+    private static func syntaxError(in data: Data, path: String) -> TokcError {
+        var reason = "syntax error"
+        var line = 1
+        do {
+            _ = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            let description = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
+            reason = description
+            if let range = description.range(of: "character "),
+               let offset = Int(description[range.upperBound...].prefix { $0.isNumber }) {
+                line = data.prefix(offset).reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            }
+        }
+        return .malformedFile(path: path, line: line, expected: "valid JSON (\(reason))")
     }
 }

@@ -24,10 +24,10 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     }
 
     /// Compiles `pattern` as UTF-8 with Unicode properties. `$` matches only at the very end (as in Rust's
-    /// `regex`, which tiktoken uses), and ill-formed UTF-8 in a subject is allowed: it never matches.
+    /// `regex`, which tiktoken uses).
     init(_ pattern: String) throws(TokcError) {
         self.pattern = pattern
-        let options = PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF
+        let options = PCRE2_UTF | PCRE2_UCP | PCRE2_DOLLAR_ENDONLY
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let compiled = Array(pattern.utf8).withUnsafeBufferPointer { bytes in
@@ -49,8 +49,11 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     }
 
     /// Calls `body` with the byte range of each successive match in `subject`, left to right, non-overlapping.
-    /// Bytes between matches (ill-formed UTF-8, or text no branch of the pattern accepts) are not reported:
-    /// the caller sees them as gaps between ranges.
+    /// Bytes between matches (text no branch of the pattern accepts) are not reported: the caller sees them as
+    /// gaps between ranges.
+    ///
+    /// Precondition: `subject` is well-formed UTF-8 (callers split with `UTF8Scan` first). PCRE2 is told not to
+    /// check, which it would otherwise do from the start offset on every call: quadratic over a long text.
     ///
     /// Returns false if PCRE2 gave up (a resource limit), after reporting the matches found before that point.
     func forEachMatch(in subject: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) -> Bool {
@@ -65,7 +68,7 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
             if isJITCompiled {
                 status = pcre2_jit_match_8(code, base, length, start, 0, scratch.matchData, scratch.matchContext)
             } else {
-                status = pcre2_match_8(code, base, length, start, 0, scratch.matchData, scratch.matchContext)
+                status = pcre2_match_8(code, base, length, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
             }
             if status == PCRE2_ERROR_NOMATCH { return true }
             if status < 0 { return false }

@@ -1,0 +1,61 @@
+/// Finds the well-formed and ill-formed runs of UTF-8, by the table of well-formed byte sequences in the
+/// Unicode Standard (§3.9, Table 3-7): no overlong forms, no surrogates, nothing above U+10FFFF.
+///
+/// A byte is ill-formed when no well-formed sequence starts at it; runs of such bytes are what Python's
+/// `surrogateescape` turns into lone surrogates, byte for byte, so the split is the one a reference script
+/// can reproduce.
+enum UTF8Scan {
+    /// The length of the well-formed sequence starting at `index`, or 0 if none starts there.
+    @inline(__always)
+    static func sequenceLength(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+        let lead = bytes[index]
+        if lead < 0x80 { return 1 }
+        let remaining = bytes.count - index
+        @inline(__always) func continuation(_ offset: Int, _ low: UInt8 = 0x80, _ high: UInt8 = 0xBF) -> Bool {
+            let byte = bytes[index + offset]
+            return byte >= low && byte <= high
+        }
+        switch lead {
+        case 0xC2...0xDF:
+            return remaining >= 2 && continuation(1) ? 2 : 0
+        case 0xE0:
+            return remaining >= 3 && continuation(1, 0xA0) && continuation(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF:
+            return remaining >= 3 && continuation(1) && continuation(2) ? 3 : 0
+        case 0xED:
+            return remaining >= 3 && continuation(1, 0x80, 0x9F) && continuation(2) ? 3 : 0
+        case 0xF0:
+            return remaining >= 4 && continuation(1, 0x90) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF1...0xF3:
+            return remaining >= 4 && continuation(1) && continuation(2) && continuation(3) ? 4 : 0
+        case 0xF4:
+            return remaining >= 4 && continuation(1, 0x80, 0x8F) && continuation(2) && continuation(3) ? 4 : 0
+        default:
+            return 0
+        }
+    }
+
+    /// The end of the well-formed run starting at `start`. ASCII is skipped eight bytes at a time.
+    static func wellFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while index < bytes.count {
+            if index + 8 <= bytes.count
+                && raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 {
+                index += 8
+                continue
+            }
+            let length = sequenceLength(in: bytes, at: index)
+            if length == 0 { return index }
+            index += length
+        }
+        return index
+    }
+
+    /// The end of the ill-formed run starting at `start`: the first index where a well-formed sequence starts.
+    static func illFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        while index < bytes.count && sequenceLength(in: bytes, at: index) == 0 { index += 1 }
+        return index
+    }
+}
