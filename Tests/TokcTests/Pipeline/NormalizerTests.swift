@@ -1,0 +1,50 @@
+import Testing
+@testable import Tokc
+
+@Suite struct NormalizerTests {
+    static func normalize(_ text: String, _ normalizer: UnicodeNormalizer) -> String? {
+        Array(text.utf8).withUnsafeBufferPointer { normalizer.normalize($0) }.map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func identityCopiesNothing() {
+        #expect(Self.normalize("ｶﾀｶﾅ", .identity) == nil)
+    }
+
+    @Test func icuForms() {
+        #expect(Self.normalize("ｶﾀｶﾅﾞ ＡＢＣ１２３", .nfkc) == "カタカナ゙ ABC123")
+        #expect(Self.normalize("ｶﾞ", .nfkc) == "ガ")
+        #expect(Self.normalize("cafe\u{301}", .nfc) == "café")
+        #expect(Self.normalize("café", .nfd) == "cafe\u{301}")
+        #expect(Self.normalize("ﬁ Ⅻ", .nfkd) == "fi XII")
+        #expect(Self.normalize("Straße ＡＢＣ", .nfkcCasefold) == "strasse abc")
+        #expect(Self.normalize("ΣΟΦΟΣ İ", .lowercase) == "σοφος i\u{307}")
+        #expect(Self.normalize("Straße", .casefold) == "strasse")
+    }
+
+    @Test func illFormedBytesBecomeReplacementCharacters() {
+        let output = [UInt8]([0x61, 0xFF, 0x62]).withUnsafeBufferPointer { UnicodeNormalizer.nfc.normalize($0) }
+        #expect(output == Array("a\u{FFFD}b".utf8))
+    }
+
+    /// Inputs past ICU's size limit are cut just before an ASCII byte, so a mark stays with its base letter,
+    /// and without ASCII nearby at a code-point boundary.
+    @Test func largeInputsAreCutAtSafePoints() {
+        Array("e\u{301}e\u{301}e\u{301}".utf8).withUnsafeBufferPointer { text in
+            #expect(UnicodeNormalizer.chunkEnd(in: text, from: 0, limit: 5) == 3)
+            #expect(UnicodeNormalizer.chunkEnd(in: text, from: 3, limit: 5) == 6)
+            #expect(UnicodeNormalizer.chunkEnd(in: text, from: 6, limit: 5) == 9)
+        }
+        Array("ééé".utf8).withUnsafeBufferPointer { text in
+            #expect(UnicodeNormalizer.chunkEnd(in: text, from: 0, limit: 3) == 2)
+            #expect(UnicodeNormalizer.chunkEnd(in: text, from: 2, limit: 3) == 4)
+        }
+    }
+
+    @Test func japaneseWordBreak() {
+        let words = RegexPreTokenizerTests.pieces("東京タワーは日本の電波塔です。", ICUWordPreTokenizer(locale: "ja"))
+        #expect(words == ["東京タワー", "は", "日本", "の", "電波", "塔", "です", "。"])
+        let mixed = Array("a \u{FF}".utf8) + [0xFF]
+        let pieces = RegexPreTokenizerTests.pieces(mixed, ICUWordPreTokenizer())
+        #expect(Array(pieces.joined()) == mixed)
+    }
+}

@@ -1,0 +1,75 @@
+import Testing
+@testable import Tokc
+
+@Suite struct RegexPreTokenizerTests {
+    static func pieces(_ input: [UInt8], _ preTokenizer: some PreTokenizer) -> [[UInt8]] {
+        var result: [[UInt8]] = []
+        input.withUnsafeBufferPointer { buffer in
+            preTokenizer.forEachPiece(in: buffer) { result.append(Array($0)) }
+        }
+        return result
+    }
+
+    static func pieces(_ text: String, _ preTokenizer: some PreTokenizer) -> [String] {
+        pieces(Array(text.utf8), preTokenizer).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    @Test func o200kSplitsAsTiktoken() throws {
+        let o200k = try RegexPreTokenizer(.o200k)
+        #expect(Self.pieces("Hello world", o200k) == ["Hello", " world"])
+        #expect(Self.pieces("I'm HTTPResponse's  x\r\n\r\n  y", o200k) == ["I'm", " HTTPResponse's", " ", " x", "\r\n\r\n", " ", " y"])
+        #expect(Self.pieces("12345 /path//x", o200k) == ["123", "45", " /", "path", "//", "x"])
+        #expect(Self.pieces("東京タワーは", o200k) == ["東京タワーは"])
+    }
+
+    @Test func cl100kSplitsAsTiktoken() throws {
+        let cl100k = try RegexPreTokenizer(.cl100k)
+        #expect(Self.pieces("I'm   there  ", cl100k) == ["I", "'m", "  ", " there", "  "])
+        #expect(Self.pieces("a\r\n\r\nb", cl100k) == ["a", "\r\n\r\n", "b"])
+    }
+
+    /// `\s` means Unicode White_Space as in Rust's regex: U+180E (not White_Space since Unicode 6.3) is not a
+    /// space, U+0085 and U+3000 are.
+    @Test func whiteSpaceIsUnicodeWhiteSpace() throws {
+        let o200k = try RegexPreTokenizer(.o200k)
+        // Expected pieces from Python's `regex` module with tiktoken's o200k pattern.
+        #expect(Self.pieces("a\u{180E}\u{180E}b", o200k) == ["a", "\u{180E}\u{180E}", "b"])
+        #expect(Self.pieces("a\u{3000}\u{3000}b", o200k) == ["a", "\u{3000}", "\u{3000}b"])
+        #expect(Self.pieces("a\u{85}\u{85}b", o200k) == ["a", "\u{85}", "\u{85}b"])
+        #expect(RegexPreTokenizer.pcre2Dialect(of: #"[^\s\p{L}]|\s+(?!\S)"#)
+            == "[^\(RegexPreTokenizer.whiteSpaceSet)\\p{L}]|[\(RegexPreTokenizer.whiteSpaceSet)]+(?![^\(RegexPreTokenizer.whiteSpaceSet)])")
+    }
+
+    /// Ill-formed runs are pieces of their own; the well-formed text around them splits as separate texts.
+    @Test func illFormedRunsArePieces() throws {
+        let o200k = try RegexPreTokenizer(.o200k)
+        let input: [UInt8] = Array("ab".utf8) + [0xFF, 0xE6, 0x9D] + Array(" c".utf8) + [0x80]
+        #expect(Self.pieces(input, o200k) == [Array("ab".utf8), [0xFF, 0xE6, 0x9D], Array(" c".utf8), [0x80]])
+    }
+
+    @Test func piecesCoverRandomBytesExactly() throws {
+        let o200k = try RegexPreTokenizer(.o200k)
+        var random = SeededGenerator(seed: 5)
+        for _ in 0..<200 {
+            let input = (0..<Int.random(in: 0...500, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let pieces = Self.pieces(input, o200k)
+            #expect(pieces.allSatisfy { !$0.isEmpty })
+            #expect(Array(pieces.joined()) == input)
+        }
+    }
+
+    @Test func badPatternNamesTheOffset() {
+        #expect(throws: TokcError.invalidPattern(pattern: "ab(c", offset: 4, reason: "missing closing parenthesis")) {
+            try RegexPreTokenizer(pattern: "ab(c")
+        }
+    }
+
+    @Test func manifestPatternsAreTheBuiltInOnes() throws {
+        let manifest = try VocabularyManifest.parse(
+            try FileIO.readAll(Fixtures.repositoryRoot + "/Vocabularies/manifest.json"), path: "manifest.json")
+        for entry in manifest.vocabularies {
+            let named = try #require(entry.patternName.flatMap(RegexPreTokenizer.Named.init(rawValue:)))
+            #expect(entry.pattern == named.pattern, "\(entry.name)")
+        }
+    }
+}

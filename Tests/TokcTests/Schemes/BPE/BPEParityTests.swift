@@ -1,0 +1,76 @@
+import Testing
+@testable import Tokc
+
+/// Exact ids against tiktoken 0.14: the public fixtures (shared/reference/fixtures, copied) and the extra ones
+/// made by `scripts/make-extra-fixtures.py` (random Unicode, one-megabyte lines, ill-formed UTF-8).
+@Suite struct BPEParityTests {
+    static let vocabularies = ["o200k_base", "cl100k_base"]
+
+    @Test(arguments: vocabularies)
+    func publicFixtures(vocabulary: String) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
+        #expect(records.count == 112)
+        for record in records {
+            let id = record.string("id") ?? "?"
+            let text = try #require(record.string("text"))
+            let expected = try #require(record.ids("ids"))
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected, "\(vocabulary) \(id)")
+            #expect(tokenizer.count(text) == expected.count, "\(vocabulary) \(id)")
+            #expect(tokenizer.encode(text, allowedSpecial: .all) == record.ids("ids_special_all"), "\(vocabulary) \(id)")
+            #expect(try tokenizer.decode(ids) == Array(text.utf8), "\(vocabulary) \(id) round trip")
+        }
+    }
+
+    @Test(arguments: vocabularies)
+    func randomUnicodeFixtures(vocabulary: String) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let records = try Fixtures.jsonLines("extra-\(vocabulary).jsonl").filter { $0["text"] != nil }
+        #expect(records.count == 400)
+        for record in records {
+            let id = record.string("id") ?? "?"
+            let text = try #require(record.string("text"))
+            let ids = tokenizer.encode(text)
+            #expect(ids == record.ids("ids"), "\(vocabulary) \(id): \(text.debugDescription)")
+            #expect(tokenizer.encode(text, allowedSpecial: .all) == record.ids("ids_special_all"), "\(vocabulary) \(id)")
+            #expect(try tokenizer.decode(ids) == Array(text.utf8), "\(vocabulary) \(id) round trip")
+        }
+    }
+
+    /// Megabyte lines: one piece of a million letters, a million spaces, digits, punctuation, kanji.
+    @Test(arguments: vocabularies)
+    func oneMegabyteLines(vocabulary: String) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let records = try Fixtures.jsonLines("extra-\(vocabulary).jsonl").filter { $0["repeat"] != nil }
+        #expect(records.count == 7)
+        for record in records {
+            let id = record.string("id") ?? "?"
+            let unit = try #require(record.string("repeat"))
+            let times = try #require(record["times"] as? Int)
+            let text = Array(String(repeating: unit, count: times).utf8)
+            let ids = tokenizer.encode(text)
+            #expect(ids.count == record["count"] as? Int, "\(vocabulary) \(id)")
+            #expect(VocabularyRegistry.sha256(Array(ids.map(String.init).joined(separator: ",").utf8)) == record.string("ids_sha256"), "\(vocabulary) \(id)")
+            #expect(tokenizer.count(text) == ids.count, "\(vocabulary) \(id)")
+            #expect(try tokenizer.decode(ids) == text, "\(vocabulary) \(id) round trip")
+        }
+    }
+
+    /// Ill-formed UTF-8 encodes byte-exactly: each well-formed stretch as tiktoken's `encode_ordinary`, each
+    /// maximal ill-formed run as tiktoken's BPE of those bytes.
+    @Test(arguments: vocabularies)
+    func illFormedUTF8(vocabulary: String) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let records = try Fixtures.jsonLines("extra-\(vocabulary).jsonl").filter { $0["bytes_hex"] != nil }
+        #expect(records.count == 12)
+        for record in records {
+            let id = record.string("id") ?? "?"
+            let input = bytes(fromHex: try #require(record.string("bytes_hex")))
+            let ids = tokenizer.encode(input)
+            #expect(ids == record.ids("ids"), "\(vocabulary) \(id)")
+            #expect(tokenizer.count(input) == ids.count, "\(vocabulary) \(id)")
+            #expect(try tokenizer.decode(ids) == input, "\(vocabulary) \(id) round trip")
+        }
+    }
+}
