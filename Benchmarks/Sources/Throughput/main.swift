@@ -1,0 +1,108 @@
+// Single-threaded encode/count throughput of tokc over whole files, for side-by-side runs with
+// tiktoken_throughput.py. Prints one TSV row per file and mode, plus a `#load_ms` line timing the vocabulary load.
+
+import Tokc
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+func fail(_ message: String) -> Never {
+    // Straight to the descriptor: Swift 6 rejects the C `stderr` global as shared mutable state.
+    var line = "tokc-throughput: \(message)\n"
+    line.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    exit(2)
+}
+
+let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] FILE..."
+var vocab = "o200k_base"
+var repeats = 5
+var files: [String] = []
+var arguments = CommandLine.arguments.dropFirst().makeIterator()
+while let argument = arguments.next() {
+    switch argument {
+    case "--vocab":
+        guard let value = arguments.next() else { fail(usage) }
+        vocab = value
+    case "--repeat":
+        guard let value = arguments.next(), let n = Int(value), n > 0 else { fail(usage) }
+        repeats = n
+    case "-h", "--help":
+        print(usage)
+        exit(0)
+    default:
+        files.append(argument)
+    }
+}
+guard !files.isEmpty else { fail(usage) }
+
+func seconds(_ duration: Duration) -> Double {
+    let (whole, attoseconds) = duration.components
+    return Double(whole) + Double(attoseconds) * 1e-18
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// Runs `body` `repeats` times after one untimed warm-up and returns the median wall time in seconds.
+/// Every result is checked against the warm-up's so the optimiser cannot drop the work.
+func medianSeconds<Result: Equatable>(
+    repeats: Int, _ body: () -> Result
+) -> (seconds: Double, result: Result) {
+    let clock = ContinuousClock()
+    let expected = body()
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        var result: Result?
+        let elapsed = clock.measure { result = body() }
+        guard result == expected else { fail("results differ between repeats") }
+        times.append(seconds(elapsed))
+    }
+    return (median(times), expected)
+}
+
+let clock = ContinuousClock()
+let loadStart = clock.now
+let tokenizer: Tokenizer
+do {
+    tokenizer = try Tokenizer.named(vocab)
+} catch {
+    fail("\(error)")
+}
+let loadSeconds = seconds(clock.now - loadStart)
+print("#load_ms\ttokc\t\(vocab)\t\(String(format3: loadSeconds * 1000))")
+
+print("impl\tvocab\tfile\tbytes\ttokens\tmode\tmedian_MBps")
+for path in files {
+    let bytes: [UInt8]
+    do {
+        bytes = try FileIO.readAll(path)
+    } catch {
+        fail("\(error)")
+    }
+    let encoded = medianSeconds(repeats: repeats) { tokenizer.encode(bytes) }
+    let counted = medianSeconds(repeats: repeats) { tokenizer.count(bytes) }
+    if counted.result != encoded.result.count {
+        fail("\(path): count gives \(counted.result) tokens, encode gives \(encoded.result.count)")
+    }
+    for (mode, time) in [("encode", encoded.seconds), ("count", counted.seconds)] {
+        let megabytesPerSecond = Double(bytes.count) / 1e6 / time
+        print("tokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(counted.result)\t\(mode)\t\(String(format3: megabytesPerSecond))")
+    }
+}
+
+extension String {
+    /// Three decimals without Foundation's `String(format:)`.
+    init(format3 value: Double) {
+        let scaled = (value * 1000).rounded()
+        let whole = Int(scaled / 1000)
+        let fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1000))
+        let digits = String(fraction)
+        self = "\(whole).\(String(repeating: "0", count: 3 - digits.count))\(digits)"
+    }
+}
