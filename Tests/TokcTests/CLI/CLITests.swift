@@ -1,0 +1,132 @@
+import Foundation
+import Testing
+import Tokc
+
+/// Runs the built `tokc` binary, as a user would, and checks its output bytes and exit status.
+@Suite struct CLITests {
+    struct Run {
+        let status: Int32
+        let stdout: [UInt8]
+        let stderr: String
+        var text: String { String(decoding: stdout, as: UTF8.self) }
+    }
+
+    /// `tokc` is built beside the test bundle (`swift test` builds every product).
+    static let binary: String = {
+        let bundle = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        return bundle.appendingPathComponent("tokc").path
+    }()
+
+    static func tokc(_ arguments: [String], stdin: [UInt8] = []) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: Array(out), stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    static func temporaryFile(_ bytes: [UInt8], name: String = "input.txt") throws -> String {
+        let folder = NSTemporaryDirectory() + "tokc-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = folder + "/" + name
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func binaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.binary), "expected tokc at \(Self.binary)")
+    }
+
+    @Test func countFilesAndTotal() throws {
+        let a = try Self.temporaryFile(Array("hello world".utf8), name: "a.txt")
+        let b = try Self.temporaryFile(Array("東京タワーは日本の電波塔です。".utf8), name: "b.txt")
+        let expectedB = try Tokenizer.named("o200k_base").count("東京タワーは日本の電波塔です。")
+        let run = try Self.tokc(["count", "--scheme", "bpe", a, b])
+        #expect(run.status == 0)
+        let total = 2 + expectedB
+        let width = String(total).count
+        func padded(_ n: Int) -> String { String(repeating: " ", count: width - String(n).count) + String(n) }
+        #expect(run.text == "\(padded(2)) \(a)\n\(padded(expectedB)) \(b)\n\(total) total\n")
+        let one = try Self.tokc(["count", a])
+        #expect(one.text == "2 \(a)\n")
+    }
+
+    @Test func countJSONAndStandardInput() throws {
+        let run = try Self.tokc(["count", "--vocab", "cl100k_base", "--json", "-"], stdin: Array("hello world".utf8))
+        #expect(run.status == 0)
+        #expect(run.text == #"{"vocab":"cl100k_base","files":[{"path":"-","bytes":11,"tokens":2}],"total":2}"# + "\n")
+    }
+
+    @Test func encodeAndDecodeRoundTripAnyBytes() throws {
+        let input: [UInt8] = Array("naïve \r\n\t 👨‍👩‍👧".utf8) + [0xFF, 0xC3] + Array(" end".utf8)
+        let file = try Self.temporaryFile(input)
+        let encoded = try Self.tokc(["encode", "--vocab", "o200k_base", file])
+        #expect(encoded.status == 0)
+        let ids = try Tokenizer.named("o200k_base").encode(input)
+        #expect(encoded.text == ids.map(String.init).joined(separator: " ") + "\n")
+        let decoded = try Self.tokc(["decode", "--vocab", "o200k_base"], stdin: encoded.stdout)
+        #expect(decoded.status == 0)
+        #expect(decoded.stdout == input)
+    }
+
+    @Test func encodeJSONLinesInOrder() throws {
+        let input = "{\"text\": \"hello world\"}\n{\"text\": \"<|endoftext|>\"}\n\n{\"text\": \"\"}\n"
+        let run = try Self.tokc(["encode", "--vocab", "o200k_base", "--jsonl"], stdin: Array(input.utf8))
+        #expect(run.status == 0)
+        #expect(run.text == "{\"ids\":[24912,2375]}\n{\"ids\":[27,91,419,1440,919,91,29]}\n{\"ids\":[]}\n")
+        let special = try Self.tokc(["encode", "--vocab", "o200k_base", "--jsonl", "--allow-special"], stdin: Array(input.utf8))
+        #expect(special.text == "{\"ids\":[24912,2375]}\n{\"ids\":[199999]}\n{\"ids\":[]}\n")
+    }
+
+    @Test func badInputExitsTwoWithOneLine() throws {
+        let jsonl = try Self.tokc(["encode", "--vocab", "o200k_base", "--jsonl"], stdin: Array("{\"text\": \"a\"}\n{\"txt\": 1}\n".utf8))
+        #expect(jsonl.status == 2)
+        #expect(jsonl.stderr == "tokc: error: <stdin>:2: expected a JSON object with a string field \"text\"\n")
+        #expect(jsonl.text == "{\"ids\":[64]}\n")
+
+        let ids = try Self.tokc(["decode", "--vocab", "o200k_base"], stdin: Array("1 2\n3 x".utf8))
+        #expect(ids.status == 2)
+        #expect(ids.stderr == "tokc: error: <stdin>:2: expected decimal token ids separated by whitespace, found byte 0x78\n")
+
+        let unknownID = try Self.tokc(["decode", "--vocab", "o200k_base"], stdin: Array("5 199998".utf8))
+        #expect(unknownID.status == 2)
+        #expect(unknownID.stderr == "tokc: error: token id 199998 at position 1 is not in the vocabulary (ids run below 200019)\n")
+
+        let vocab = try Self.tokc(["count", "--vocab", "gpt5_base", "-"])
+        #expect(vocab.status == 2)
+        #expect(vocab.stderr == "tokc: error: unknown vocabulary 'gpt5_base'; known: o200k_base, cl100k_base\n")
+
+        let missing = try Self.tokc(["count", "/nonexistent/file.txt"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr == "tokc: error: /nonexistent/file.txt: cannot read: No such file or directory\n")
+    }
+
+    @Test func usageErrorsExitOne() throws {
+        let run = try Self.tokc(["count", "--no-such-option"])
+        #expect(run.status == 1)
+        #expect(run.stderr == "tokc: error: Unknown option '--no-such-option' (see 'tokc help')\n")
+        let scheme = try Self.tokc(["count", "--scheme", "morse", "-"])
+        #expect(scheme.status == 1)
+        #expect(scheme.stderr.hasPrefix("tokc: error: "))
+        #expect(scheme.stderr.filter { $0 == "\n" }.count == 1)
+        let help = try Self.tokc(["count", "--help"])
+        #expect(help.status == 0)
+        #expect(help.text.contains("--allow-special"))
+    }
+
+    @Test func vocabList() throws {
+        let run = try Self.tokc(["vocab", "list"])
+        #expect(run.status == 0)
+        let names = run.text.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names == ["o200k_base", "cl100k_base"])
+    }
+}
