@@ -11,15 +11,25 @@ import Darwin
 /// any slice of a piece for free.
 ///
 /// Layout: all token bytes in one buffer; `spans[id]` locates a token's bytes (length 0 = no such id, since
-/// no vocabulary has an empty token); `slots` is a power-of-two linear-probing table of
-/// `(fingerprint << 32) | id`, where the fingerprint is the top 32 bits of the hash, so a probe rejects a
-/// wrong slot without touching the byte buffer. Load factor ≤ 0.5.
+/// no vocabulary has an empty token); `slots` is a power-of-two linear-probing table of 16-byte slots. A slot
+/// holds the token's bytes themselves, packed into a `UInt64`, when it is at most 8 bytes long (most tokens,
+/// and nearly every pair the merge loop asks about), else the full 64-bit hash; beside it the length and id.
+/// A short lookup is therefore settled inside the slot, with no second memory access and no `memcmp`; a long
+/// one compares bytes only when length and hash agree. Load factor ≤ 0.5.
 ///
-/// Cost: one hash over the bytes (8 bytes per step) plus, on a fingerprint hit, one `memcmp`.
+/// Cost: one hash (≤ 8 bytes: three loads and a multiply), one slot read per probe.
 final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is written in init only.
     private struct Span {
         var offset: UInt32
         var length: UInt32
+    }
+
+    private struct Slot {
+        /// Packed bytes (length ≤ 8) or the hash (length > 8).
+        var key: UInt64
+        /// `length << 32 | id`; `Slot.empty` when unused.
+        var meta: UInt64
+        static let emptyMeta = UInt64.max
     }
 
     /// One past the highest id.
@@ -28,10 +38,8 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     let count: Int
     private let storage: UnsafeMutableBufferPointer<UInt8>
     private let spans: UnsafeMutableBufferPointer<Span>
-    private let slots: UnsafeMutableBufferPointer<UInt64>
+    private let slots: UnsafeMutableBufferPointer<Slot>
     private let mask: Int
-
-    private static let emptySlot = UInt64.max
 
     /// Why a table could not be built.
     enum BuildError: Error, Equatable {
@@ -55,7 +63,7 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         var capacity = 16
         while capacity < entries.count * 2 { capacity <<= 1 }
         slots = .allocate(capacity: capacity)
-        slots.initialize(repeating: Self.emptySlot)
+        slots.initialize(repeating: Slot(key: 0, meta: Slot.emptyMeta))
         mask = capacity - 1
 
         for entry in entries {
@@ -67,10 +75,10 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
             if let existing = self.id(of: start, count: entry.range.count) {
                 throw .duplicateBytes(firstID: existing, secondID: entry.id)
             }
-            let hash = Self.hash(start, entry.range.count)
+            let (key, hash) = Self.keyAndHash(start, entry.range.count)
             var slot = Int(truncatingIfNeeded: hash) & mask
-            while slots[slot] != Self.emptySlot { slot = (slot + 1) & mask }
-            slots[slot] = (hash & 0xFFFF_FFFF_0000_0000) | UInt64(entry.id)
+            while slots[slot].meta != Slot.emptyMeta { slot = (slot + 1) & mask }
+            slots[slot] = Slot(key: key, meta: UInt64(entry.range.count) << 32 | UInt64(entry.id))
         }
     }
 
@@ -83,18 +91,16 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     /// The id of the token whose bytes are exactly `count` bytes at `start`, or nil.
     @inline(__always)
     func id(of start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
-        let hash = Self.hash(start, count)
-        let fingerprint = hash & 0xFFFF_FFFF_0000_0000
+        let (key, hash) = Self.keyAndHash(start, count)
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = slots[slot]
-            if entry == Self.emptySlot { return nil }
-            if entry & 0xFFFF_FFFF_0000_0000 == fingerprint {
-                let id = TokenID(truncatingIfNeeded: entry)
+            if entry.meta == Slot.emptyMeta { return nil }
+            if entry.key == key && Int(truncatingIfNeeded: entry.meta >> 32) == count {
+                let id = TokenID(truncatingIfNeeded: entry.meta)
+                if count <= 8 { return id }
                 let span = spans[Int(id)]
-                if Int(span.length) == count && memcmp(storage.baseAddress! + Int(span.offset), start, count) == 0 {
-                    return id
-                }
+                if memcmp(storage.baseAddress! + Int(span.offset), start, count) == 0 { return id }
             }
             slot = (slot + 1) & mask
         }
@@ -109,10 +115,38 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         return UnsafeBufferPointer(start: storage.baseAddress! + Int(span.offset), count: Int(span.length))
     }
 
-    /// A fast non-cryptographic hash (multiply-xorshift over 8-byte words). The table is fixed and lookups
-    /// never insert, so adversarial text cannot degrade it: no per-process seed is needed.
+    /// Up to 8 bytes packed into a `UInt64` with at most three loads, never reading past `count`.
     @inline(__always)
-    static func hash(_ start: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+    static func pack(_ start: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        let raw = UnsafeRawPointer(start)
+        if count == 8 { return raw.loadUnaligned(as: UInt64.self) }
+        var value: UInt64 = 0
+        var offset = 0
+        if count & 4 != 0 {
+            value = UInt64(raw.loadUnaligned(as: UInt32.self))
+            offset = 4
+        }
+        if count & 2 != 0 {
+            value |= UInt64(raw.loadUnaligned(fromByteOffset: offset, as: UInt16.self)) << (offset * 8)
+            offset += 2
+        }
+        if count & 1 != 0 {
+            value |= UInt64(start[offset]) << (offset * 8)
+        }
+        return value
+    }
+
+    /// The slot key and the probe hash. A fast non-cryptographic hash (multiply-xorshift over 8-byte words):
+    /// the table is fixed and lookups never insert, so adversarial text cannot degrade it and no per-process
+    /// seed is needed.
+    @inline(__always)
+    static func keyAndHash(_ start: UnsafePointer<UInt8>, _ count: Int) -> (key: UInt64, hash: UInt64) {
+        if count <= 8 {
+            let packed = pack(start, count)
+            var hash = (packed ^ UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 31
+            return (packed, hash)
+        }
         let raw = UnsafeRawPointer(start)
         var hash = UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15
         var index = 0
@@ -122,18 +156,11 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
             index += 8
         }
         if index < count {
-            var tail: UInt64 = 0
-            var shift: UInt64 = 0
-            while index < count {
-                tail |= UInt64(start[index]) << shift
-                shift += 8
-                index += 1
-            }
-            hash = (hash ^ tail) &* 0xBF58_476D_1CE4_E5B9
+            hash = (hash ^ pack(start + index, count - index)) &* 0xBF58_476D_1CE4_E5B9
         }
         hash ^= hash >> 32
         hash &*= 0x94D0_49BB_1331_11EB
         hash ^= hash >> 29
-        return hash
+        return (hash, hash)
     }
 }

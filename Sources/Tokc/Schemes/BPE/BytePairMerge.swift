@@ -4,6 +4,8 @@
 /// they differ only in cost.
 ///
 /// Performance notes:
+/// - Both start from `BPEEncoder.pairRanks`, a 64 Ki table of two-byte ranks, so the first pass over a
+///   piece costs a load per byte, not a hash lookup.
 /// - `linear` keeps a flat array of (start, pair rank, id) and rescans it for the minimum each merge: O(n²)
 ///   but branch-light and in L1 for short pieces, which are almost all pieces. After a merge only the two
 ///   neighbouring pair ranks change, so each merge costs two table lookups. The part's own id is the pair rank
@@ -19,16 +21,17 @@ enum BytePairMerge {
     }
 
     static func linear<Sink: TokenSink>(
-        _ piece: UnsafeBufferPointer<UInt8>, table: TokenTable, byteIDs: [TokenID], into sink: inout Sink
+        _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
         let base = piece.baseAddress!
         let length = piece.count
+        let table = encoder.table, byteIDs = encoder.byteIDs, pairRanks = encoder.pairRanks
         @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
             table.id(of: base + from, count: to - from) ?? .max
         }
         withUnsafeTemporaryAllocation(of: Part.self, capacity: length + 1) { parts in
             for index in 0..<length {
-                let pairRank = index + 2 <= length ? rank(index, index + 2) : .max
+                let pairRank = index + 2 <= length ? pairRanks[Int(base[index]) << 8 | Int(base[index + 1])] : .max
                 parts.initializeElement(at: index, to: Part(start: index, pairRank: pairRank, id: byteIDs[Int(base[index])]))
             }
             parts.initializeElement(at: length, to: Part(start: length, pairRank: .max, id: .max))
@@ -56,105 +59,109 @@ enum BytePairMerge {
         }
     }
 
+    private struct Node {
+        var next: Int32
+        var previous: Int32
+        var pairRank: TokenID  // rank of this part joined with the next one; .max when not a token
+        var id: TokenID
+    }
+
     static func heap<Sink: TokenSink>(
-        _ piece: UnsafeBufferPointer<UInt8>, table: TokenTable, byteIDs: [TokenID], into sink: inout Sink
+        _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
         let base = piece.baseAddress!
         let length = piece.count
+        let table = encoder.table, byteIDs = encoder.byteIDs, twoByteRanks = encoder.pairRanks
         @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
             table.id(of: base + from, count: to - from) ?? .max
         }
-        // Node `length` is a sentinel whose start is the end of the piece.
-        var next = [Int](unsafeUninitializedCapacity: length + 1) { buffer, initialized in
-            for index in 0...length { buffer[index] = index + 1 }
-            initialized = length + 1
-        }
-        var previous = [Int](unsafeUninitializedCapacity: length + 1) { buffer, initialized in
-            for index in 0...length { buffer[index] = index - 1 }
-            initialized = length + 1
-        }
-        var ids = [TokenID](unsafeUninitializedCapacity: length) { buffer, initialized in
-            for index in 0..<length { buffer[index] = byteIDs[Int(base[index])] }
-            initialized = length
-        }
-        // Part starts never move: a part is identified by the index of its first byte.
-        var pairRanks = [TokenID](repeating: .max, count: length)
-        var heap = MinHeap(capacity: length)
-        for index in 0..<(length - 1) {
-            let pairRank = rank(index, index + 2)
-            pairRanks[index] = pairRank
-            if pairRank != .max { heap.push(UInt64(pairRank) << 32 | UInt64(index)) }
-        }
-        while let key = heap.pop() {
-            let index = Int(truncatingIfNeeded: key & 0xFFFF_FFFF)
-            let pairRank = TokenID(truncatingIfNeeded: key >> 32)
-            // Stale entries: the part was merged away (its rank was reset) or its pair changed since the push.
-            // A pair only ever grows, so its new rank differs from the old one.
-            guard pairRanks[index] == pairRank else { continue }
-            let removed = next[index]
-            ids[index] = pairRank
-            pairRanks[removed] = .max
-            next[index] = next[removed]
-            previous[next[removed]] = index
-            let following = next[index]
-            if following < length {
-                let newRank = rank(index, next[following])
-                pairRanks[index] = newRank
-                if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(index)) }
-            } else {
-                pairRanks[index] = .max
+        // Node `i` is the part starting at byte `i` (part starts never move); node `length` is a sentinel.
+        // Every merge pushes at most two keys, so 3 × length bounds the heap.
+        withUnsafeTemporaryAllocation(of: Node.self, capacity: length + 1) { nodes in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * length) { keys in
+                var heap = MinHeap(storage: keys)
+                for index in 0..<length {
+                    let pairRank = index + 1 < length ? twoByteRanks[Int(base[index]) << 8 | Int(base[index + 1])] : .max
+                    nodes.initializeElement(at: index, to: Node(
+                        next: Int32(index + 1), previous: Int32(index - 1), pairRank: pairRank, id: byteIDs[Int(base[index])]))
+                    if pairRank != .max { heap.push(UInt64(pairRank) << 32 | UInt64(index)) }
+                }
+                nodes.initializeElement(at: length, to: Node(next: Int32(length + 1), previous: Int32(length - 1), pairRank: .max, id: .max))
+                while let key = heap.pop() {
+                    let index = Int(truncatingIfNeeded: key & 0xFFFF_FFFF)
+                    let pairRank = TokenID(truncatingIfNeeded: key >> 32)
+                    // Stale entries: the part was merged away (its rank was reset) or its pair changed since the
+                    // push. A pair only ever grows, so its new rank differs from the old one.
+                    guard nodes[index].pairRank == pairRank else { continue }
+                    let removed = Int(nodes[index].next)
+                    let following = Int(nodes[removed].next)
+                    nodes[index].id = pairRank
+                    nodes[removed].pairRank = .max
+                    nodes[index].next = Int32(following)
+                    nodes[following].previous = Int32(index)
+                    if following < length {
+                        let newRank = rank(index, Int(nodes[following].next))
+                        nodes[index].pairRank = newRank
+                        if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(index)) }
+                    } else {
+                        nodes[index].pairRank = .max
+                    }
+                    let before = Int(nodes[index].previous)
+                    if before >= 0 {
+                        let newRank = rank(before, following)
+                        nodes[before].pairRank = newRank
+                        if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(before)) }
+                    }
+                }
+                var index = 0
+                while index < length {
+                    sink.append(nodes[index].id)
+                    index = Int(nodes[index].next)
+                }
+                _ = nodes.deinitialize()
             }
-            let before = previous[index]
-            if before >= 0 {
-                let newRank = rank(before, following)
-                pairRanks[before] = newRank
-                if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(before)) }
-            }
-        }
-        var index = 0
-        while index < length {
-            sink.append(ids[index])
-            index = next[index]
         }
     }
 }
 
-/// A binary min-heap of packed `UInt64` keys.
+/// A binary min-heap of packed `UInt64` keys over caller-provided storage (no allocation of its own).
 struct MinHeap {
-    private var keys: [UInt64]
+    private let keys: UnsafeMutableBufferPointer<UInt64>
+    private var count = 0
 
-    init(capacity: Int) {
-        keys = []
-        keys.reserveCapacity(capacity)
+    init(storage: UnsafeMutableBufferPointer<UInt64>) {
+        keys = storage
     }
 
     mutating func push(_ key: UInt64) {
-        keys.append(key)
-        var child = keys.count - 1
+        var child = count
+        count += 1
         while child > 0 {
             let parent = (child - 1) / 2
-            guard keys[child] < keys[parent] else { break }
-            keys.swapAt(child, parent)
+            guard key < keys[parent] else { break }
+            keys[child] = keys[parent]
             child = parent
         }
+        keys[child] = key
     }
 
     mutating func pop() -> UInt64? {
-        guard let last = keys.popLast() else { return nil }
-        guard !keys.isEmpty else { return last }
+        guard count > 0 else { return nil }
         let top = keys[0]
-        keys[0] = last
+        count -= 1
+        guard count > 0 else { return top }
+        let last = keys[count]
         var parent = 0
-        let count = keys.count
         while true {
             let left = 2 * parent + 1
             guard left < count else { break }
             let right = left + 1
             let smaller = right < count && keys[right] < keys[left] ? right : left
-            guard keys[smaller] < keys[parent] else { break }
-            keys.swapAt(smaller, parent)
+            guard keys[smaller] < last else { break }
+            keys[parent] = keys[smaller]
             parent = smaller
         }
+        keys[parent] = last
         return top
     }
 }

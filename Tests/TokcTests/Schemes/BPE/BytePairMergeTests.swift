@@ -29,9 +29,9 @@ import Testing
         var sink = Collector()
         piece.withUnsafeBufferPointer { buffer in
             if heap {
-                BytePairMerge.heap(buffer, table: encoder.table, byteIDs: encoder.byteIDs, into: &sink)
+                BytePairMerge.heap(buffer, encoder: encoder, into: &sink)
             } else {
-                BytePairMerge.linear(buffer, table: encoder.table, byteIDs: encoder.byteIDs, into: &sink)
+                BytePairMerge.linear(buffer, encoder: encoder, into: &sink)
             }
         }
         return sink.ids
