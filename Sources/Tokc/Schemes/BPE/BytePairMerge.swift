@@ -7,13 +7,41 @@
 /// - Both start from `BPEEncoder.pairRanks`, a 64 Ki table of two-byte ranks, so the first pass over a
 ///   piece costs a load per byte, not a hash lookup.
 /// - `linear` keeps a flat array of (start, pair rank, id) and rescans it for the minimum each merge: O(n²)
-///   but branch-light and in L1 for short pieces, which are almost all pieces. After a merge only the two
-///   neighbouring pair ranks change, so each merge costs two table lookups. The part's own id is the pair rank
-///   that merged it, so emitting needs no lookup.
-/// - `heap` is for long pieces (a 5,000-letter word, a 1 MB line without spaces): a doubly linked list of
-///   parts and a binary min-heap of `rank << 32 | index` with lazy deletion. The index order is the position
-///   order, so the heap's tie-break is the leftmost pair, as in `linear`. O(n log n).
+///   but branch-light, which wins for pieces up to `BPEEncoder.linearMergeLimit` bytes. After a merge only the
+///   two neighbouring pair ranks change, so each merge costs two table lookups. The part's own id is the pair
+///   rank that merged it, so emitting needs no lookup.
+/// - `heap` is for longer pieces (a run of kana and kanji, a 5,000-letter word, a 1 MB line without spaces): a
+///   doubly linked list of parts and a binary min-heap of `rank << 32 | index` with lazy deletion, both in
+///   temporary storage. The index order is the position order, so the heap's tie-break is the leftmost pair,
+///   as in `linear`. O(n log n).
 enum BytePairMerge {
+    /// What both merges read: the piece and the encoder's tables.
+    private struct Piece {
+        let base: UnsafePointer<UInt8>
+        let length: Int
+        let encoder: BPEEncoder
+
+        init(_ piece: UnsafeBufferPointer<UInt8>, _ encoder: BPEEncoder) {
+            base = piece.baseAddress!
+            length = piece.count
+            self.encoder = encoder
+        }
+
+        /// The rank of bytes `from..<to` as one token, `.max` if they are not one.
+        @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
+            encoder.table.id(of: base + from, count: to - from) ?? .max
+        }
+
+        /// The rank of the two bytes at `index`, `.max` at the last byte or when they are not a token.
+        @inline(__always) func twoByteRank(at index: Int) -> TokenID {
+            index + 1 < length ? encoder.pairRanks[Int(base[index]) << 8 | Int(base[index + 1])] : .max
+        }
+
+        @inline(__always) func byteID(at index: Int) -> TokenID {
+            encoder.byteIDs[Int(base[index])]
+        }
+    }
+
     private struct Part {
         var start: Int
         var pairRank: TokenID  // rank of this part joined with the next one; .max when not a token
@@ -23,16 +51,11 @@ enum BytePairMerge {
     static func linear<Sink: TokenSink>(
         _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
-        let base = piece.baseAddress!
-        let length = piece.count
-        let table = encoder.table, byteIDs = encoder.byteIDs, pairRanks = encoder.pairRanks
-        @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
-            table.id(of: base + from, count: to - from) ?? .max
-        }
+        let piece = Piece(piece, encoder)
+        let length = piece.length
         withUnsafeTemporaryAllocation(of: Part.self, capacity: length + 1) { parts in
             for index in 0..<length {
-                let pairRank = index + 2 <= length ? pairRanks[Int(base[index]) << 8 | Int(base[index + 1])] : .max
-                parts.initializeElement(at: index, to: Part(start: index, pairRank: pairRank, id: byteIDs[Int(base[index])]))
+                parts.initializeElement(at: index, to: Part(start: index, pairRank: piece.twoByteRank(at: index), id: piece.byteID(at: index)))
             }
             parts.initializeElement(at: length, to: Part(start: length, pairRank: .max, id: .max))
             // `count` boundaries delimit `count - 1` parts; pair `i` joins parts `i` and `i + 1`.
@@ -47,9 +70,9 @@ enum BytePairMerge {
                 if minRank == .max { break }
                 let index = minIndex
                 parts[index].id = minRank
-                parts[index].pairRank = index + 3 < count ? rank(parts[index].start, parts[index + 3].start) : .max
+                parts[index].pairRank = index + 3 < count ? piece.rank(parts[index].start, parts[index + 3].start) : .max
                 if index > 0 {
-                    parts[index - 1].pairRank = rank(parts[index - 1].start, parts[index + 2].start)
+                    parts[index - 1].pairRank = piece.rank(parts[index - 1].start, parts[index + 2].start)
                 }
                 for shifted in (index + 1)..<(count - 1) { parts[shifted] = parts[shifted + 1] }
                 count -= 1
@@ -69,21 +92,17 @@ enum BytePairMerge {
     static func heap<Sink: TokenSink>(
         _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
-        let base = piece.baseAddress!
-        let length = piece.count
-        let table = encoder.table, byteIDs = encoder.byteIDs, twoByteRanks = encoder.pairRanks
-        @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
-            table.id(of: base + from, count: to - from) ?? .max
-        }
+        let piece = Piece(piece, encoder)
+        let length = piece.length
         // Node `i` is the part starting at byte `i` (part starts never move); node `length` is a sentinel.
         // Every merge pushes at most two keys, so 3 × length bounds the heap.
         withUnsafeTemporaryAllocation(of: Node.self, capacity: length + 1) { nodes in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * length) { keys in
                 var heap = MinHeap(storage: keys)
                 for index in 0..<length {
-                    let pairRank = index + 1 < length ? twoByteRanks[Int(base[index]) << 8 | Int(base[index + 1])] : .max
+                    let pairRank = piece.twoByteRank(at: index)
                     nodes.initializeElement(at: index, to: Node(
-                        next: Int32(index + 1), previous: Int32(index - 1), pairRank: pairRank, id: byteIDs[Int(base[index])]))
+                        next: Int32(index + 1), previous: Int32(index - 1), pairRank: pairRank, id: piece.byteID(at: index)))
                     if pairRank != .max { heap.push(UInt64(pairRank) << 32 | UInt64(index)) }
                 }
                 nodes.initializeElement(at: length, to: Node(next: Int32(length + 1), previous: Int32(length - 1), pairRank: .max, id: .max))
@@ -100,7 +119,7 @@ enum BytePairMerge {
                     nodes[index].next = Int32(following)
                     nodes[following].previous = Int32(index)
                     if following < length {
-                        let newRank = rank(index, Int(nodes[following].next))
+                        let newRank = piece.rank(index, Int(nodes[following].next))
                         nodes[index].pairRank = newRank
                         if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(index)) }
                     } else {
@@ -108,7 +127,7 @@ enum BytePairMerge {
                     }
                     let before = Int(nodes[index].previous)
                     if before >= 0 {
-                        let newRank = rank(before, following)
+                        let newRank = piece.rank(before, following)
                         nodes[before].pairRank = newRank
                         if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(before)) }
                     }
