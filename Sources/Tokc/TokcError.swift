@@ -23,8 +23,6 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedInput(source: String, line: Int, expected: String)
     /// ICU failed; `code` is ICU's error name.
     case icuFailure(operation: String, code: String)
-    /// The regex engine gave up (match or JIT stack limits) on this input.
-    case matchFailure(reason: String)
 
     public var description: String {
         switch self {
@@ -50,8 +48,6 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(source):\(line): expected \(expected)"
         case let .icuFailure(operation, code):
             return "ICU \(operation) failed: \(code)"
-        case let .matchFailure(reason):
-            return "pre-tokenizer regex failed: \(reason)"
         }
     }
 }

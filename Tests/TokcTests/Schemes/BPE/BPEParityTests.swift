@@ -6,21 +6,24 @@ import Testing
 @Suite struct BPEParityTests {
     static let vocabularies = ["o200k_base", "cl100k_base"]
 
+    /// A text record: `ids` (ordinary), `ids_special_all` (all specials allowed), count, and the round trip.
+    static func checkText(_ record: [String: Any], _ tokenizer: Tokenizer) throws {
+        let label = "\(tokenizer.name) \(record.string("id") ?? "?")"
+        let text = try #require(record.string("text"))
+        let expected = try #require(record.ids("ids"))
+        let ids = tokenizer.encode(text)
+        #expect(ids == expected, "\(label): \(text.debugDescription)")
+        #expect(tokenizer.count(text) == expected.count, "\(label)")
+        #expect(tokenizer.encode(text, allowedSpecial: .all) == record.ids("ids_special_all"), "\(label)")
+        #expect(try tokenizer.decode(ids) == Array(text.utf8), "\(label) round trip")
+    }
+
     @Test(arguments: vocabularies)
     func publicFixtures(vocabulary: String) throws {
         let tokenizer = try Tokenizer.named(vocabulary)
         let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
         #expect(records.count == 112)
-        for record in records {
-            let id = record.string("id") ?? "?"
-            let text = try #require(record.string("text"))
-            let expected = try #require(record.ids("ids"))
-            let ids = tokenizer.encode(text)
-            #expect(ids == expected, "\(vocabulary) \(id)")
-            #expect(tokenizer.count(text) == expected.count, "\(vocabulary) \(id)")
-            #expect(tokenizer.encode(text, allowedSpecial: .all) == record.ids("ids_special_all"), "\(vocabulary) \(id)")
-            #expect(try tokenizer.decode(ids) == Array(text.utf8), "\(vocabulary) \(id) round trip")
-        }
+        for record in records { try Self.checkText(record, tokenizer) }
     }
 
     @Test(arguments: vocabularies)
@@ -28,14 +31,7 @@ import Testing
         let tokenizer = try Tokenizer.named(vocabulary)
         let records = try Fixtures.jsonLines("extra-\(vocabulary).jsonl").filter { $0["text"] != nil }
         #expect(records.count == 400)
-        for record in records {
-            let id = record.string("id") ?? "?"
-            let text = try #require(record.string("text"))
-            let ids = tokenizer.encode(text)
-            #expect(ids == record.ids("ids"), "\(vocabulary) \(id): \(text.debugDescription)")
-            #expect(tokenizer.encode(text, allowedSpecial: .all) == record.ids("ids_special_all"), "\(vocabulary) \(id)")
-            #expect(try tokenizer.decode(ids) == Array(text.utf8), "\(vocabulary) \(id) round trip")
-        }
+        for record in records { try Self.checkText(record, tokenizer) }
     }
 
     /// Megabyte lines: one piece of a million letters, a million spaces, digits, punctuation, kanji.
