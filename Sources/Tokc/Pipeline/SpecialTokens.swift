@@ -34,11 +34,6 @@ public struct SpecialTokens: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
-    /// The specials as text → id.
-    public var dictionary: [String: TokenID] {
-        Dictionary(entries.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first })
-    }
-
     public var maxID: TokenID? { entries.map(\.id).max() }
 
     /// The bytes of special token `id`, or nil if `id` is not special.
