@@ -5,11 +5,15 @@ let package = Package(
     name: "tokc",
     products: [
         .library(name: "Tokc", targets: ["Tokc"]),
+        .library(name: "TokcServer", targets: ["TokcServer"]),
+        .library(name: "TokcClient", targets: ["TokcClient"]),
         .executable(name: "tokc", targets: ["tokc"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
     ],
     targets: [
         // ICU stays behind a plain-C header: Foundation on Linux carries its own ICU headers with the
@@ -31,16 +35,43 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The daemon's wire format: messages and line framing, shared by the server and the client.
+        .target(
+            name: "TokcProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .target(
+            name: "TokcServer",
+            dependencies: [
+                "Tokc", "TokcProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "TokcClient",
+            dependencies: [
+                "TokcProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "tokc",
             dependencies: [
-                "Tokc",
+                "Tokc", "TokcProtocol", "TokcServer", "TokcClient",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(
             name: "TokcTests",
             dependencies: ["Tokc"]
+        ),
+        .testTarget(
+            name: "TokcServerTests",
+            dependencies: ["Tokc", "TokcServer", "TokcClient", "TokcProtocol"]
         ),
     ]
 )

@@ -23,6 +23,10 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
     case malformedInput(source: String, line: Int, expected: String)
     /// ICU failed; `code` is ICU's error name.
     case icuFailure(operation: String, code: String)
+    /// A model name the price table does not list; `similar` are the closest names it does.
+    case unknownModel(name: String, similar: [String])
+    /// A model the price table lists but whose tokens no vocabulary of tokc's counts.
+    case noTokenizer(model: String, note: String?)
 
     public var description: String {
         switch self {
@@ -48,6 +52,10 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(source):\(line): expected \(expected)"
         case let .icuFailure(operation, code):
             return "ICU \(operation) failed: \(code)"
+        case let .unknownModel(name, similar):
+            return "unknown model '\(name)'" + (similar.isEmpty ? "; 'tokc cost --list' shows the known ones" : "; similar: \(similar.joined(separator: ", "))")
+        case let .noTokenizer(model, note):
+            return "no vocabulary is known to count the tokens of '\(model)'" + (note.map { " (\($0))" } ?? "") + "; name one with --vocab to estimate with it as a proxy"
         }
     }
 }

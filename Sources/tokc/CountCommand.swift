@@ -1,7 +1,8 @@
 import ArgumentParser
 import Tokc
+import TokcClient
 
-struct CountCommand: ParsableCommand {
+struct CountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "count",
         abstract: "Count the tokens of files.",
@@ -16,21 +17,25 @@ struct CountCommand: ParsableCommand {
     @Flag(name: .long, help: #"Print {"vocab":…, "files":[{"path":…, "bytes":…, "tokens":…}], "total":…}."#)
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Ask the daemon on this socket ('tokc serve') instead of loading the vocabulary here.", valueName: "path"))
+    var socket: String?
+
     @Argument(help: ArgumentHelp("Files to count; '-' is standard input.", valueName: "file"))
     var files: [String] = []
 
-    func run() throws {
-        let tokenizer = try vocabulary.load(scheme: scheme)
-        let paths = files.isEmpty ? ["-"] : files
-        var counts: [(path: String, bytes: Int, tokens: Int)] = []
-        for path in paths {
-            let bytes = try FileIO.readAll(path)
-            counts.append((path, bytes.count, tokenizer.count(bytes, allowedSpecial: vocabulary.policy)))
+    func validate() throws {
+        if socket != nil && vocabulary.pattern != nil {
+            throw ValidationError("--pattern applies to a vocabulary file loaded here, not to the daemon's named vocabularies")
         }
+    }
+
+    func run() async throws {
+        let paths = files.isEmpty ? ["-"] : files
+        let (vocab, counts) = if let socket { try await countByDaemon(socket, paths: paths) } else { try countHere(paths: paths) }
         let total = counts.reduce(0) { $0 + $1.tokens }
         if json {
             let files = counts.map { #"{"path":\#(JSONText.quote($0.path)),"bytes":\#($0.bytes),"tokens":\#($0.tokens)}"# }
-            try Output.line(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"files":[\#(files.joined(separator: ","))],"total":\#(total)}"#)
+            try Output.line(#"{"vocab":\#(JSONText.quote(vocab)),"files":[\#(files.joined(separator: ","))],"total":\#(total)}"#)
         } else {
             let width = String(total).count
             for count in counts {
@@ -39,6 +44,40 @@ struct CountCommand: ParsableCommand {
             if counts.count > 1 { try Output.line("\(total) total") }
         }
         try Output.finish()
+    }
+
+    private typealias Counted = (path: String, bytes: Int, tokens: Int)
+
+    private func countHere(paths: [String]) throws -> (String, [Counted]) {
+        let tokenizer = try vocabulary.load(scheme: scheme)
+        let counts = try paths.map { path -> Counted in
+            let bytes = try FileIO.readAll(path)
+            return (path, bytes.count, tokenizer.count(bytes, allowedSpecial: vocabulary.policy))
+        }
+        return (tokenizer.name, counts)
+    }
+
+    /// Files go to the daemon as paths, so it reads their bytes itself; standard input is sent as text, which
+    /// JSON can carry only when it is UTF-8.
+    private func countByDaemon(_ socket: String, paths: [String]) async throws -> (String, [Counted]) {
+        let client = TokcClient(socketPath: socket)
+        defer { Task { await client.close() } }
+        let vocab = try vocabulary.vocab ?? VocabularyRegistry.standard.defaultVocabulary(for: scheme)
+        var counts: [Counted] = []
+        let files = paths.filter { $0 != "-" }
+        let answer = try await client.count(paths: files, vocab: vocab, allowSpecial: vocabulary.allowSpecial)
+        for (index, path) in files.enumerated() {
+            counts.append((path, answer.bytes[index], answer.counts[index]))
+        }
+        if paths.contains("-") {
+            let bytes = try FileIO.readAll("-")
+            guard let text = String(validating: bytes, as: UTF8.self) else {
+                throw ValidationError("standard input is not UTF-8, which the daemon's JSON cannot carry; save it to a file and count the file")
+            }
+            let answer = try await client.count([text], vocab: vocab, allowSpecial: vocabulary.allowSpecial)
+            counts.insert(("-", answer.bytes[0], answer.counts[0]), at: paths.firstIndex(of: "-") ?? 0)
+        }
+        return (answer.vocab, counts)
     }
 }
 

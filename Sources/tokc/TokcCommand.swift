@@ -1,5 +1,7 @@
 import ArgumentParser
 import Tokc
+import TokcClient
+import TokcServer
 
 #if canImport(Glibc)
 import Glibc
@@ -9,22 +11,30 @@ import Darwin
 
 /// The root command. Exit status: 0 success, 1 usage error, 2 bad input (unreadable file, malformed
 /// vocabulary, unknown name, bad ids); errors are one line on stderr.
-struct TokcCommand: ParsableCommand {
+struct TokcCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokc",
         abstract: "Exact token counts, encodings and vocabularies for LLM tokenizers.",
         version: "0.1.0",
-        subcommands: [CountCommand.self, EncodeCommand.self, DecodeCommand.self, VocabCommand.self]
+        subcommands: [CountCommand.self, EncodeCommand.self, DecodeCommand.self, CostCommand.self, ServeCommand.self, VocabCommand.self]
     )
 }
 
 @main
 enum Main {
-    static func main() {
+    static func main() async {
         do {
             var command = try TokcCommand.parseAsRoot()
-            try command.run()
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
         } catch let error as TokcError {
+            fail(error.description, status: 2)
+        } catch let error as TokcClientError {
+            fail(error.description, status: 2)
+        } catch let error as ServerError {
             fail(error.description, status: 2)
         } catch let error as OutputError {
             fail(error.description, status: 2)

@@ -93,6 +93,13 @@ public struct Tokenizer: Sendable {
     }
 
     /// The number of tokens in `bytes`; stores no ids.
+    public func count(_ bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none) -> Int {
+        var sink = CountSink()
+        encode(bytes, allowedSpecial: allowedSpecial, into: &sink)
+        return sink.count
+    }
+
+    /// The number of tokens in `bytes`; stores no ids.
     public func count(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none) -> Int {
         var sink = CountSink()
         bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, into: &sink) }
@@ -106,16 +113,71 @@ public struct Tokenizer: Sendable {
         return sink.count
     }
 
+    /// A count that also says where a token budget runs out: tiktoken's `count_till_limit`, counting on past
+    /// the limit so the caller learns both the total and the cut.
+    public struct BudgetedCount: Sendable, Equatable {
+        public let tokens: Int
+        public let budget: Int
+        /// The bytes the first `min(tokens, budget)` tokens cover: cut the input here and it fits the budget.
+        /// Byte-level tokens can end inside a character, so the cut can too. For vocabularies with a normaliser
+        /// the offset is into the normalised text; the shipped byte-level vocabularies have none.
+        public let bytesWithinBudget: Int
+
+        public var fits: Bool { tokens <= budget }
+    }
+
+    /// Counts `text`'s tokens and the bytes the first `budget` of them cover.
+    public func count(
+        _ text: UnsafeBufferPointer<UInt8>, budget: Int, allowedSpecial: SpecialTokenPolicy = .none
+    ) -> BudgetedCount {
+        var sink = BudgetSink(tokenizer: self, budget: budget)
+        encode(text, allowedSpecial: allowedSpecial, into: &sink)
+        return BudgetedCount(tokens: sink.count, budget: budget, bytesWithinBudget: sink.bytesWithinBudget)
+    }
+
+    /// `count(_:budget:)` of `text`'s UTF-8.
+    public func count(_ text: String, budget: Int, allowedSpecial: SpecialTokenPolicy = .none) -> BudgetedCount {
+        withUTF8(of: text) { count($0, budget: budget, allowedSpecial: allowedSpecial) }
+    }
+
+    /// Counts every token, and sums the byte lengths of those within the budget through one reused scratch
+    /// buffer, so it allocates nothing per token.
+    private struct BudgetSink: TokenSink {
+        let tokenizer: Tokenizer
+        let budget: Int
+        var count = 0
+        var bytesWithinBudget = 0
+        var scratch: [UInt8] = []
+
+        init(tokenizer: Tokenizer, budget: Int) {
+            self.tokenizer = tokenizer
+            self.budget = budget
+            scratch.reserveCapacity(64)
+        }
+
+        mutating func append(_ token: TokenID) {
+            count &+= 1
+            guard count <= budget else { return }
+            scratch.removeAll(keepingCapacity: true)
+            _ = tokenizer.appendBytes(of: token, to: &scratch)
+            bytesWithinBudget &+= scratch.count
+        }
+    }
+
+    /// Appends the bytes of `id`, a vocabulary token or a special one; false for an id neither has.
+    func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
+        if encoder.appendBytes(of: id, to: &output) { return true }
+        guard let special = specialTokens.bytes(of: id) else { return false }
+        output += special
+        return true
+    }
+
     /// The bytes of `ids`, special tokens included. Throws `unknownTokenID` for an id neither the vocabulary
     /// nor the specials have.
     public func decode(_ ids: some Sequence<TokenID>) throws(TokcError) -> [UInt8] {
         var output: [UInt8] = []
-        for (position, id) in ids.enumerated() {
-            if encoder.appendBytes(of: id, to: &output) { continue }
-            guard let special = specialTokens.bytes(of: id) else {
-                throw .unknownTokenID(id: id, position: position, vocabularySize: vocabularySize)
-            }
-            output += special
+        for (position, id) in ids.enumerated() where !appendBytes(of: id, to: &output) {
+            throw .unknownTokenID(id: id, position: position, vocabularySize: vocabularySize)
         }
         return output
     }

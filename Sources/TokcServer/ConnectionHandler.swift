@@ -1,0 +1,145 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TokcProtocol
+
+/// Asks a connection to finish what it has and close: the server's shutdown sends it down every pipeline.
+struct DrainEvent: Sendable {}
+
+/// One client connection. Each request line goes to the thread pool, so the event loop only moves bytes;
+/// several requests of one connection run at once, and their responses are written in request order.
+///
+/// Backpressure: while `maxPending` requests are unanswered, or the client is not reading its responses
+/// (the channel is not writable), the handler stops reading, so a slow or greedy client holds its own socket
+/// buffers and no daemon memory, and the others are not affected.
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = Frame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let processor: RequestProcessor
+    private let pool: NIOThreadPool
+    private let maxPending: Int
+    private var logger: Logger
+
+    /// Responses of requests still in progress or waiting for an earlier one, oldest first; nil until done.
+    private var pending = CircularBuffer<ByteBuffer?>()
+    /// The sequence number of `pending.first`.
+    private var firstSequence = 0
+    private var readHeld = false
+    private var draining = false
+    private var inputClosed = false
+
+    init(processor: RequestProcessor, pool: NIOThreadPool, maxPending: Int, logger: Logger) {
+        self.processor = processor
+        self.pool = pool
+        self.maxPending = maxPending
+        self.logger = logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        logger[metadataKey: "connection"] = "\(processor.stats.connectionOpened())"
+        logger.debug("connection opened")
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        processor.stats.connectionClosed()
+        logger.debug("connection closed", metadata: ["unanswered": "\(pending.count)"])
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        let sequence = firstSequence + pending.count
+        pending.append(nil)
+        processor.stats.requestStarted()
+        let processor = self.processor
+        let allocator = context.channel.allocator
+        pool.runIfActive(eventLoop: context.eventLoop) {
+            processor.respond(to: frame, allocator: allocator)
+        }.assumeIsolated().whenComplete { result in
+            self.processor.stats.requestFinished()
+            switch result {
+            case let .success(response):
+                self.finish(sequence, with: response, context: context)
+            case let .failure(error):
+                // The pool has stopped: the daemon is going down. Answer rather than leave the client waiting.
+                var response = context.channel.allocator.buffer(capacity: 128)
+                try? response.writeJSONLine(ErrorResponse(id: .none, error: ErrorBody(code: .serverData, message: "the daemon is stopping: \(error)")))
+                self.finish(sequence, with: response, context: context)
+            }
+        }
+    }
+
+    private func finish(_ sequence: Int, with response: ByteBuffer, context: ChannelHandlerContext) {
+        let index = sequence - firstSequence
+        guard index >= 0, index < pending.count else { return }
+        pending[pending.index(pending.startIndex, offsetBy: index)] = response
+        var wrote = false
+        while let first = pending.first, let ready = first {
+            pending.removeFirst()
+            firstSequence += 1
+            context.write(wrapOutboundOut(ready), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+        resumeReadingIfAllowed(context: context)
+        closeIfDone(context: context)
+    }
+
+    // MARK: - Reading only when there is room
+
+    private var mayRead: Bool { !draining && !inputClosed && pending.count < maxPending }
+
+    func read(context: ChannelHandlerContext) {
+        if mayRead && context.channel.isWritable {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    private func resumeReadingIfAllowed(context: ChannelHandlerContext) {
+        guard readHeld, mayRead, context.channel.isWritable else { return }
+        readHeld = false
+        context.read()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfAllowed(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: - Ending
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client has sent its last request (a half-close); answer everything, then close.
+            inputClosed = true
+            closeIfDone(context: context)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is DrainEvent else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        draining = true
+        closeIfDone(context: context)
+        promise?.succeed()
+    }
+
+    private func closeIfDone(context: ChannelHandlerContext) {
+        guard (draining || inputClosed) && pending.isEmpty, context.channel.isActive else { return }
+        context.close(promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A reset by the peer, a broken pipe: the client is gone. Nothing to answer; close quietly.
+        logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,457 @@
+import Dispatch
+import Foundation
+import Logging
+import NIOCore
+import Synchronization
+import Tokc
+import TokcProtocol
+
+/// Turns one request line into one response line. Runs on the thread pool, never on the event loop; shared by
+/// every connection, so everything it holds is immutable or behind a lock.
+final class RequestProcessor: Sendable {
+    let registry: VocabularyRegistry
+    let catalog: ModelCatalog
+    let stats: ServerStats
+    let logger: Logger
+    let version: String
+    /// The vocabularies the manifests list, read once at start: the daemon loads only these, by name, never
+    /// an arbitrary path a client sends.
+    let vocabularies: [VocabularyRegistry.Located]
+    let defaults: [String: String]
+    private let loaded = Mutex<[String: Tokenizer]>([:])
+    /// Serialises first loads, so a vocabulary wanted by many requests at once loads once.
+    private let loading = Mutex<Void>(())
+    private let draining = Atomic<Bool>(false)
+    let maxRequestBytes: Int
+
+    init(
+        registry: VocabularyRegistry, catalog: ModelCatalog, stats: ServerStats, logger: Logger, version: String,
+        maxRequestBytes: Int
+    ) throws(TokcError) {
+        self.maxRequestBytes = maxRequestBytes
+        self.registry = registry
+        self.catalog = catalog
+        self.stats = stats
+        self.logger = logger
+        self.version = version
+        self.vocabularies = try registry.vocabularies()
+        var defaults: [String: String] = [:]
+        for scheme in Scheme.allCases {
+            if let name = try? registry.defaultVocabulary(for: scheme) { defaults[scheme.rawValue] = name }
+        }
+        self.defaults = defaults
+    }
+
+    func beginDraining() { draining.store(true, ordering: .relaxed) }
+
+    // MARK: - Lines in, lines out
+
+    /// The response to one frame, as one line ending in `\n`.
+    func respond(to frame: Frame, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let started = ContinuousClock.now
+        var id = RequestID.none
+        var op = "unknown"
+        let body: Result<any Encodable, ErrorBody>
+        switch frame {
+        case let .tooLarge(bytes):
+            body = .failure(ErrorBody(code: .requestTooLarge, message: "the request has \(bytes) bytes; this daemon takes at most \(maxRequestBytes) bytes per line (--max-request-bytes)"))
+        case let .line(line):
+            switch Self.decode(line) {
+            case let .failure(failure):
+                id = failure.id
+                op = failure.op ?? op
+                body = .failure(failure.error)
+            case let .success(request):
+                id = request.id
+                op = request.op.rawValue
+                do {
+                    body = .success(try perform(request))
+                } catch {
+                    body = .failure(error)
+                }
+            }
+        }
+        var output = allocator.buffer(capacity: 256)
+        do {
+            switch body {
+            case let .success(response): try output.writeJSONLine(response)
+            case let .failure(error): try output.writeJSONLine(ErrorResponse(id: id, error: error))
+            }
+        } catch {
+            output.clear()
+            try? output.writeJSONLine(ErrorResponse(id: id, error: ErrorBody(code: .serverData, message: "the response could not be encoded: \(error)")))
+        }
+        let failure: ErrorCode? = if case let .failure(error) = body { error.code } else { nil }
+        stats.recordRequest(op: op, error: failure)
+        if let failure {
+            logger.info("request failed", metadata: ["id": "\(id)", "op": "\(op)", "code": "\(failure.rawValue)"])
+        } else {
+            logger.debug("request", metadata: ["id": "\(id)", "op": "\(op)", "duration": "\(ContinuousClock.now - started)"])
+        }
+        return output
+    }
+
+    // MARK: - Decoding
+
+    struct DecodeFailure: Error {
+        let id: RequestID
+        let error: ErrorBody
+        /// The request's op when it names a known one, for the statistics.
+        var op: String? = nil
+    }
+
+    /// Decodes and checks a request line: JSON, an object, known keys, a known op, fields of the right types,
+    /// and only the fields its op reads. Keeps the id whenever the line has a readable one.
+    static func decode(_ line: ByteBuffer) -> Result<Request, DecodeFailure> {
+        let data = Data(line.readableBytesView)
+        let envelope: Envelope
+        do {
+            envelope = try JSONDecoder().decode(Envelope.self, from: data)
+        } catch let error as DecodeFailure {
+            return .failure(error)
+        } catch {
+            return .failure(DecodeFailure(id: .none, error: ErrorBody(code: .malformedJSON, message: "the line is not valid JSON: \(JSONErrors.syntaxReason(data))")))
+        }
+        let id = envelope.id
+        let knownOp = envelope.op.flatMap(Op.init(rawValue:))?.rawValue
+        func invalid(_ message: String) -> Result<Request, DecodeFailure> {
+            .failure(DecodeFailure(id: id, error: ErrorBody(code: .invalidRequest, message: message), op: knownOp))
+        }
+        if let unknown = envelope.unknownKeys.first {
+            return invalid("unknown field '\(unknown)'; a request has \(Request.CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))")
+        }
+        guard let opName = envelope.op else { return invalid("missing field 'op' (one of \(Op.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        guard Op(rawValue: opName) != nil else {
+            return .failure(DecodeFailure(id: id, error: ErrorBody(code: .unknownOp, message: "unknown op '\(opName)'; ops: \(Op.allCases.map(\.rawValue).joined(separator: ", "))")))
+        }
+        let request: Request
+        do {
+            request = try JSONDecoder().decode(Request.self, from: data)
+        } catch {
+            return invalid(Self.reason(error))
+        }
+        if let message = Self.check(request, present: envelope.presentKeys) { return invalid(message) }
+        return .success(request)
+    }
+
+    /// The id, op and key set of a line, read leniently so that a request with a bad field still gets its id back.
+    private struct Envelope: Decodable {
+        var id: RequestID = .none
+        var op: String?
+        var presentKeys: Set<String> = []
+        var unknownKeys: [String] = []
+
+        struct AnyKey: CodingKey {
+            var stringValue: String
+            var intValue: Int? { nil }
+            init(stringValue: String) { self.stringValue = stringValue }
+            init?(intValue: Int) { nil }
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container: KeyedDecodingContainer<AnyKey>
+            do {
+                container = try decoder.container(keyedBy: AnyKey.self)
+            } catch {
+                throw DecodeFailure(id: .none, error: ErrorBody(code: .malformedJSON, message: "a request is a JSON object, one per line"))
+            }
+            let idKey = AnyKey(stringValue: "id")
+            if container.contains(idKey) {
+                guard let decoded = try? container.decode(RequestID.self, forKey: idKey) else {
+                    throw DecodeFailure(id: .none, error: ErrorBody(code: .invalidRequest, message: "field 'id' must be an integer, a string or null"))
+                }
+                id = decoded
+            }
+            op = try? container.decode(String.self, forKey: AnyKey(stringValue: "op"))
+            for key in container.allKeys where (try? container.decodeNil(forKey: key)) != true {
+                presentKeys.insert(key.stringValue)
+            }
+            unknownKeys = container.allKeys.map(\.stringValue).filter { Request.CodingKeys(stringValue: $0) == nil }.sorted()
+        }
+    }
+
+    /// The fields each op reads besides `id` and `op`.
+    private static let fields: [Op: Set<String>] = [
+        .count: ["texts", "paths", "vocab", "model", "allow_special"],
+        .encode: ["texts", "paths", "vocab", "model", "allow_special"],
+        .decode: ["ids", "vocab", "model"],
+        .cost: ["texts", "paths", "vocab", "model", "allow_special", "output_tokens", "budget"],
+        .vocabularies: [], .models: [], .health: [], .stats: [],
+    ]
+
+    private static func check(_ request: Request, present: Set<String>) -> String? {
+        let allowed = fields[request.op, default: []].union(["id", "op"])
+        if let stray = present.subtracting(allowed).sorted().first {
+            return "field '\(stray)' is not read by op '\(request.op.rawValue)'" + (allowed.count > 2 ? "; it reads \(allowed.subtracting(["id", "op"]).sorted().joined(separator: ", "))" : "")
+        }
+        switch request.op {
+        case .count, .encode, .cost:
+            if (request.texts == nil) == (request.paths == nil) { return "op '\(request.op.rawValue)' needs exactly one of 'texts' or 'paths'" }
+            if let relative = request.paths?.first(where: { !$0.hasPrefix("/") }) {
+                return "path '\(relative)' is not absolute; the daemon's working directory is not the client's"
+            }
+        case .decode:
+            if request.ids == nil { return "op 'decode' needs 'ids', a list of id lists" }
+        default:
+            break
+        }
+        if request.op == .cost {
+            if request.model == nil { return "op 'cost' needs 'model'" }
+            if let budget = request.budget, budget <= 0 { return "'budget' must be a positive number of tokens" }
+            if let output = request.outputTokens, output < 0 { return "'output_tokens' must not be negative" }
+        }
+        return nil
+    }
+
+    /// A decoding error in words: where in the request, and what was expected there.
+    private static func reason(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func at(_ path: [any CodingKey]) -> String {
+            path.map { $0.intValue.map { "[\($0)]" } ?? ($0.stringValue.isEmpty ? "" : ".\($0.stringValue)") }.joined()
+                .drop { $0 == "." }.description
+        }
+        switch error {
+        case let .typeMismatch(type, context), let .valueNotFound(type, context):
+            return "field '\(at(context.codingPath))' must be \(typeName(type))"
+        case let .keyNotFound(key, _):
+            return "missing field '\(key.stringValue)'"
+        case let .dataCorrupted(context):
+            let detail = (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
+            return context.codingPath.isEmpty ? detail : "field '\(at(context.codingPath))': \(detail)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    private static func typeName(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type, is [String].Type: return type == String.self ? "a string" : "a list of strings"
+        case is Bool.Type: return "true or false"
+        case is Int.Type, is Int64.Type: return "an integer"
+        case is UInt32.Type: return "a token id (an integer from 0 to 4294967295)"
+        case is [[UInt32]].Type, is [UInt32].Type: return "a list of id lists"
+        default: return "of type \(type)"
+        }
+    }
+
+    // MARK: - Operations
+
+    private func perform(_ request: Request) throws(ErrorBody) -> any Encodable {
+        switch request.op {
+        case .count: return try count(request)
+        case .encode: return try encode(request)
+        case .decode: return try decode(request)
+        case .cost: return try cost(request)
+        case .vocabularies: return listVocabularies(request)
+        case .models: return listModels(request)
+        case .health:
+            return HealthResponse(
+                id: request.id, status: draining.load(ordering: .relaxed) ? "draining" : "ok", version: version,
+                pid: getpid(), uptimeSeconds: stats.uptimeSeconds)
+        case .stats:
+            return stats.snapshot(id: request.id, loadedVocabularies: loaded.withLock { $0.keys.sorted() })
+        }
+    }
+
+    private func count(_ request: Request) throws(ErrorBody) -> CountResponse {
+        let (tokenizer, pricing) = try resolve(vocab: request.vocab, model: request.model)
+        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
+        let results = try forEachInput(request) { bytes in (tokenizer.count(bytes, allowedSpecial: policy), bytes.count) }
+        stats.recordTokenized(bytes: results.reduce(0) { $0 + $1.1 }, tokens: results.reduce(0) { $0 + $1.0 })
+        return CountResponse(
+            id: request.id, vocab: tokenizer.name, model: pricing?.model.name, approximate: pricing?.approximate,
+            note: pricing?.note, counts: results.map(\.0), bytes: results.map(\.1))
+    }
+
+    private func encode(_ request: Request) throws(ErrorBody) -> EncodeResponse {
+        let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
+        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
+        let ids = try forEachInput(request) { bytes in
+            var sink = IDSink(reservingCapacity: bytes.count / 4)
+            tokenizer.encode(bytes, allowedSpecial: policy, into: &sink)
+            return sink.ids
+        }
+        return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: ids)
+    }
+
+    private func decode(_ request: Request) throws(ErrorBody) -> DecodeResponse {
+        let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
+        var texts: [String] = []
+        var lossy: [Bool] = []
+        for (list, ids) in (request.ids ?? []).enumerated() {
+            let bytes: [UInt8]
+            do {
+                bytes = try tokenizer.decode(ids)
+            } catch {
+                throw ErrorBody(code: .unknownTokenID, message: "ids[\(list)]: \(error)")
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            texts.append(text)
+            lossy.append(text.utf8.count != bytes.count || !text.utf8.elementsEqual(bytes))
+        }
+        return DecodeResponse(id: request.id, vocab: tokenizer.name, texts: texts, lossy: lossy)
+    }
+
+    private func cost(_ request: Request) throws(ErrorBody) -> CostResponse {
+        guard case let (_, pricing?) = try resolve(vocab: request.vocab, model: request.model) else {
+            throw ErrorBody(code: .invalidRequest, message: "op 'cost' needs 'model'")
+        }
+        let budget = request.budget ?? pricing.defaultBudget
+        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
+        let counts = try forEachInput(request) { bytes in pricing.tokenizer.count(bytes, budget: budget, allowedSpecial: policy) }
+        let estimate = pricing.estimate(counts, budget: budget, outputTokens: request.outputTokens ?? 0)
+        return CostResponse(estimate, id: request.id)
+    }
+
+    private func listVocabularies(_ request: Request) -> VocabulariesResponse {
+        let loadedNames = Set(loaded.withLock { $0.keys })
+        return VocabulariesResponse(id: request.id, defaults: defaults, vocabularies: vocabularies.map {
+            .init(name: $0.entry.name, scheme: $0.entry.scheme, vocabSize: $0.entry.vocabSize,
+                  loaded: loadedNames.contains($0.entry.name), usedBy: $0.entry.usedBy, source: $0.entry.source,
+                  licence: $0.entry.licence)
+        })
+    }
+
+    private func listModels(_ request: Request) -> ModelsResponse {
+        ModelsResponse(id: request.id, pricesFrom: catalog.pricesFrom, models: catalog.models.map(ModelsResponse.Model.init))
+    }
+
+    // MARK: - Vocabularies and inputs
+
+    /// The tokenizer a request names: its model's (through the price table), its `vocab`, or the default.
+    private func resolve(vocab: String?, model: String?) throws(ErrorBody) -> (Tokenizer, ModelPricing?) {
+        do {
+            if let model {
+                let pricing = try ModelPricing(model: model, vocabulary: vocab, catalog: catalog, load: { name throws(TokcError) in try self.tokenizer(named: name) })
+                return (pricing.tokenizer, pricing)
+            }
+            guard let name = vocab ?? defaults[Scheme.bpe.rawValue] else {
+                throw TokcError.unknownVocabulary(name: "default", known: vocabularies.map(\.entry.name))
+            }
+            return (try tokenizer(named: name), nil)
+        } catch {
+            throw Self.errorBody(error)
+        }
+    }
+
+    /// A loaded vocabulary by manifest name; loads it on first use and keeps it.
+    func tokenizer(named name: String) throws(TokcError) -> Tokenizer {
+        if let tokenizer = loaded.withLock({ $0[name] }) { return tokenizer }
+        guard let located = vocabularies.first(where: { $0.entry.name == name }) else {
+            throw .unknownVocabulary(name: name, known: vocabularies.map(\.entry.name))
+        }
+        return try loading.withLock { _ throws(TokcError) -> Tokenizer in
+            if let tokenizer = loaded.withLock({ $0[name] }) { return tokenizer }
+            let started = ContinuousClock.now
+            let tokenizer = try registry.load(located)
+            loaded.withLock { $0[name] = tokenizer }
+            logger.info("vocabulary loaded", metadata: ["vocab": "\(name)", "duration": "\(ContinuousClock.now - started)"])
+            return tokenizer
+        }
+    }
+
+    /// Runs `body` over each text or file of the request, spread over the cores when there are several and
+    /// enough bytes to be worth it, and returns the results in request order. Texts are read in place from
+    /// their strings; files are read whole, one at a time per worker.
+    private func forEachInput<Result: Sendable>(
+        _ request: Request, _ body: @escaping @Sendable (UnsafeBufferPointer<UInt8>) -> Result
+    ) throws(ErrorBody) -> [Result] {
+        let texts = request.texts ?? []
+        let paths = request.paths ?? []
+        let count = texts.count + paths.count
+        let totalText = texts.reduce(0) { $0 + $1.utf8.count }
+        let parallel = count > 1 && (!paths.isEmpty || totalText >= Self.parallelThreshold)
+        let results = Mutex<[Swift.Result<Result, ErrorBody>?]>(Array(repeating: nil, count: count))
+        let work: @Sendable (Int) -> Void = { index in
+            let outcome: Swift.Result<Result, ErrorBody>
+            if index < texts.count {
+                var text = texts[index]
+                outcome = .success(text.withUTF8 { body($0) })
+            } else {
+                let path = paths[index - texts.count]
+                do {
+                    let bytes = try FileIO.readAll(path)
+                    outcome = .success(bytes.withUnsafeBufferPointer { body($0) })
+                } catch {
+                    outcome = .failure(ErrorBody(code: .unreadableFile, message: "\(error)"))
+                }
+            }
+            results.withLock { $0[index] = outcome }
+        }
+        if parallel {
+            DispatchQueue.concurrentPerform(iterations: count, execute: work)
+        } else {
+            for index in 0..<count { work(index) }
+        }
+        var collected: [Result] = []
+        collected.reserveCapacity(count)
+        for outcome in results.withLock({ $0 }) {
+            switch outcome {
+            case let .success(value)?: collected.append(value)
+            case let .failure(error)?: throw error
+            case nil: throw ErrorBody(code: .serverData, message: "an input was not processed")
+            }
+        }
+        return collected
+    }
+
+    /// Below this many bytes in all, a batch runs on one thread: handing work to others costs more than it saves.
+    static let parallelThreshold = 64 * 1024
+
+    static func errorBody(_ error: any Error) -> ErrorBody {
+        guard let error = error as? TokcError else { return ErrorBody(code: .serverData, message: "\(error)") }
+        let code: ErrorCode
+        switch error {
+        case .unknownVocabulary: code = .unknownVocab
+        case .unknownModel: code = .unknownModel
+        case .noTokenizer: code = .noTokenizer
+        case .unknownTokenID: code = .unknownTokenID
+        case .unreadableFile, .malformedFile, .checksumMismatch, .invalidVocabulary, .invalidPattern,
+             .unknownPattern, .missingPattern, .malformedInput, .icuFailure:
+            code = .serverData
+        }
+        return ErrorBody(code: code, message: error.description)
+    }
+}
+
+extension JSONEncoder {
+    /// The daemon's encoder: keys sorted, so every response has one byte-for-byte form.
+    public static var `protocol`: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+}
+
+extension ByteBuffer {
+    /// Writes `value` as one line of JSON.
+    mutating func writeJSONLine(_ value: any Encodable) throws {
+        let data = try JSONEncoder.protocol.encode(value)
+        writeBytes(data)
+        writeInteger(UInt8(ascii: "\n"))
+    }
+}
+
+extension CostResponse {
+    /// The response to a `cost` request for `estimate`; `tokc cost --json` prints the same object.
+    public init(_ estimate: CostEstimate, id: RequestID = .none) {
+        let model = estimate.pricing.model
+        self.init(
+            id: id, model: model.name, vocab: estimate.pricing.tokenizer.name, approximate: estimate.pricing.approximate,
+            note: estimate.pricing.note, inputTokens: estimate.inputTokens, outputTokens: estimate.outputTokens,
+            inputCostUSD: estimate.inputCostUSD, outputCostUSD: estimate.outputCostUSD, costUSD: estimate.costUSD,
+            contextWindow: model.maxInputTokens, budget: estimate.budget, fits: estimate.fits,
+            items: estimate.items.map { Item(tokens: $0.tokens, fits: $0.fits, budgetEndByte: $0.bytesWithinBudget) },
+            priceSource: model.priceSource, priceDate: model.priceDate)
+    }
+}
+
+extension ModelsResponse.Model {
+    init(_ model: ModelCatalog.Model) {
+        self.init(
+            name: model.name, provider: model.provider, vocab: model.vocabulary, approximate: model.approximate,
+            note: model.tokenizerNote, maxInputTokens: model.maxInputTokens, maxOutputTokens: model.maxOutputTokens,
+            inputUSDPerMillion: model.inputUSDPerMillion, outputUSDPerMillion: model.outputUSDPerMillion,
+            priceSource: model.priceSource, priceDate: model.priceDate)
+    }
+}

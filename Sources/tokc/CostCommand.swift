@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Tokc
+import TokcProtocol
+import TokcServer
+
+struct CostCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cost",
+        abstract: "Price files as a prompt for a model: tokens, dollars, and whether they fit its context window.",
+        discussion: """
+            Prices and context windows come from Vocabularies/models.json (LiteLLM's table, dated); --prices lays a \
+            newer table over it (tokc's format or LiteLLM's model_prices_and_context_window.json). A model whose \
+            tokenizer is not public is counted with a proxy vocabulary and reported as an estimate.
+            """
+    )
+
+    @Option(name: .long, help: "The model, as the price table names it (gpt-4o, claude-sonnet-4-5, ...).")
+    var model: String?
+
+    @Option(name: .long, help: ArgumentHelp("Count with this vocabulary instead of the model's; the result is marked approximate unless it is the model's own.", valueName: "name"))
+    var vocab: String?
+
+    @Option(name: .long, help: ArgumentHelp("A price table laid over the shipped one.", valueName: "file"))
+    var prices: String?
+
+    @Option(name: .long, help: "Expected output tokens, priced at the model's output price.")
+    var outputTokens = 0
+
+    @Option(name: .long, help: "Token budget to check the input against (default: the model's input context window).")
+    var budget: Int?
+
+    @Flag(name: .long, help: "Recognise the vocabulary's special tokens in the input.")
+    var allowSpecial = false
+
+    @Flag(name: .long, help: "List the models the price table knows, with their vocabularies and prices.")
+    var list = false
+
+    @Flag(name: .long, help: "Print the JSON object the daemon's cost operation returns.")
+    var json = false
+
+    @Argument(help: ArgumentHelp("Files that make up the prompt; '-' is standard input.", valueName: "file"))
+    var files: [String] = []
+
+    func validate() throws {
+        if !list && model == nil { throw ValidationError("give --model NAME, or --list to see the models") }
+        if let budget, budget <= 0 { throw ValidationError("--budget must be a positive number of tokens") }
+        if outputTokens < 0 { throw ValidationError("--output-tokens must not be negative") }
+    }
+
+    func run() throws {
+        let catalog = try ModelCatalog.load(pricesFile: prices)
+        if list { return try printList(catalog) }
+        let pricing = try ModelPricing(model: model ?? "", vocabulary: vocab, catalog: catalog)
+        let budget = self.budget ?? pricing.defaultBudget
+        let paths = files.isEmpty ? ["-"] : files
+        var counts: [Tokenizer.BudgetedCount] = []
+        for path in paths {
+            let bytes = try FileIO.readAll(path)
+            counts.append(bytes.withUnsafeBufferPointer {
+                pricing.tokenizer.count($0, budget: budget, allowedSpecial: allowSpecial ? .all : .none)
+            })
+        }
+        let estimate = pricing.estimate(counts, budget: budget, outputTokens: outputTokens)
+        if json {
+            try Output.write(Array(try JSONEncoder.protocol.encode(CostResponse(estimate))) + [UInt8(ascii: "\n")])
+        } else {
+            try printReport(estimate, paths: paths)
+        }
+        try Output.finish()
+    }
+
+    private func printReport(_ estimate: CostEstimate, paths: [String]) throws {
+        let pricing = estimate.pricing
+        let model = pricing.model
+        let kind = pricing.approximate ? "ESTIMATE: \(pricing.note ?? "not the model's own tokenizer")" : "exact"
+        try Output.line("\(model.name): counted with \(pricing.tokenizer.name) (\(kind))")
+        let width = max(6, String(estimate.inputTokens).count)
+        for (path, item) in zip(paths, estimate.items) {
+            let verdict = item.fits ? "fits" : "over budget: the first \(estimate.budget) tokens end at byte \(item.bytesWithinBudget)"
+            try Output.line("  \(pad(item.tokens, width)) \(path)  \(verdict)")
+        }
+        let budgetName = self.budget == nil ? "context window" : "budget"
+        let fits = estimate.fits ? "fits the \(budgetName) of \(estimate.budget) tokens" : "exceeds the \(budgetName) of \(estimate.budget) tokens"
+        try Output.line("input   \(pad(estimate.inputTokens, width)) tokens  \(dollars(estimate.inputCostUSD))  (\(perMillion(model.inputUSDPerMillion)))  \(fits)")
+        if estimate.outputTokens > 0 {
+            try Output.line("output  \(pad(estimate.outputTokens, width)) tokens  \(dollars(estimate.outputCostUSD))  (\(perMillion(model.outputUSDPerMillion)))")
+        }
+        try Output.line("total   \(String(repeating: " ", count: width)) \(pricing.approximate ? "~" : " ")      \(dollars(estimate.costUSD))")
+        try Output.line("prices: \(model.priceSource ?? "unknown source")\(model.priceDate.map { ", as of \($0)" } ?? "")")
+    }
+
+    private func printList(_ catalog: ModelCatalog) throws {
+        let width = catalog.models.map(\.name.count).max() ?? 0
+        for model in catalog.models {
+            let name = model.name + String(repeating: " ", count: width - model.name.count)
+            let vocabulary = model.vocabulary.map { model.approximate ? "\($0) (proxy)" : $0 } ?? "no vocabulary"
+            let window = model.maxInputTokens.map { "\($0) tokens" } ?? "window unknown"
+            try Output.line("\(name)  \(vocabulary)  \(perMillion(model.inputUSDPerMillion)) in, \(perMillion(model.outputUSDPerMillion)) out  \(window)")
+        }
+        try Output.line("prices: \(catalog.pricesFrom)")
+        try Output.finish()
+    }
+
+    private func pad(_ value: Int, _ width: Int) -> String {
+        let text = String(value)
+        return String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    private func dollars(_ value: Double?) -> String {
+        guard let value else { return "price unknown" }
+        return "$" + String(format: "%.6f", value)
+    }
+
+    private func perMillion(_ value: Double?) -> String {
+        guard let value else { return "price unknown" }
+        return "$" + String(format: "%.2f", value) + "/M"
+    }
+}
