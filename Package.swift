@@ -71,7 +71,10 @@ let package = Package(
         ),
         .testTarget(
             name: "TokcServerTests",
-            dependencies: ["Tokc", "TokcServer", "TokcClient", "TokcProtocol"]
+            dependencies: [
+                "Tokc", "TokcServer", "TokcClient", "TokcProtocol",
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ]
 )

@@ -16,5 +16,10 @@ let package = Package(
             dependencies: [.product(name: "Tokc", package: rootIdentity)],
             path: "Sources/Throughput"
         ),
+        .executableTarget(
+            name: "tokc-load",
+            dependencies: [.product(name: "Tokc", package: rootIdentity)],
+            path: "Sources/Load"
+        ),
     ]
 )

@@ -98,7 +98,19 @@ public struct Request: Codable, Sendable, Equatable {
         paths = try container.decodeIfPresent([String].self, forKey: .paths)
         vocab = try container.decodeIfPresent(String.self, forKey: .vocab)
         model = try container.decodeIfPresent(String.self, forKey: .model)
-        ids = try container.decodeIfPresent([[UInt32]].self, forKey: .ids)
+        // Read wide and checked here, so an out-of-range id is named with its place, not "not valid JSON".
+        ids = try container.decodeIfPresent([[Int64]].self, forKey: .ids).map { lists in
+            try lists.enumerated().map { list, ids in
+                try ids.enumerated().map { position, id in
+                    guard let token = UInt32(exactly: id) else {
+                        throw DecodingError.dataCorruptedError(
+                            forKey: .ids, in: container,
+                            debugDescription: "ids[\(list)][\(position)] is \(id), not a token id (0 to 4294967295)")
+                    }
+                    return token
+                }
+            }
+        }
         allowSpecial = try container.decodeIfPresent(Bool.self, forKey: .allowSpecial)
         outputTokens = try container.decodeIfPresent(Int.self, forKey: .outputTokens)
         budget = try container.decodeIfPresent(Int.self, forKey: .budget)

@@ -216,7 +216,7 @@ final class RequestProcessor: Sendable {
         case let .keyNotFound(key, _):
             return "missing field '\(key.stringValue)'"
         case let .dataCorrupted(context):
-            let detail = (context.underlyingError.map { "\($0)" } ?? context.debugDescription)
+            let detail = context.debugDescription
             return context.codingPath.isEmpty ? detail : "field '\(at(context.codingPath))': \(detail)"
         @unknown default:
             return "\(error)"
@@ -225,11 +225,12 @@ final class RequestProcessor: Sendable {
 
     private static func typeName(_ type: Any.Type) -> String {
         switch type {
-        case is String.Type, is [String].Type: return type == String.self ? "a string" : "a list of strings"
+        case is String.Type: return "a string"
         case is Bool.Type: return "true or false"
         case is Int.Type, is Int64.Type: return "an integer"
         case is UInt32.Type: return "a token id (an integer from 0 to 4294967295)"
-        case is [[UInt32]].Type, is [UInt32].Type: return "a list of id lists"
+        case _ where "\(type)".hasPrefix("Array"): return "a list"
+        case _ where "\(type)".hasPrefix("Dictionary"): return "an object"
         default: return "of type \(type)"
         }
     }

@@ -1,0 +1,193 @@
+import Foundation
+import Testing
+import Tokc
+import TokcClient
+import TokcProtocol
+import TokcServer
+
+/// Every operation through the Swift client, each answer checked against the library in-process.
+@Suite(.serialized) struct OperationsTests {
+    static let texts = [
+        "hello world", "東京タワーは日本の電波塔です。", "  \r\n\twhitespace  runs\n\n\n", "👩‍👩‍👧‍👦 ZWJ", "ｶﾀｶﾅ half-width", "",
+    ]
+
+    @Test func countMatchesTheLibraryForEachText() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let answer = try await client.count(Self.texts)
+        #expect(answer.vocab == "o200k_base")
+        #expect(answer.counts == Self.texts.map { tokenizer.count($0) })
+        #expect(answer.bytes == Self.texts.map(\.utf8.count))
+        #expect(answer.total == answer.counts.reduce(0, +))
+        #expect(answer.model == nil && answer.approximate == nil)
+
+        let cl100k = try await client.count(Self.texts, vocab: "cl100k_base")
+        let reference = try Tokenizer.named("cl100k_base")
+        #expect(cl100k.counts == Self.texts.map { reference.count($0) })
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func countByModelSaysWhetherItIsExact() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let exact = try await client.count(["hello world"], model: "gpt-4")
+        #expect(exact.vocab == "cl100k_base" && exact.approximate == false && exact.note == nil && exact.counts == [2])
+        let proxy = try await client.count(["hello world"], model: "claude-sonnet-4-5")
+        #expect(proxy.vocab == "o200k_base" && proxy.approximate == true)
+        #expect(proxy.note?.contains("Anthropic does not publish") == true)
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func countSpecialTokensOnlyWhenAllowed() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let plain = try await client.count(["<|endoftext|>"])
+        let special = try await client.count(["<|endoftext|>"], allowSpecial: true)
+        #expect(plain.counts == [try Tokenizer.named("o200k_base").count("<|endoftext|>")])
+        #expect(plain.counts[0] > 1 && special.counts == [1])
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func countPathsReadsTheBytesThemselvesEvenIllFormedUTF8() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let bytes: [UInt8] = Array("abc ".utf8) + [0xFF, 0xFE, 0xC3] + Array(" 日本語\r\n".utf8)
+        let path = daemon.folder + "/input.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let answer = try await client.count(paths: [path, path])
+        #expect(answer.counts == [tokenizer.count(bytes), tokenizer.count(bytes)])
+        #expect(answer.bytes == [bytes.count, bytes.count])
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func largeBatchIsSpreadAndStillInOrder() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        var generator = SplitMix(seed: 7)
+        let texts = (0..<24).map { index in
+            String(repeating: Self.texts[index % Self.texts.count] + " \(generator.next() % 1000) ", count: 300 + index * 50)
+        }
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let answer = try await client.count(texts)
+        #expect(answer.counts == texts.map { tokenizer.count($0) })
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func encodeAndDecodeRoundTrip() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let encoded = try await client.encode(Self.texts)
+        #expect(encoded.ids == Self.texts.map { tokenizer.encode($0) })
+        let decoded = try await client.decode(encoded.ids)
+        #expect(decoded.texts == Self.texts)
+        #expect(decoded.lossy == Self.texts.map { _ in false })
+
+        // A token that is one byte of a three-byte character decodes to U+FFFD, and says so.
+        let partial = tokenizer.encode([0xE6])
+        let lossy = try await client.decode([partial])
+        #expect(lossy.texts == ["\u{FFFD}"] && lossy.lossy == [true])
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func costPricesTokensAndFindsWhereTheBudgetEnds() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let text = "The quick brown fox jumps over the lazy dog. 東京タワーは日本の電波塔です。"
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let ids = tokenizer.encode(text)
+
+        let full = try await client.cost([text], model: "gpt-4o", outputTokens: 1000)
+        #expect(full.vocab == "o200k_base" && !full.approximate)
+        #expect(full.inputTokens == ids.count && full.outputTokens == 1000)
+        #expect(full.inputCostUSD == Double(ids.count) * 2.5 / 1_000_000)
+        #expect(full.outputCostUSD == 1000 * 10.0 / 1_000_000)
+        #expect(full.costUSD == full.inputCostUSD! + full.outputCostUSD!)
+        #expect(full.contextWindow == 128_000 && full.budget == 128_000 && full.fits)
+        #expect(full.items == [CostResponse.Item(tokens: ids.count, fits: true, budgetEndByte: text.utf8.count)])
+        #expect(full.priceDate == "2026-11-23" && full.priceSource != nil)
+
+        let budget = 7
+        let cut = try await client.cost([text, "hi"], model: "gpt-4o", budget: budget)
+        let prefix = try tokenizer.decode(ids.prefix(budget))
+        #expect(cut.items[0] == CostResponse.Item(tokens: ids.count, fits: false, budgetEndByte: prefix.count))
+        #expect(Array(text.utf8.prefix(prefix.count)) == prefix)
+        #expect(cut.items[1] == CostResponse.Item(tokens: 1, fits: true, budgetEndByte: 2))
+        #expect(!cut.fits && cut.budget == budget)
+
+        let estimate = try await client.cost([text], model: "gemini-2.5-pro")
+        #expect(estimate.approximate && estimate.vocab == "o200k_base" && estimate.note?.contains("Gemini") == true)
+        let proxy = try await client.cost([text], model: "gpt-4o", vocab: "cl100k_base")
+        #expect(proxy.approximate && proxy.vocab == "cl100k_base" && proxy.note?.contains("not gpt-4o's own tokenizer (o200k_base)") == true)
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func listsHealthAndStats() async throws {
+        let daemon = try await Daemon.start { $0.preload = ["cl100k_base"] }
+        let client = daemon.client()
+        let vocabularies = try await client.vocabularies()
+        #expect(vocabularies.defaults == ["bpe": "o200k_base"])
+        #expect(vocabularies.vocabularies.map(\.name) == ["o200k_base", "cl100k_base"])
+        #expect(vocabularies.vocabularies.map(\.loaded) == [false, true])
+        #expect(vocabularies.vocabularies.map(\.vocabSize) == [200_019, 100_277])
+
+        let models = try await client.models()
+        let gpt4o = try #require(models.models.first { $0.name == "gpt-4o" })
+        #expect(gpt4o.vocab == "o200k_base" && !gpt4o.approximate && gpt4o.inputUSDPerMillion == 2.5 && gpt4o.maxInputTokens == 128_000)
+        #expect(models.pricesFrom.contains("LiteLLM"))
+
+        let health = try await client.health()
+        #expect(health.status == "ok" && health.version == TokcServer.version && health.pid == getpid())
+
+        _ = try await client.count(["hello world"])
+        let stats = try await client.stats()
+        #expect(stats.requests["vocabularies"] == 1 && stats.requests["models"] == 1 && stats.requests["count"] == 1)
+        #expect(stats.bytesTokenized == 11 && stats.tokens == 2)
+        #expect(stats.connectionsOpen == 1 && stats.connectionsTotal == 1 && stats.inFlight == 1)
+        #expect(stats.loadedVocabularies == ["cl100k_base", "o200k_base"])
+        #expect(stats.errors.isEmpty)
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func manyConcurrentCallsShareOneConnection() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let tokenizer = try Tokenizer.named("o200k_base")
+        let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            for index in 0..<200 {
+                group.addTask { (index, try await client.count([String(repeating: "ab ", count: index)]).total) }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        for index in 0..<200 {
+            #expect(results[index] == tokenizer.count(String(repeating: "ab ", count: index)))
+        }
+        let stats = try await client.stats()
+        #expect(stats.connectionsTotal == 1)
+        await client.close()
+        await daemon.stop()
+    }
+}
+
+/// SplitMix64: deterministic variety for test inputs.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
