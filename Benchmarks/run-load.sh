@@ -81,8 +81,16 @@ echo "- date: $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "- machine: $(nproc) cores, ${cpu:-unknown CPU}; client and daemon share them"
 echo "- $(swift --version 2>/dev/null | head -1); tokc at $rev"
 echo "- daemon: \`tokc serve --socket $socket --preload $vocab\` (default threads: one per core)"
-echo "- client: \`tokc-load ${load_args[*]:-}\`, one blocking thread per connection, one request in flight per connection"
+echo "- client: \`tokc-load ${load_args[*]:-(default options)}\`, one blocking thread per connection, one request in flight per connection"
 echo
+
+# The 1-minute load average and the compilers running beside us: on a shared 2-core machine another build
+# halves what both the client and the daemon get, and the table cannot show that by itself.
+machine_load() {
+    local compilers
+    compilers="$(pgrep -c -x swift-frontend 2>/dev/null || true)"
+    echo "loadavg $(cut -d' ' -f1 /proc/loadavg), ${compilers:-0} swift-frontend running"
+}
 
 status=0
 for file in "${files[@]}"; do
@@ -92,7 +100,10 @@ for file in "${files[@]}"; do
         status=1
         break
     fi
+    before="$(machine_load)"
     "$load" --socket "$socket" --corpus "$file" --vocab "$vocab" "${load_args[@]}" || status=$?
+    echo
+    echo "Machine load before / after this corpus: $before / $(machine_load)"
     echo
 done
 

@@ -75,18 +75,23 @@ struct CostCommand: ParsableCommand {
         let model = pricing.model
         let kind = pricing.approximate ? "ESTIMATE: \(pricing.note ?? "not the model's own tokenizer")" : "exact"
         try Output.line("\(model.name): counted with \(pricing.tokenizer.name) (\(kind))")
-        let width = max(6, String(estimate.inputTokens).count)
+        // Columns: an 8-character label, the token count right-aligned, then the rest.
+        let width = max(6, String(max(estimate.inputTokens, estimate.outputTokens)).count)
+        func row(_ label: String, _ tokens: Int?, _ rest: String) throws {
+            let label = label + String(repeating: " ", count: 8 - label.count)
+            try Output.line(label + (tokens.map { pad($0, width) } ?? String(repeating: " ", count: width)) + rest)
+        }
         for (path, item) in zip(paths, estimate.items) {
             let verdict = item.fits ? "fits" : "over budget: the first \(estimate.budget) tokens end at byte \(item.bytesWithinBudget)"
-            try Output.line("  \(pad(item.tokens, width)) \(path)  \(verdict)")
+            try row("", item.tokens, " \(path)  \(verdict)")
         }
         let budgetName = self.budget == nil ? "context window" : "budget"
         let fits = estimate.fits ? "fits the \(budgetName) of \(estimate.budget) tokens" : "exceeds the \(budgetName) of \(estimate.budget) tokens"
-        try Output.line("input   \(pad(estimate.inputTokens, width)) tokens  \(dollars(estimate.inputCostUSD))  (\(perMillion(model.inputUSDPerMillion)))  \(fits)")
+        try row("input", estimate.inputTokens, " tokens  \(dollars(estimate.inputCostUSD))  (\(perMillion(model.inputUSDPerMillion)))  \(fits)")
         if estimate.outputTokens > 0 {
-            try Output.line("output  \(pad(estimate.outputTokens, width)) tokens  \(dollars(estimate.outputCostUSD))  (\(perMillion(model.outputUSDPerMillion)))")
+            try row("output", estimate.outputTokens, " tokens  \(dollars(estimate.outputCostUSD))  (\(perMillion(model.outputUSDPerMillion)))")
         }
-        try Output.line("total   \(String(repeating: " ", count: width)) \(pricing.approximate ? "~" : " ")      \(dollars(estimate.costUSD))")
+        try row("total", nil, (pricing.approximate ? "       ~ " : "         ") + dollars(estimate.costUSD))
         try Output.line("prices: \(model.priceSource ?? "unknown source")\(model.priceDate.map { ", as of \($0)" } ?? "")")
     }
 

@@ -126,3 +126,41 @@ import Glibc
 func binaryBesideTests(_ name: String) -> String {
     URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent(name).path
 }
+
+/// `tokc count --socket` answers exactly what `tokc count` answers.
+@Suite(.serialized) struct CountThroughTheDaemonTests {
+    func run(_ arguments: [String], stdin: [UInt8] = []) throws -> (status: Int32, stdout: String, stderr: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
+        process.arguments = arguments
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func sameOutputAsCountingHere() async throws {
+        let daemon = try await Daemon.start()
+        let file = daemon.folder + "/a.txt"
+        try Data(("東京タワー " + String(repeating: "x", count: 500)).utf8 + [0xFF]).write(to: URL(fileURLWithPath: file))
+        let stdin = Array("hello world\n".utf8)
+        for extra in [[], ["--vocab", "cl100k_base"], ["--json"]] {
+            let here = try await offload { try self.run(["count"] + extra + [file, "-"], stdin: stdin) }
+            let there = try await offload { try self.run(["count", "--socket", daemon.socketPath] + extra + [file, "-"], stdin: stdin) }
+            #expect(here.status == 0 && there.status == 0, "\(there.stderr)")
+            #expect(there.stdout == here.stdout)
+        }
+        let notUTF8 = try await offload { try self.run(["count", "--socket", daemon.socketPath, "-"], stdin: [0xFF]) }
+        #expect(notUTF8.status == 1 && notUTF8.stderr.contains("standard input is not UTF-8"))
+        let noDaemon = try await offload { try self.run(["count", "--socket", daemon.folder + "/none.sock", file]) }
+        #expect(noDaemon.status == 2 && noDaemon.stderr.hasPrefix("tokc: error: cannot connect to the tokc daemon at \(daemon.folder)/none.sock"))
+        await daemon.stop()
+    }
+}

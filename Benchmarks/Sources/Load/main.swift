@@ -374,6 +374,28 @@ func preview(_ line: [UInt8], limit: Int = 400) -> String {
     return line.count > limit ? text + "… (\(line.count) bytes)" : text
 }
 
+// MARK: - CPU time
+
+/// User + system CPU seconds of this process, all threads.
+func ownCPUSeconds() -> Double {
+    var usage = rusage()
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// User + system CPU seconds of another process, from /proc/PID/stat (fields 14 and 15, in clock ticks).
+func processCPUSeconds(_ pid: Int) -> Double? {
+    guard let bytes = try? FileIO.readAll("/proc/\(pid)/stat"),
+          let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+    // After "pid (comm)": state is field 3, so utime and stime are the 12th and 13th fields from here.
+    let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+    guard fields.count > 12,
+          let user = Int(String(decoding: fields[11], as: UTF8.self)),
+          let system = Int(String(decoding: fields[12], as: UTF8.self)) else { return nil }
+    return Double(user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 // MARK: - Threads
 
 final class ThreadBody: Sendable {
@@ -416,6 +438,9 @@ struct RunResult {
     var timeouts: Int
     var hitTimeCap: Bool
     var notes: [String]
+    /// CPU seconds (user + system) used during the configuration by this process and by the daemon.
+    var clientCPU: Double
+    var daemonCPU: Double?
 }
 
 /// What the threads of one configuration share: the request counter, the time-cap flag and their results.
@@ -427,8 +452,10 @@ final class Shared: Sendable {
 
 func runConfiguration(
     workload: Workload, connections: Int, requests: Int, payloads: [Payload], socketPath: String,
-    maxSeconds: Double, timeout: Double, idBase: Int
+    maxSeconds: Double, timeout: Double, idBase: Int, daemonPID: Int?
 ) -> RunResult {
+    let clientCPUBefore = ownCPUSeconds()
+    let daemonCPUBefore = daemonPID.flatMap(processCPUSeconds)
     var sockets: [Int32] = []
     for _ in 0..<connections {
         switch connectUnix(socketPath, timeout: timeout) {
@@ -501,6 +528,8 @@ func runConfiguration(
     }
     for thread in threads { pthread_join(thread, nil) }
     let elapsed = seconds(clock.now - start)
+    let clientCPU = ownCPUSeconds() - clientCPUBefore
+    let daemonCPU = daemonCPUBefore.flatMap { before in daemonPID.flatMap(processCPUSeconds).map { $0 - before } }
 
     let all = shared.results.withLock { $0 }
     let latencies = all.flatMap(\.latencies).sorted()
@@ -508,7 +537,8 @@ func runConfiguration(
         workload: workload, connections: connections, requested: requests, answered: latencies.count,
         elapsed: elapsed, textBytes: all.reduce(0) { $0 + $1.textBytes }, latencies: latencies,
         errors: all.reduce(0) { $0 + $1.errors }, timeouts: all.reduce(0) { $0 + $1.timeouts },
-        hitTimeCap: shared.hitTimeCap.load(ordering: .relaxed), notes: all.flatMap(\.notes))
+        hitTimeCap: shared.hitTimeCap.load(ordering: .relaxed), notes: all.flatMap(\.notes),
+        clientCPU: clientCPU, daemonCPU: daemonCPU)
 }
 
 /// One request/response on a fresh connection, for health and stats.
@@ -556,6 +586,8 @@ func main() {
     case let .failure(reason): fail("the daemon does not answer on \(socketPath): \(reason)")
     }
 
+    // The daemon's pid from its health answer, to read its CPU time in /proc (same machine, same socket).
+    let daemonPID = integerField(Array(health.utf8), "pid")
     let clock = ContinuousClock()
     var batchPayloads: [Payload] = []
     var baselineMBps: Double?
@@ -585,7 +617,7 @@ func main() {
             let result = runConfiguration(
                 workload: workload, connections: connections, requests: requests,
                 payloads: workload == .small ? smallPool : batchPayloads, socketPath: socketPath,
-                maxSeconds: options.maxSeconds, timeout: options.timeout, idBase: idBase)
+                maxSeconds: options.maxSeconds, timeout: options.timeout, idBase: idBase, daemonPID: daemonPID)
             idBase += requests
             writeStderr("tokc-load: \(workload.rawValue) x\(connections): \(result.answered) answered in \(fixed(result.elapsed, 2)) s, \(result.errors) errors")
             rows.append(result)
@@ -595,12 +627,12 @@ func main() {
     let name = corpusPath.split(separator: "/").last.map(String.init) ?? corpusPath
     print("### \(name) (\(corpus.count) bytes), vocab \(options.vocab)")
     print()
-    print("| workload | connections | requests | req/s | MB/s | p50 ms | p99 ms | errors |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workload | connections | requests | req/s | MB/s | p50 ms | p99 ms | errors | client CPU s | daemon CPU s | wall s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows {
-        let requests = row.answered == row.requested ? "\(row.answered)" : "\(row.answered) of \(row.requested)\(row.hitTimeCap ? " (time cap)" : "")"
+        let requests = row.answered == row.requested ? "\(row.answered)" : "\(row.answered) of \(row.requested)\(row.hitTimeCap ? " (time cap)" : " (connections failed)")"
         let errors = row.timeouts > 0 ? "\(row.errors) (\(row.timeouts) timeouts)" : "\(row.errors)"
-        print("| \(row.workload.rawValue) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) |")
+        print("| \(row.workload.rawValue) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) | \(fixed(row.clientCPU, 2)) | \(row.daemonCPU.map { fixed($0, 2) } ?? "n/a") | \(fixed(row.elapsed, 2)) |")
     }
     print()
     if let baselineMBps {

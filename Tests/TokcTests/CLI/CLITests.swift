@@ -129,4 +129,43 @@ import Tokc
         let names = run.text.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
         #expect(names == ["o200k_base", "cl100k_base"])
     }
+
+    @Test func costReportsTokensDollarsAndTheWindow() throws {
+        let file = try Self.temporaryFile(Array("hello world".utf8))
+        let run = try Self.tokc(["cost", "--model", "gpt-4o", "--output-tokens", "1000", file])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.text == """
+            gpt-4o: counted with o200k_base (exact)
+                         2 \(file)  fits
+            input        2 tokens  $0.000005  ($2.50/M)  fits the context window of 128000 tokens
+            output    1000 tokens  $0.010000  ($10.00/M)
+            total                  $0.010005
+            prices: https://developers.openai.com/api/docs/pricing, as of 2026-11-23
+
+            """)
+        let proxy = try Self.tokc(["cost", "--model", "claude-sonnet-4-5", file])
+        #expect(proxy.text.hasPrefix("claude-sonnet-4-5: counted with o200k_base (ESTIMATE: Anthropic does not publish Claude's tokenizer; o200k_base stands in)\n"))
+    }
+
+    @Test func costJSONSaysWhereTheBudgetEnds() throws {
+        let text = "one two three four five"
+        let file = try Self.temporaryFile(Array(text.utf8))
+        let run = try Self.tokc(["cost", "--model", "gpt-4", "--budget", "3", "--json", file])
+        #expect(run.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [String: Any])
+        #expect(object["vocab"] as? String == "cl100k_base" && object["fits"] as? Bool == false && object["budget"] as? Int == 3)
+        let items = try #require(object["items"] as? [[String: Any]])
+        #expect(items.count == 1 && items[0]["tokens"] as? Int == 5 && items[0]["budget_end_byte"] as? Int == "one two three".utf8.count)
+    }
+
+    @Test func costErrorsNameTheProblem() throws {
+        let file = try Self.temporaryFile(Array("x".utf8))
+        let unknown = try Self.tokc(["cost", "--model", "gpt4o", file])
+        #expect(unknown.status == 2 && unknown.stderr == "tokc: error: unknown model 'gpt4o'; similar: gpt-4o, gpt-4, gpt-5, gpt-4.1\n")
+        let noVocabulary = try Self.tokc(["cost", "--model", "gpt-6-sol", file])
+        #expect(noVocabulary.status == 2)
+        #expect(noVocabulary.stderr.contains("no vocabulary is known to count the tokens of 'gpt-6-sol'"))
+        let missing = try Self.tokc(["cost", file])
+        #expect(missing.status == 1 && missing.stderr.contains("give --model NAME"))
+    }
 }
