@@ -168,4 +168,32 @@ import Tokc
         let missing = try Self.tokc(["cost", file])
         #expect(missing.status == 1 && missing.stderr.contains("give --model NAME"))
     }
+
+    /// `tokc count --socket` answers exactly what `tokc count` answers, through a `tokc serve` started here.
+    @Test func countThroughTheDaemonMatchesCountingHere() throws {
+        let folder = "/tmp/tokc-cli-" + String(UUID().uuidString.prefix(8))
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let socket = folder + "/tokc.sock"
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: Self.binary)
+        daemon.arguments = ["serve", "--socket", socket, "--log-level", "error"]
+        try daemon.run()
+        defer { daemon.terminate(); daemon.waitUntilExit() }
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: socket) && Date() < deadline { usleep(10_000) }
+
+        let file = try Self.temporaryFile(Array(("東京タワー " + String(repeating: "x", count: 500)).utf8) + [0xFF])
+        let stdin = Array("hello world\n".utf8)
+        for extra in [[], ["--vocab", "cl100k_base"], ["--json"]] {
+            let here = try Self.tokc(["count"] + extra + [file, "-"], stdin: stdin)
+            let there = try Self.tokc(["count", "--socket", socket] + extra + [file, "-"], stdin: stdin)
+            #expect(here.status == 0 && there.status == 0, "\(there.stderr)")
+            #expect(there.stdout == here.stdout)
+        }
+        let notUTF8 = try Self.tokc(["count", "--socket", socket, "-"], stdin: [0xFF])
+        #expect(notUTF8.status == 1 && notUTF8.stderr.contains("standard input is not UTF-8"))
+        let noDaemon = try Self.tokc(["count", "--socket", folder + "/none.sock", file])
+        #expect(noDaemon.status == 2 && noDaemon.stderr.hasPrefix("tokc: error: cannot connect to the tokc daemon at \(folder)/none.sock"))
+    }
 }
