@@ -125,21 +125,22 @@ final class RequestProcessor: Sendable {
             return .failure(DecodeFailure(id: id, error: ErrorBody(code: .unknownOp, message: "unknown op '\(opName)'; ops: \(Op.allCases.map(\.rawValue).joined(separator: ", "))")))
         }
         let request: Request
-        do {
-            request = try JSONDecoder().decode(Request.self, from: data)
-        } catch {
-            return invalid(Self.reason(error))
+        switch envelope.request {
+        case let .success(decoded): request = decoded
+        case let .failure(error): return invalid(Self.reason(error))
         }
         if let message = Self.check(request, present: envelope.presentKeys) { return invalid(message) }
         return .success(request)
     }
 
-    /// The id, op and key set of a line, read leniently so that a request with a bad field still gets its id back.
+    /// The id, op and key set of a line, read leniently so that a request with a bad field still gets its id
+    /// back, and the request itself, decoded from the same parse (a 1 MB batch is scanned once, not twice).
     private struct Envelope: Decodable {
         var id: RequestID = .none
         var op: String?
         var presentKeys: Set<String> = []
         var unknownKeys: [String] = []
+        var request: Result<Request, any Error>
 
         struct AnyKey: CodingKey {
             var stringValue: String
@@ -167,6 +168,7 @@ final class RequestProcessor: Sendable {
                 presentKeys.insert(key.stringValue)
             }
             unknownKeys = container.allKeys.map(\.stringValue).filter { Request.CodingKeys(stringValue: $0) == nil }.sorted()
+            request = Result { try Request(from: decoder) }
         }
     }
 
