@@ -56,18 +56,20 @@ final class RequestProcessor: Sendable {
         case let .tooLarge(bytes):
             body = .failure(ErrorBody(code: .requestTooLarge, message: "the request has \(bytes) bytes; this daemon takes at most \(maxRequestBytes) bytes per line (--max-request-bytes)"))
         case let .line(line):
-            switch Self.decode(line) {
-            case let .failure(failure):
-                id = failure.id
-                op = failure.op ?? op
-                body = .failure(failure.error)
-            case let .success(request):
-                id = request.id
-                op = request.op.rawValue
-                do {
-                    body = .success(try perform(request))
-                } catch {
-                    body = .failure(error)
+            body = line.withUnsafeReadableBytes { raw in
+                switch RequestParser.parse(raw) {
+                case let .failure(failure):
+                    id = failure.id
+                    op = failure.op ?? op
+                    return .failure(failure.error)
+                case let .success(request):
+                    id = request.id
+                    op = request.op.rawValue
+                    do throws(ErrorBody) {
+                        return .success(try perform(request, line: raw))
+                    } catch {
+                        return .failure(error)
+                    }
                 }
             }
         }
@@ -91,160 +93,14 @@ final class RequestProcessor: Sendable {
         return output
     }
 
-    // MARK: - Decoding
-
-    struct DecodeFailure: Error {
-        let id: RequestID
-        let error: ErrorBody
-        /// The request's op when it names a known one, for the statistics.
-        var op: String? = nil
-    }
-
-    /// Decodes and checks a request line: JSON, an object, known keys, a known op, fields of the right types,
-    /// and only the fields its op reads. Keeps the id whenever the line has a readable one.
-    static func decode(_ line: ByteBuffer) -> Result<Request, DecodeFailure> {
-        let data = Data(line.readableBytesView)
-        let envelope: Envelope
-        do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: data)
-        } catch let error as DecodeFailure {
-            return .failure(error)
-        } catch {
-            return .failure(DecodeFailure(id: .none, error: ErrorBody(code: .malformedJSON, message: "the line is not valid JSON: \(JSONErrors.syntaxReason(data))")))
-        }
-        let id = envelope.id
-        let knownOp = envelope.op.flatMap(Op.init(rawValue:))?.rawValue
-        func invalid(_ message: String) -> Result<Request, DecodeFailure> {
-            .failure(DecodeFailure(id: id, error: ErrorBody(code: .invalidRequest, message: message), op: knownOp))
-        }
-        if let unknown = envelope.unknownKeys.first {
-            return invalid("unknown field '\(unknown)'; a request has \(Request.CodingKeys.allCases.map(\.stringValue).joined(separator: ", "))")
-        }
-        guard let opName = envelope.op else { return invalid("missing field 'op' (one of \(Op.allCases.map(\.rawValue).joined(separator: ", ")))") }
-        guard Op(rawValue: opName) != nil else {
-            return .failure(DecodeFailure(id: id, error: ErrorBody(code: .unknownOp, message: "unknown op '\(opName)'; ops: \(Op.allCases.map(\.rawValue).joined(separator: ", "))")))
-        }
-        let request: Request
-        switch envelope.request {
-        case let .success(decoded): request = decoded
-        case let .failure(error): return invalid(Self.reason(error))
-        }
-        if let message = Self.check(request, present: envelope.presentKeys) { return invalid(message) }
-        return .success(request)
-    }
-
-    /// The id, op and key set of a line, read leniently so that a request with a bad field still gets its id
-    /// back, and the request itself, decoded from the same parse (a 1 MB batch is scanned once, not twice).
-    private struct Envelope: Decodable {
-        var id: RequestID = .none
-        var op: String?
-        var presentKeys: Set<String> = []
-        var unknownKeys: [String] = []
-        var request: Result<Request, any Error>
-
-        struct AnyKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        init(from decoder: any Decoder) throws {
-            let container: KeyedDecodingContainer<AnyKey>
-            do {
-                container = try decoder.container(keyedBy: AnyKey.self)
-            } catch {
-                throw DecodeFailure(id: .none, error: ErrorBody(code: .malformedJSON, message: "a request is a JSON object, one per line"))
-            }
-            let idKey = AnyKey(stringValue: "id")
-            if container.contains(idKey) {
-                guard let decoded = try? container.decode(RequestID.self, forKey: idKey) else {
-                    throw DecodeFailure(id: .none, error: ErrorBody(code: .invalidRequest, message: "field 'id' must be an integer, a string or null"))
-                }
-                id = decoded
-            }
-            op = try? container.decode(String.self, forKey: AnyKey(stringValue: "op"))
-            for key in container.allKeys where (try? container.decodeNil(forKey: key)) != true {
-                presentKeys.insert(key.stringValue)
-            }
-            unknownKeys = container.allKeys.map(\.stringValue).filter { Request.CodingKeys(stringValue: $0) == nil }.sorted()
-            request = Result { try Request(from: decoder) }
-        }
-    }
-
-    /// The fields each op reads besides `id` and `op`.
-    private static let fields: [Op: Set<String>] = [
-        .count: ["texts", "paths", "vocab", "model", "allow_special"],
-        .encode: ["texts", "paths", "vocab", "model", "allow_special"],
-        .decode: ["ids", "vocab", "model"],
-        .cost: ["texts", "paths", "vocab", "model", "allow_special", "output_tokens", "budget"],
-        .vocabularies: [], .models: [], .health: [], .stats: [],
-    ]
-
-    private static func check(_ request: Request, present: Set<String>) -> String? {
-        let allowed = fields[request.op, default: []].union(["id", "op"])
-        if let stray = present.subtracting(allowed).sorted().first {
-            return "field '\(stray)' is not read by op '\(request.op.rawValue)'" + (allowed.count > 2 ? "; it reads \(allowed.subtracting(["id", "op"]).sorted().joined(separator: ", "))" : "")
-        }
-        switch request.op {
-        case .count, .encode, .cost:
-            if (request.texts == nil) == (request.paths == nil) { return "op '\(request.op.rawValue)' needs exactly one of 'texts' or 'paths'" }
-            if let relative = request.paths?.first(where: { !$0.hasPrefix("/") }) {
-                return "path '\(relative)' is not absolute; the daemon's working directory is not the client's"
-            }
-        case .decode:
-            if request.ids == nil { return "op 'decode' needs 'ids', a list of id lists" }
-        default:
-            break
-        }
-        if request.op == .cost {
-            if request.model == nil { return "op 'cost' needs 'model'" }
-            if let budget = request.budget, budget <= 0 { return "'budget' must be a positive number of tokens" }
-            if let output = request.outputTokens, output < 0 { return "'output_tokens' must not be negative" }
-        }
-        return nil
-    }
-
-    /// A decoding error in words: where in the request, and what was expected there.
-    private static func reason(_ error: any Error) -> String {
-        guard let error = error as? DecodingError else { return "\(error)" }
-        func at(_ path: [any CodingKey]) -> String {
-            path.map { $0.intValue.map { "[\($0)]" } ?? ($0.stringValue.isEmpty ? "" : ".\($0.stringValue)") }.joined()
-                .drop { $0 == "." }.description
-        }
-        switch error {
-        case let .typeMismatch(type, context), let .valueNotFound(type, context):
-            return "field '\(at(context.codingPath))' must be \(typeName(type))"
-        case let .keyNotFound(key, _):
-            return "missing field '\(key.stringValue)'"
-        case let .dataCorrupted(context):
-            let detail = context.debugDescription
-            return context.codingPath.isEmpty ? detail : "field '\(at(context.codingPath))': \(detail)"
-        @unknown default:
-            return "\(error)"
-        }
-    }
-
-    private static func typeName(_ type: Any.Type) -> String {
-        switch type {
-        case is String.Type: return "a string"
-        case is Bool.Type: return "true or false"
-        case is Int.Type, is Int64.Type: return "an integer"
-        case is UInt32.Type: return "a token id (an integer from 0 to 4294967295)"
-        case _ where "\(type)".hasPrefix("Array"): return "a list"
-        case _ where "\(type)".hasPrefix("Dictionary"): return "an object"
-        default: return "of type \(type)"
-        }
-    }
-
     // MARK: - Operations
 
-    private func perform(_ request: Request) throws(ErrorBody) -> any Encodable {
+    private func perform(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> any Encodable {
         switch request.op {
-        case .count: return try count(request)
-        case .encode: return try encode(request)
+        case .count: return try count(request, line: line)
+        case .encode: return try encode(request, line: line)
         case .decode: return try decode(request)
-        case .cost: return try cost(request)
+        case .cost: return try cost(request, line: line)
         case .vocabularies: return listVocabularies(request)
         case .models: return listModels(request)
         case .health:
@@ -256,20 +112,20 @@ final class RequestProcessor: Sendable {
         }
     }
 
-    private func count(_ request: Request) throws(ErrorBody) -> CountResponse {
+    private func count(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> CountResponse {
         let (tokenizer, pricing) = try resolve(vocab: request.vocab, model: request.model)
-        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
-        let results = try forEachInput(request) { bytes in (tokenizer.count(bytes, allowedSpecial: policy), bytes.count) }
+        let policy: SpecialTokenPolicy = request.allowSpecial ? .all : .none
+        let results = try forEachInput(request, line: line) { bytes in (tokenizer.count(bytes, allowedSpecial: policy), bytes.count) }
         stats.recordTokenized(bytes: results.reduce(0) { $0 + $1.1 }, tokens: results.reduce(0) { $0 + $1.0 })
         return CountResponse(
             id: request.id, vocab: tokenizer.name, model: pricing?.model.name, approximate: pricing?.approximate,
             note: pricing?.note, counts: results.map(\.0), bytes: results.map(\.1))
     }
 
-    private func encode(_ request: Request) throws(ErrorBody) -> EncodeResponse {
+    private func encode(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> EncodeResponse {
         let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
-        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
-        let ids = try forEachInput(request) { bytes in
+        let policy: SpecialTokenPolicy = request.allowSpecial ? .all : .none
+        let ids = try forEachInput(request, line: line) { bytes in
             var sink = IDSink(reservingCapacity: bytes.count / 4)
             tokenizer.encode(bytes, allowedSpecial: policy, into: &sink)
             return sink.ids
@@ -277,7 +133,7 @@ final class RequestProcessor: Sendable {
         return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: ids)
     }
 
-    private func decode(_ request: Request) throws(ErrorBody) -> DecodeResponse {
+    private func decode(_ request: ParsedRequest) throws(ErrorBody) -> DecodeResponse {
         let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
         var texts: [String] = []
         var lossy: [Bool] = []
@@ -295,18 +151,18 @@ final class RequestProcessor: Sendable {
         return DecodeResponse(id: request.id, vocab: tokenizer.name, texts: texts, lossy: lossy)
     }
 
-    private func cost(_ request: Request) throws(ErrorBody) -> CostResponse {
+    private func cost(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> CostResponse {
         guard case let (_, pricing?) = try resolve(vocab: request.vocab, model: request.model) else {
             throw ErrorBody(code: .invalidRequest, message: "op 'cost' needs 'model'")
         }
         let budget = request.budget ?? pricing.defaultBudget
-        let policy: SpecialTokenPolicy = request.allowSpecial == true ? .all : .none
-        let counts = try forEachInput(request) { bytes in pricing.tokenizer.count(bytes, budget: budget, allowedSpecial: policy) }
+        let policy: SpecialTokenPolicy = request.allowSpecial ? .all : .none
+        let counts = try forEachInput(request, line: line) { bytes in pricing.tokenizer.count(bytes, budget: budget, allowedSpecial: policy) }
         let estimate = pricing.estimate(counts, budget: budget, outputTokens: request.outputTokens ?? 0)
         return CostResponse(estimate, id: request.id)
     }
 
-    private func listVocabularies(_ request: Request) -> VocabulariesResponse {
+    private func listVocabularies(_ request: ParsedRequest) -> VocabulariesResponse {
         let loadedNames = Set(loaded.withLock { $0.keys })
         return VocabulariesResponse(id: request.id, defaults: defaults, vocabularies: vocabularies.map {
             .init(name: $0.entry.name, scheme: $0.entry.scheme, vocabSize: $0.entry.vocabSize,
@@ -315,7 +171,7 @@ final class RequestProcessor: Sendable {
         })
     }
 
-    private func listModels(_ request: Request) -> ModelsResponse {
+    private func listModels(_ request: ParsedRequest) -> ModelsResponse {
         ModelsResponse(id: request.id, pricesFrom: catalog.pricesFrom, models: catalog.models.map(ModelsResponse.Model.init))
     }
 
@@ -354,41 +210,44 @@ final class RequestProcessor: Sendable {
     }
 
     /// Runs `body` over each text or file of the request, spread over the cores when there are several and
-    /// enough bytes to be worth it, and returns the results in request order. Texts are read in place from
-    /// their strings; files are read whole, one at a time per worker.
+    /// enough bytes to be worth it, and returns the results in request order. Texts are read in place in the
+    /// request line; files are read whole, one at a time per worker.
     private func forEachInput<Result: Sendable>(
-        _ request: Request, _ body: @escaping @Sendable (UnsafeBufferPointer<UInt8>) -> Result
+        _ request: ParsedRequest, line: UnsafeRawBufferPointer,
+        _ body: @escaping @Sendable (UnsafeBufferPointer<UInt8>) -> Result
     ) throws(ErrorBody) -> [Result] {
         let texts = request.texts ?? []
         let paths = request.paths ?? []
         let count = texts.count + paths.count
-        let totalText = texts.reduce(0) { $0 + $1.utf8.count }
+        let totalText = texts.reduce(0) { $0 + $1.byteCount() }
         let parallel = count > 1 && (!paths.isEmpty || totalText >= Self.parallelThreshold)
-        let results = Mutex<[Swift.Result<Result, ErrorBody>?]>(Array(repeating: nil, count: count))
-        let work: @Sendable (Int) -> Void = { index in
-            let outcome: Swift.Result<Result, ErrorBody>
-            if index < texts.count {
-                var text = texts[index]
-                outcome = .success(text.withUTF8 { body($0) })
-            } else {
+        var results = [Swift.Result<Result, ErrorBody>?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { slots in
+            // Each index is written by exactly one iteration, and the buffers outlive the loop.
+            nonisolated(unsafe) let slots = slots
+            nonisolated(unsafe) let line = line
+            let work: @Sendable (Int) -> Void = { index in
+                if index < texts.count {
+                    slots[index] = .success(texts[index].withBytes(in: line, body))
+                    return
+                }
                 let path = paths[index - texts.count]
                 do {
                     let bytes = try FileIO.readAll(path)
-                    outcome = .success(bytes.withUnsafeBufferPointer { body($0) })
+                    slots[index] = .success(bytes.withUnsafeBufferPointer { body($0) })
                 } catch {
-                    outcome = .failure(ErrorBody(code: .unreadableFile, message: "\(error)"))
+                    slots[index] = .failure(ErrorBody(code: .unreadableFile, message: "\(error)"))
                 }
             }
-            results.withLock { $0[index] = outcome }
-        }
-        if parallel {
-            DispatchQueue.concurrentPerform(iterations: count, execute: work)
-        } else {
-            for index in 0..<count { work(index) }
+            if parallel {
+                DispatchQueue.concurrentPerform(iterations: count, execute: work)
+            } else {
+                for index in 0..<count { work(index) }
+            }
         }
         var collected: [Result] = []
         collected.reserveCapacity(count)
-        for outcome in results.withLock({ $0 }) {
+        for outcome in results {
             switch outcome {
             case let .success(value)?: collected.append(value)
             case let .failure(error)?: throw error

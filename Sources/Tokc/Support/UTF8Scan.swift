@@ -4,10 +4,10 @@
 /// A byte is ill-formed when no well-formed sequence starts at it; runs of such bytes are what Python's
 /// `surrogateescape` turns into lone surrogates, byte for byte, so the split is the one a reference script
 /// can reproduce.
-enum UTF8Scan {
+public enum UTF8Scan {
     /// The length of the well-formed sequence starting at `index`, or 0 if none starts there.
     @inline(__always)
-    static func sequenceLength(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+    public static func sequenceLength(in bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
         let lead = bytes[index]
         if lead < 0x80 { return 1 }
         let remaining = bytes.count - index
@@ -36,7 +36,7 @@ enum UTF8Scan {
     }
 
     /// The end of the well-formed run starting at `start`. ASCII is skipped eight bytes at a time.
-    static func wellFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+    public static func wellFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start
         let raw = UnsafeRawPointer(bytes.baseAddress!)
         while index < bytes.count {
