@@ -6,8 +6,9 @@ import TokcProtocol
 /// Asks a connection to finish what it has and close: the server's shutdown sends it down every pipeline.
 struct DrainEvent: Sendable {}
 
-/// One client connection. Each request line goes to the thread pool, so the event loop only moves bytes;
-/// several requests of one connection run at once, and their responses are written in request order.
+/// One client connection. Small requests are answered on the event loop; the rest (large texts, files) go
+/// to the thread pool, so a batch never stalls the loop. Several requests of one connection run at once,
+/// and their responses are written in request order.
 ///
 /// Backpressure: while `maxPending` requests are unanswered, or the client is not reading its responses
 /// (the channel is not writable), the handler stops reading, so a slow or greedy client holds its own socket
@@ -56,6 +57,14 @@ final class ConnectionHandler: ChannelDuplexHandler {
         processor.stats.requestStarted()
         let processor = self.processor
         let allocator = context.channel.allocator
+        if RequestProcessor.isLight(frame) {
+            // A small request costs less than the two thread hand-offs the pool would add: answer it here.
+            // The event loops are as many as the cores, so small requests still use them all.
+            let response = processor.respond(to: frame, allocator: allocator)
+            processor.stats.requestFinished()
+            finish(sequence, with: response, context: context)
+            return
+        }
         pool.runIfActive(eventLoop: context.eventLoop) {
             processor.respond(to: frame, allocator: allocator)
         }.assumeIsolated().whenComplete { result in

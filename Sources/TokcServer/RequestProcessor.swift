@@ -46,6 +46,26 @@ final class RequestProcessor: Sendable {
 
     // MARK: - Lines in, lines out
 
+    /// Lines at most this long that name no files are answered on the event loop.
+    static let lightLineLimit = 16 * 1024
+
+    /// Whether a frame is cheap enough to answer on the event loop: a short line that reads no files. The
+    /// byte sequence `"paths"` can only be a key (inside a JSON string its quotes would be escaped), or the
+    /// text "paths", which merely sends that request to the pool.
+    static func isLight(_ frame: Frame) -> Bool {
+        guard case let .line(line) = frame else { return true }
+        guard line.readableBytes <= lightLineLimit else { return false }
+        let key = Array(#""paths""#.utf8)
+        return line.withUnsafeReadableBytes { raw in
+            var index = raw.startIndex
+            while let quote = raw[index...].firstIndex(of: key[0]) {
+                if raw.count - quote >= key.count && raw[quote..<quote + key.count].elementsEqual(key) { return false }
+                index = quote + 1
+            }
+            return true
+        }
+    }
+
     /// The response to one frame, as one line ending in `\n`.
     func respond(to frame: Frame, allocator: ByteBufferAllocator) -> ByteBuffer {
         let started = ContinuousClock.now
@@ -76,8 +96,8 @@ final class RequestProcessor: Sendable {
         var output = allocator.buffer(capacity: 256)
         do {
             switch body {
-            case let .success(response): try output.writeJSONLine(response)
-            case let .failure(error): try output.writeJSONLine(ErrorResponse(id: id, error: error))
+            case let .success(response): try ResponseWriter.write(response, to: &output)
+            case let .failure(error): ResponseWriter.write(ErrorResponse(id: id, error: error), to: &output)
             }
         } catch {
             output.clear()

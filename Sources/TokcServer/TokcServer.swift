@@ -14,8 +14,8 @@ import TokcProtocol
 /// await server.shutdown()
 /// ```
 ///
-/// One event loop moves bytes; a thread pool with one thread per core decodes, tokenizes and encodes, so a
-/// large batch never stalls the loop or the other connections.
+/// One event loop per core moves bytes and answers small requests; a thread pool with one thread per core
+/// runs the large ones (batches, files), so a big batch never stalls a loop or the other connections.
 public final class TokcServer: Sendable {
     public struct Configuration: Sendable {
         public var socketPath: String
@@ -25,7 +25,7 @@ public final class TokcServer: Sendable {
         public var maxRequestBytes = 64 << 20
         /// Requests one connection may have in progress before the daemon stops reading from it.
         public var maxPendingPerConnection = 32
-        /// Threads that run requests.
+        /// Event loops, and threads in the pool that runs large requests.
         public var threads = System.coreCount
         /// Vocabularies to load at start instead of at first use.
         public var preload: [String] = []
@@ -69,7 +69,7 @@ public final class TokcServer: Sendable {
         for name in configuration.preload {
             _ = try processor.tokenizer(named: name)
         }
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         pool = NIOThreadPool(numberOfThreads: max(1, configuration.threads))
     }
 
