@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds `tokc` and tokc-load in release, starts `tokc serve` on a fresh socket in a temporary folder, runs
-# tokc-load against it (1, 8 and 64 connections; small and batch workloads) for each corpus file, stops the
+# tokc-load against it (1, 8 and 64 connections; small and batch workloads, and small paced at 5000 requests/s
+# in all) for each corpus file, stops the
 # daemon, and prints a Markdown report on stdout (build output and progress go to stderr).
 #
-#   Benchmarks/run-load.sh [--connections LIST] [--requests N] [--max-seconds S] [FILE...]
+#   Benchmarks/run-load.sh [--connections LIST] [--requests N] [--max-seconds S] [--rate R] [FILE...]
 #
 # Without files it uses ja.txt and en.txt from ../shared/corpus/out (relative to the repo root).
 set -euo pipefail
@@ -12,9 +13,11 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 vocab=o200k_base
 load_args=()
+rate=5000
 while [ $# -gt 0 ]; do
     case "$1" in
         --connections|--requests|--max-seconds) load_args+=("$1" "$2"); shift 2 ;;
+        --rate) rate="$2"; shift 2 ;;
         -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
         *) break ;;
     esac
@@ -101,7 +104,7 @@ for file in "${files[@]}"; do
         break
     fi
     before="$(machine_load)"
-    "$load" --socket "$socket" --corpus "$file" --vocab "$vocab" "${load_args[@]}" || status=$?
+    "$load" --socket "$socket" --corpus "$file" --vocab "$vocab" --rate "$rate" "${load_args[@]}" || status=$?
     echo
     echo "Machine load before / after this corpus: $before / $(machine_load)"
     echo

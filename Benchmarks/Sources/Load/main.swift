@@ -83,6 +83,9 @@ let usage = """
       --max-seconds S   stop a configuration after S seconds even if requests remain (default 60)
       --timeout S       give up on a response after S seconds: an error, and that connection stops (default 60)
       --corpus FILE     UTF-8 text to slice requests from (default ../shared/corpus/out/ja.txt from the repo root)
+      --rate R          also run the small workload paced: R requests/s in all, spread evenly over the
+                        connections (open loop: latency counts from each request's scheduled time, so a
+                        late daemon is not excused by the client waiting for it)
     """
 
 struct Options {
@@ -95,6 +98,8 @@ struct Options {
     var maxSeconds = 60.0
     var timeout = 60.0
     var baselineRepeat = 3
+    /// Requests per second, in all, for paced small-workload runs; nil for closed-loop runs only.
+    var rate: Double?
     /// Only ask the daemon for its health and exit 0 if it answers `ok`, 1 if not (for scripts waiting on it).
     var check = false
 }
@@ -141,6 +146,9 @@ func parseOptions() -> Options {
         case "--baseline-repeat":
             guard let n = Int(value(argument)), n > 0 else { fail("--baseline-repeat takes a positive count") }
             options.baselineRepeat = n
+        case "--rate":
+            guard let r = Double(value(argument)), r > 0 else { fail("--rate takes a positive number of requests per second") }
+            options.rate = r
         case "--check": options.check = true
         case "-h", "--help":
             print(usage)
@@ -428,6 +436,8 @@ struct WorkerResult: Sendable {
 
 struct RunResult {
     var workload: Workload
+    /// Requests per second the client paced itself to; nil when each connection sent as fast as answered.
+    var rate: Double?
     var connections: Int
     var requested: Int
     var answered: Int
@@ -452,7 +462,7 @@ final class Shared: Sendable {
 
 func runConfiguration(
     workload: Workload, connections: Int, requests: Int, payloads: [Payload], socketPath: String,
-    maxSeconds: Double, timeout: Double, idBase: Int, daemonPID: Int?
+    maxSeconds: Double, timeout: Double, idBase: Int, daemonPID: Int?, rate: Double? = nil
 ) -> RunResult {
     let clientCPUBefore = ownCPUSeconds()
     let daemonCPUBefore = daemonPID.flatMap(processCPUSeconds)
@@ -468,8 +478,11 @@ func runConfiguration(
     let start = clock.now
     let deadline = start + .milliseconds(Int64(maxSeconds * 1000))
 
-    let threads = sockets.map { fd in
+    let threads = sockets.enumerated().map { connectionIndex, fd in
         startThread { [payloads] in
+            // Paced runs: connection k sends at start + k/R + i*N/R, and latency counts from that moment.
+            let interval = rate.map { Duration.nanoseconds(Int64(Double(connections) / $0 * 1e9)) }
+            var scheduled = start + (rate.map { .nanoseconds(Int64(Double(connectionIndex) / $0 * 1e9)) } ?? .zero)
             var connection = LineConnection(fd: fd)
             var result = WorkerResult()
             result.latencies.reserveCapacity(requests / connections + 1)
@@ -486,7 +499,18 @@ func runConfiguration(
                 line.removeAll(keepingCapacity: true)
                 line += Array("{\"id\":\(id)".utf8)
                 line += payload.tail
-                let sent = clock.now
+                var sent = clock.now
+                if let interval {
+                    if sent < scheduled {
+                        // A blocking thread sleeps with nanosleep; the clock's own sleep is async.
+                        let wait = scheduled - sent
+                        var request = timespec(tv_sec: Int(wait.components.seconds), tv_nsec: Int(wait.components.attoseconds / 1_000_000_000))
+                        var remaining = timespec()
+                        while nanosleep(&request, &remaining) != 0 && errno == EINTR { request = remaining }
+                    }
+                    sent = scheduled
+                    scheduled += interval
+                }
                 if let problem = connection.send(line) {
                     result.errors += 1
                     if problem.contains("timed out") { result.timeouts += 1 }
@@ -534,7 +558,7 @@ func runConfiguration(
     let all = shared.results.withLock { $0 }
     let latencies = all.flatMap(\.latencies).sorted()
     return RunResult(
-        workload: workload, connections: connections, requested: requests, answered: latencies.count,
+        workload: workload, rate: rate, connections: connections, requested: requests, answered: latencies.count,
         elapsed: elapsed, textBytes: all.reduce(0) { $0 + $1.textBytes }, latencies: latencies,
         errors: all.reduce(0) { $0 + $1.errors }, timeouts: all.reduce(0) { $0 + $1.timeouts },
         hitTimeCap: shared.hitTimeCap.load(ordering: .relaxed), notes: all.flatMap(\.notes),
@@ -623,6 +647,18 @@ func main() {
             rows.append(result)
         }
     }
+    if let rate = options.rate, options.workloads.contains(.small) {
+        let requests = options.requests ?? Workload.small.defaultRequests
+        for connections in options.connections {
+            let result = runConfiguration(
+                workload: .small, connections: connections, requests: requests, payloads: smallPool,
+                socketPath: socketPath, maxSeconds: options.maxSeconds, timeout: options.timeout, idBase: idBase,
+                daemonPID: daemonPID, rate: rate)
+            idBase += requests
+            writeStderr("tokc-load: small paced \(rate)/s x\(connections): \(result.answered) answered in \(fixed(result.elapsed, 2)) s, \(result.errors) errors")
+            rows.append(result)
+        }
+    }
 
     let name = corpusPath.split(separator: "/").last.map(String.init) ?? corpusPath
     print("### \(name) (\(corpus.count) bytes), vocab \(options.vocab)")
@@ -632,11 +668,12 @@ func main() {
     for row in rows {
         let requests = row.answered == row.requested ? "\(row.answered)" : "\(row.answered) of \(row.requested)\(row.hitTimeCap ? " (time cap)" : " (connections failed)")"
         let errors = row.timeouts > 0 ? "\(row.errors) (\(row.timeouts) timeouts)" : "\(row.errors)"
-        print("| \(row.workload.rawValue) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) | \(fixed(row.clientCPU, 2)) | \(row.daemonCPU.map { fixed($0, 2) } ?? "n/a") | \(fixed(row.elapsed, 2)) |")
+        let label = row.rate.map { "\(row.workload.rawValue), paced \(Int($0))/s" } ?? row.workload.rawValue
+        print("| \(label) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) | \(fixed(row.clientCPU, 2)) | \(row.daemonCPU.map { fixed($0, 2) } ?? "n/a") | \(fixed(row.elapsed, 2)) |")
     }
     print()
     if let baselineMBps {
-        let batchRows = rows.filter { $0.workload == .batch }
+        let batchRows = rows.filter { $0.workload == .batch && $0.rate == nil }
         let ratios = batchRows.map { "\($0.connections) conn \(fixed(Double($0.textBytes) / 1e6 / $0.elapsed / baselineMBps, 2))x" }
         print("In-process `Tokenizer.count`, one thread, same batch texts (\(batchPayloads.count) x ~1 MB, median of \(options.baselineRepeat)): \(fixed(baselineMBps, 2)) MB/s; daemon batch / in-process: \(ratios.joined(separator: ", "))")
         print()
