@@ -1,5 +1,13 @@
 import NIOCore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One line of the protocol, or the news that a line was too long to keep.
 public enum Frame: Sendable, Equatable {
     /// A line without its `\n` (and without a `\r` before it).
@@ -49,19 +57,25 @@ public struct LineFramer: ByteToMessageDecoder {
     /// The next complete frame in `buffer`, consuming it; nil when more bytes are needed.
     public mutating func nextFrame(_ buffer: inout ByteBuffer) -> Frame? {
         while true {
-            let view = buffer.readableBytesView
-            guard let newline = view.dropFirst(scanned).firstIndex(of: UInt8(ascii: "\n")) else {
-                if discarded != nil || view.count > maxLineBytes {
+            let readable = buffer.readableBytes
+            let found = buffer.withUnsafeReadableBytes { raw -> Int? in
+                guard scanned < raw.count, let base = raw.baseAddress else { return nil }
+                // memchr: a 64 MiB line is scanned at memory speed, once.
+                guard let hit = memchr(base + scanned, Int32(UInt8(ascii: "\n")), raw.count - scanned) else { return nil }
+                return base.distance(to: UnsafeRawPointer(hit))
+            }
+            guard let newline = found else {
+                if discarded != nil || readable > maxLineBytes {
                     // Too long already: drop what has arrived and remember how much.
-                    discarded = (discarded ?? 0) + view.count
-                    buffer.moveReaderIndex(forwardBy: view.count)
+                    discarded = (discarded ?? 0) + readable
+                    buffer.moveReaderIndex(forwardBy: readable)
                     scanned = 0
                 } else {
-                    scanned = view.count
+                    scanned = readable
                 }
                 return nil
             }
-            let length = newline - view.startIndex
+            let length = newline
             scanned = 0
             if let dropped = discarded {
                 discarded = nil

@@ -242,6 +242,8 @@ struct RequestParser {
         var unescaped: [UInt8]?
         var runStart = start
         while position < bytes.count {
+            position = Self.skipPlainASCII(bytes, from: position)
+            guard position < bytes.count else { break }
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
                 defer { position += 1 }
@@ -267,6 +269,31 @@ struct RequestParser {
             }
         }
         throw fail("a string is not closed")
+    }
+
+    /// The first index at or after `start` that is not plain ASCII (a quote, a backslash, a control byte or a
+    /// byte of a multi-byte character), eight bytes at a time: most of an English text is passed over here.
+    @inline(__always)
+    private static func skipPlainASCII(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        let raw = UnsafeRawPointer(bytes.baseAddress!)
+        while index + 8 <= bytes.count {
+            let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let high: UInt64 = 0x8080_8080_8080_8080
+            // A byte is special when its high bit is set, it is below 0x20, or it equals '"' or '\'.
+            func zeroByte(_ x: UInt64) -> UInt64 { (x &- ones) & ~x & high }
+            let special = (word & high) | ((word &- 0x2020_2020_2020_2020) & ~word & high)
+                | zeroByte(word ^ 0x2222_2222_2222_2222) | zeroByte(word ^ 0x5C5C_5C5C_5C5C_5C5C)
+            if special != 0 { return index + special.trailingZeroBitCount / 8 }
+            index += 8
+        }
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte >= 0x80 || byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return index }
+            index += 1
+        }
+        return index
     }
 
     /// The character after a backslash, appended unescaped.

@@ -23,12 +23,15 @@ final class RequestProcessor: Sendable {
     private let loading = Mutex<Void>(())
     private let draining = Atomic<Bool>(false)
     let maxRequestBytes: Int
+    /// How many threads one batch may spread over.
+    let threads: Int
 
     init(
         registry: VocabularyRegistry, catalog: ModelCatalog, stats: ServerStats, logger: Logger, version: String,
-        maxRequestBytes: Int
+        maxRequestBytes: Int, threads: Int
     ) throws(TokcError) {
         self.maxRequestBytes = maxRequestBytes
+        self.threads = max(1, threads)
         self.registry = registry
         self.catalog = catalog
         self.stats = stats
@@ -240,7 +243,7 @@ final class RequestProcessor: Sendable {
         let paths = request.paths ?? []
         let count = texts.count + paths.count
         let totalText = texts.reduce(0) { $0 + $1.byteCount() }
-        let parallel = count > 1 && (!paths.isEmpty || totalText >= Self.parallelThreshold)
+        let workers = count > 1 && (!paths.isEmpty || totalText >= Self.parallelThreshold) ? min(count, threads) : 1
         var results = [Swift.Result<Result, ErrorBody>?](repeating: nil, count: count)
         results.withUnsafeMutableBufferPointer { slots in
             // Each index is written by exactly one iteration, and the buffers outlive the loop.
@@ -259,8 +262,10 @@ final class RequestProcessor: Sendable {
                     slots[index] = .failure(ErrorBody(code: .unreadableFile, message: "\(error)"))
                 }
             }
-            if parallel {
-                DispatchQueue.concurrentPerform(iterations: count, execute: work)
+            if workers > 1 {
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                    for index in stride(from: worker, to: count, by: workers) { work(index) }
+                }
             } else {
                 for index in 0..<count { work(index) }
             }

@@ -25,7 +25,7 @@ public final class TokcServer: Sendable {
         public var maxRequestBytes = 64 << 20
         /// Requests one connection may have in progress before the daemon stops reading from it.
         public var maxPendingPerConnection = 32
-        /// Event loops, and threads in the pool that runs large requests.
+        /// Event loops, threads in the pool that runs large requests, and threads one batch spreads over.
         public var threads = System.coreCount
         /// Vocabularies to load at start instead of at first use.
         public var preload: [String] = []
@@ -65,7 +65,7 @@ public final class TokcServer: Sendable {
         let catalog = try ModelCatalog.load(registry: configuration.registry, pricesFile: configuration.pricesFile)
         processor = try RequestProcessor(
             registry: configuration.registry, catalog: catalog, stats: ServerStats(), logger: logger,
-            version: Self.version, maxRequestBytes: configuration.maxRequestBytes)
+            version: Self.version, maxRequestBytes: configuration.maxRequestBytes, threads: configuration.threads)
         for name in configuration.preload {
             _ = try processor.tokenizer(named: name)
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TokcProtocol
 @testable import TokcServer
@@ -68,5 +69,21 @@ import TokcProtocol
             return nil
         }
         #expect(failure?.error.message == "the line is not valid JSON: a string is not UTF-8 at byte 24")
+    }
+
+    /// Specials at every offset around the eight-byte fast path decode as Foundation decodes them.
+    @Test func specialsAtEveryOffsetDecodeLikeFoundation() throws {
+        let specials = ["\\\"", "\\\\", "\\n", "\\u00e9", "é", "東", "😀", "\\ud83d\\ude00", "~", " "]
+        for special in specials {
+            for offset in 0..<20 {
+                for tail in [0, 1, 7, 8, 9] {
+                    let literal = String(repeating: "a", count: offset) + special + String(repeating: "b", count: tail)
+                    let line = #"{"op":"count","texts":[""# + literal + #""]}"#
+                    let expected = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    let parsed = parse(line)
+                    #expect(parsed.texts == expected["texts"] as? [String], "\(line)")
+                }
+            }
+        }
     }
 }

@@ -614,7 +614,7 @@ func main() {
     let daemonPID = integerField(Array(health.utf8), "pid")
     let clock = ContinuousClock()
     var batchPayloads: [Payload] = []
-    var baselineMBps: Double?
+    var measureBaseline: (() -> Double)?
     if options.workloads.contains(.batch) {
         let batches = batchRanges(corpus)
         batchPayloads = batches.map { makePayload(corpus, ranges: $0, vocab: options.vocab, tokenizer: tokenizer) }
@@ -622,22 +622,33 @@ func main() {
         let texts = batches.flatMap { $0.map { Array(corpus[$0]) } }
         let totalBytes = texts.reduce(0) { $0 + $1.count }
         let expected = batchPayloads.reduce(0) { $0 + $1.expectedTotal }
-        var rates: [Double] = []
-        for _ in 0..<options.baselineRepeat {
-            var tokens = 0
-            let elapsed = clock.measure { for text in texts { tokens += tokenizer.count(text) } }
-            guard tokens == expected else { fail("in-process count differs between runs: \(tokens) vs \(expected)") }
-            rates.append(Double(totalBytes) / 1e6 / seconds(elapsed))
+        let repeats = options.baselineRepeat
+        measureBaseline = {
+            var rates: [Double] = []
+            for _ in 0..<repeats {
+                var tokens = 0
+                let elapsed = clock.measure { for text in texts { tokens += tokenizer.count(text) } }
+                guard tokens == expected else { fail("in-process count differs between runs: \(tokens) vs \(expected)") }
+                rates.append(Double(totalBytes) / 1e6 / seconds(elapsed))
+            }
+            return median(rates)
         }
-        baselineMBps = median(rates)
     }
     let smallPool = options.workloads.contains(.small) ? smallPayloads(corpus, vocab: options.vocab, tokenizer: tokenizer) : []
 
     var rows: [RunResult] = []
     var idBase = 1
+    // The machines are noisy (the in-process rate itself moves by tens of percent from minute to minute), so
+    // the baseline is measured right before and right after each batch configuration, and its ratio is taken
+    // against the mean of the two.
+    var baselines: [Int: (before: Double, after: Double)] = [:]
     for workload in options.workloads {
         let requests = options.requests ?? workload.defaultRequests
         for connections in options.connections {
+            let before = workload == .batch ? measureBaseline?() : nil
+            defer {
+                if let before, let after = measureBaseline?() { baselines[rows.count - 1] = (before, after) }
+            }
             let result = runConfiguration(
                 workload: workload, connections: connections, requests: requests,
                 payloads: workload == .small ? smallPool : batchPayloads, socketPath: socketPath,
@@ -672,10 +683,15 @@ func main() {
         print("| \(label) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) | \(fixed(row.clientCPU, 2)) | \(row.daemonCPU.map { fixed($0, 2) } ?? "n/a") | \(fixed(row.elapsed, 2)) |")
     }
     print()
-    if let baselineMBps {
-        let batchRows = rows.filter { $0.workload == .batch && $0.rate == nil }
-        let ratios = batchRows.map { "\($0.connections) conn \(fixed(Double($0.textBytes) / 1e6 / $0.elapsed / baselineMBps, 2))x" }
-        print("In-process `Tokenizer.count`, one thread, same batch texts (\(batchPayloads.count) x ~1 MB, median of \(options.baselineRepeat)): \(fixed(baselineMBps, 2)) MB/s; daemon batch / in-process: \(ratios.joined(separator: ", "))")
+    if !baselines.isEmpty {
+        print("Daemon batch MB/s against in-process `Tokenizer.count` on one thread over the same batch texts (\(batchPayloads.count) x ~1 MB, median of \(options.baselineRepeat)), measured right before and after each configuration:")
+        print()
+        for (index, row) in rows.enumerated() {
+            guard let (before, after) = baselines[index] else { continue }
+            let daemon = Double(row.textBytes) / 1e6 / row.elapsed
+            let perCPU = row.daemonCPU.map { ", \(fixed(Double(row.textBytes) / 1e6 / $0, 2)) MB per daemon CPU-second" } ?? ""
+            print("- \(row.connections) conn: daemon \(fixed(daemon, 2)) MB/s\(perCPU); in-process \(fixed(before, 2)) / \(fixed(after, 2)) MB/s; ratio \(fixed(daemon / ((before + after) / 2), 2))x")
+        }
         print()
     }
     let notes = rows.flatMap { row in row.notes.map { "- \(row.workload.rawValue) x\(row.connections): \($0)" } }
