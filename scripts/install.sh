@@ -11,5 +11,5 @@ swift build -c release --product tokc
 BIN="$(swift build -c release --show-bin-path)"
 install -d "$PREFIX/bin" "$PREFIX/share/tokc/Vocabularies"
 install -m 755 "$BIN/tokc" "$PREFIX/bin/tokc"
-install -m 644 Vocabularies/manifest.json Vocabularies/models.json Vocabularies/*.tiktoken "$PREFIX/share/tokc/Vocabularies/"
+install -m 644 Vocabularies/manifest.json Vocabularies/models.json Vocabularies/*.tiktoken Vocabularies/*.tokenizer.json "$PREFIX/share/tokc/Vocabularies/"
 echo "installed $PREFIX/bin/tokc and $PREFIX/share/tokc/Vocabularies" >&2

@@ -12,7 +12,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         switch scheme {
         case .bpe:
             guard format == "tiktoken" else {
-                throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme bpe; known: tiktoken")
+                throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme bpe; known: tiktoken, tokenizer.json")
             }
             return try TiktokenFormat.parse(content, path: path)
         }

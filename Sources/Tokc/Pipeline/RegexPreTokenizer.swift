@@ -12,8 +12,11 @@ public struct RegexPreTokenizer: PreTokenizer {
         case o200k
         case cl100k
         case gpt2
+        /// Meta's Llama 3 pattern, as its tokenizer.json writes it (no possessive quantifiers, unlike cl100k).
+        case llama3
 
-        /// The regex exactly as tiktoken 0.14 writes it (`tiktoken_ext/openai_public.py`).
+        /// The regex exactly as its reference writes it: tiktoken 0.14 (`tiktoken_ext/openai_public.py`) for
+        /// o200k, cl100k and gpt2; the Split regex of Llama 3's tokenizer.json for llama3.
         public var pattern: String {
             switch self {
             case .o200k:
@@ -30,6 +33,8 @@ public struct RegexPreTokenizer: PreTokenizer {
                 return #"'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s"#
             case .gpt2:
                 return #"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"#
+            case .llama3:
+                return #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
             }
         }
     }

@@ -75,6 +75,10 @@ public struct VocabularyRegistry: Sendable {
             throw .unknownVocabulary(name: nameOrPath, known: known.map(\.entry.name))
         }
         let content = try FileIO.readAll(nameOrPath)
+        if content.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") {
+            // A Hugging Face tokenizer.json carries its own pattern and added tokens.
+            return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
+        }
         let digest = Self.sha256(content)
         if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {
             return try Self.assemble(located.entry, name: located.entry.name, content: content, path: nameOrPath)
@@ -126,6 +130,17 @@ public struct VocabularyRegistry: Sendable {
         }
         guard let normalizer = UnicodeNormalizer(rawValue: entry.normalizer ?? "identity") else {
             throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(entry.normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        if entry.format == "tokenizer.json" {
+            // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
+            let tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            guard tokenizer.vocabularySize == entry.vocabSize else {
+                throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file gives \(tokenizer.vocabularySize)")
+            }
+            guard (tokenizer.preTokenizer as? RegexPreTokenizer)?.pattern == entry.pattern else {
+                throw .invalidVocabulary(path: path, reason: "the manifest's pattern differs from the file's Split regex")
+            }
+            return tokenizer
         }
         let encoder = try Scheme.makeEncoder(scheme: scheme, format: entry.format, content: content, path: path)
         for (text, id) in entry.specialTokens.sorted(by: { $0.value < $1.value }) {

@@ -1,0 +1,189 @@
+import Foundation
+
+/// Hugging Face `tokenizer.json` for byte-level BPE: the vocabulary, the split regex, the normaliser and the
+/// added tokens, assembled into a `Tokenizer`.
+///
+/// Supported now: model `BPE` with `ignore_merges: true` (the tiktoken-derived files such as Llama 3, where a
+/// piece that is a token is taken whole and merges follow token ids), no `byte_fallback`, no
+/// subword prefix or suffix; normalizer `null`, `NFC`, `NFKC` or a `Sequence` of those; pre-tokenizer
+/// `Split` (regex, `Isolated`) followed by `ByteLevel` without its own regex, or `ByteLevel` with the GPT-2
+/// regex; decoder `ByteLevel`; post-processor `null`, `ByteLevel`, or a `Sequence` of `ByteLevel`.
+/// Anything else is an error that names the component: a vocabulary is never loaded with a part skipped.
+///
+/// Added tokens are the tokenizer's special tokens. Hugging Face recognises them in the text always; in tokc
+/// they are recognised when the caller allows special tokens (`allowedSpecial: .all`, `--allow-special`),
+/// which then gives exactly Hugging Face's ids.
+public enum TokenizerJSONFormat {
+    public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
+        let root: [String: Any]
+        do {
+            guard let object = try JSONSerialization.jsonObject(with: Data(content)) as? [String: Any] else {
+                throw TokcError.malformedFile(path: path, line: 1, expected: "a JSON object (a tokenizer.json)")
+            }
+            root = object
+        } catch let error as TokcError {
+            throw error
+        } catch {
+            throw JSONErrors.syntaxError(in: Data(content), path: path)
+        }
+        func unsupported(_ component: String, _ detail: String) -> TokcError {
+            .invalidVocabulary(path: path, reason: "\(component) is not supported by this tokc: \(detail)")
+        }
+
+        // The model.
+        guard let model = root["model"] as? [String: Any] else {
+            throw .malformedFile(path: path, line: 1, expected: "a 'model' object")
+        }
+        guard model["type"] as? String == "BPE" else {
+            throw unsupported("model type '\(model["type"] as? String ?? "none")'", "only BPE is read from tokenizer.json")
+        }
+        if model["byte_fallback"] as? Bool == true { throw unsupported("model.byte_fallback", "true") }
+        if model["ignore_merges"] as? Bool != true {
+            throw unsupported("model.ignore_merges false", "merges ranked by the merge list rather than by token id")
+        }
+        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !(model[key] is NSNull || model[key] == nil) {
+            throw unsupported("model.\(key)", "\(model[key]!)")
+        }
+        guard let vocabulary = model["vocab"] as? [String: Any] else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
+        }
+        var tokenBytes: [UInt8] = []
+        var entries: [(id: TokenID, range: Range<Int>)] = []
+        entries.reserveCapacity(vocabulary.count)
+        for (text, value) in vocabulary {
+            guard let number = value as? NSNumber, let id = TokenID(exactly: number.int64Value) else {
+                throw .malformedFile(path: path, line: 1, expected: "a token id for '\(text)' in model.vocab")
+            }
+            guard let bytes = ByteLevel.bytes(of: text), !bytes.isEmpty else {
+                throw .invalidVocabulary(path: path, reason: "model.vocab token '\(text)' (id \(id)) is not byte-level text")
+            }
+            entries.append((id, tokenBytes.count..<tokenBytes.count + bytes.count))
+            tokenBytes += bytes
+        }
+        let table: TokenTable
+        do {
+            table = try TokenTable(bytes: tokenBytes, entries: entries)
+        } catch {
+            throw .invalidVocabulary(path: path, reason: "model.vocab cannot be indexed: \(error)")
+        }
+        guard let encoder = BPEEncoder(table: table) else {
+            throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
+        }
+
+        // Added tokens.
+        var specials: [String: TokenID] = [:]
+        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
+            guard let content = added["content"] as? String, let id = (added["id"] as? NSNumber).flatMap({ TokenID(exactly: $0.int64Value) }) else {
+                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
+            }
+            for flag in ["single_word", "lstrip", "rstrip"] where added[flag] as? Bool == true {
+                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
+            }
+            if added["normalized"] as? Bool == true, root["normalizer"] is [String: Any] {
+                throw unsupported("added_tokens.normalized", "set on '\(content)' with a normalizer")
+            }
+            specials[content] = id
+        }
+
+        let normalizer = try Self.normalizer(root["normalizer"], unsupported: unsupported)
+        let pattern = try Self.pattern(root["pre_tokenizer"], unsupported: unsupported)
+        try Self.checkByteLevelOnly(root["decoder"], component: "decoder", unsupported: unsupported)
+        try Self.checkByteLevelOnly(root["post_processor"], component: "post_processor", unsupported: unsupported)
+
+        return Tokenizer(
+            name: name, normalizer: normalizer, preTokenizer: try RegexPreTokenizer(pattern: pattern),
+            encoder: encoder, specialTokens: specials)
+    }
+
+    private static func normalizer(
+        _ value: Any?, unsupported: (String, String) -> TokcError
+    ) throws(TokcError) -> UnicodeNormalizer {
+        guard let object = value as? [String: Any] else { return .identity }
+        let type = object["type"] as? String ?? "none"
+        switch type {
+        case "NFC": return .nfc
+        case "NFKC": return .nfkc
+        case "Sequence":
+            let parts = object["normalizers"] as? [Any] ?? []
+            guard parts.count <= 1 else { throw unsupported("normalizer Sequence of \(parts.count)", "at most one normaliser") }
+            return try normalizer(parts.first, unsupported: unsupported)
+        default:
+            throw unsupported("normalizer '\(type)'", "supported: NFC, NFKC, a Sequence of one of them, or none")
+        }
+    }
+
+    /// The split regex of the pre-tokenizer.
+    private static func pattern(_ value: Any?, unsupported: (String, String) -> TokcError) throws(TokcError) -> String {
+        guard let object = value as? [String: Any] else { throw unsupported("a missing pre_tokenizer", "byte-level BPE needs one") }
+        let type = object["type"] as? String ?? "none"
+        switch type {
+        case "ByteLevel":
+            guard object["use_regex"] as? Bool != false else { throw unsupported("ByteLevel without regex alone", "nothing splits the text") }
+            guard object["add_prefix_space"] as? Bool != true else { throw unsupported("ByteLevel.add_prefix_space", "true") }
+            return RegexPreTokenizer.Named.gpt2.pattern
+        case "Sequence":
+            let parts = object["pretokenizers"] as? [[String: Any]] ?? []
+            guard parts.count == 2, parts[0]["type"] as? String == "Split", parts[1]["type"] as? String == "ByteLevel" else {
+                throw unsupported("pre_tokenizer Sequence [\(parts.map { $0["type"] as? String ?? "?" }.joined(separator: ", "))]", "supported: [Split, ByteLevel]")
+            }
+            let split = parts[0]
+            guard let regex = (split["pattern"] as? [String: Any])?["Regex"] as? String else {
+                throw unsupported("Split with a String pattern", "supported: a Regex pattern")
+            }
+            guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
+                throw unsupported("Split behavior '\(split["behavior"] as? String ?? "?")'", "supported: Isolated, not inverted")
+            }
+            guard parts[1]["use_regex"] as? Bool == false, parts[1]["add_prefix_space"] as? Bool != true else {
+                throw unsupported("ByteLevel after Split with its own regex or prefix space", "supported: use_regex false, add_prefix_space false")
+            }
+            return regex
+        default:
+            throw unsupported("pre_tokenizer '\(type)'", "supported: ByteLevel, Sequence [Split, ByteLevel]")
+        }
+    }
+
+    private static func checkByteLevelOnly(
+        _ value: Any?, component: String, unsupported: (String, String) -> TokcError
+    ) throws(TokcError) {
+        guard let object = value as? [String: Any] else { return }
+        let type = object["type"] as? String ?? "none"
+        switch type {
+        case "ByteLevel": return
+        case "Sequence":
+            for part in (object["processors"] ?? object["decoders"]) as? [Any] ?? [] {
+                try checkByteLevelOnly(part, component: component, unsupported: unsupported)
+            }
+        default:
+            throw unsupported("\(component) '\(type)'", "supported: ByteLevel, or a Sequence of ByteLevel")
+        }
+    }
+}
+
+/// GPT-2's byte-level alphabet: each byte is written as one printable character (`Ġ` for a space), so
+/// byte-level tokens can be JSON strings.
+enum ByteLevel {
+    /// Character → byte.
+    static let byteOfCharacter: [Unicode.Scalar: UInt8] = {
+        var printable = Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
+        var map: [Unicode.Scalar: UInt8] = [:]
+        for byte in printable { map[Unicode.Scalar(UInt32(byte))!] = UInt8(byte) }
+        var next: UInt32 = 256
+        for byte in 0...255 where !printable.contains(byte) {
+            map[Unicode.Scalar(next)!] = UInt8(byte)
+            next += 1
+        }
+        printable.removeAll()
+        return map
+    }()
+
+    /// The bytes a byte-level token string stands for; nil if a character is outside the alphabet.
+    static func bytes(of text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            guard let byte = byteOfCharacter[scalar] else { return nil }
+            bytes.append(byte)
+        }
+        return bytes
+    }
+}

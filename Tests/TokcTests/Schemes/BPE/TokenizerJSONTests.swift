@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import Tokc
+
+/// Hugging Face `tokenizer.json`: exact ids against tokenizers 0.23.3 on the public llama3 fixtures
+/// (shared/reference/fixtures, copied), and clear errors for components tokc does not read.
+@Suite struct TokenizerJSONTests {
+    @Test func llama3PublicFixtures() throws {
+        let tokenizer = try Tokenizer.named("llama3")
+        #expect(tokenizer.vocabularySize == 128_256)
+        let records = try Fixtures.jsonLines("llama3.jsonl")
+        #expect(records.count == 112)
+        for record in records {
+            let label = "llama3 \(record.string("id") ?? "?")"
+            let text = try #require(record.string("text"))
+            let expected = try #require(record.ids("ids"))
+            // Hugging Face matches added tokens in the text always: tokc does when specials are allowed.
+            let ids = tokenizer.encode(text, allowedSpecial: .all)
+            #expect(ids == expected, "\(label): \(text.debugDescription)")
+            // This file's post-processor is ByteLevel alone: add_special_tokens=True adds nothing.
+            #expect(record.ids("ids_with_special") == expected, "\(label)")
+            #expect(tokenizer.count(text, allowedSpecial: .all) == expected.count, "\(label)")
+            #expect(try tokenizer.decodeText(ids) == record.string("decoded"), "\(label) decode")
+            // The token strings, in the byte-level alphabet, are the file's own.
+            let tokens = try #require(record["tokens"] as? [String])
+            let tokenBytes = try ids.map { try tokenizer.decode([$0]) }
+            #expect(tokens.map { ByteLevel.bytes(of: $0) ?? Array($0.utf8) } == tokenBytes, "\(label) tokens")
+        }
+    }
+
+    static func write(_ json: String) throws -> String {
+        let path = NSTemporaryDirectory() + "tokc-tokenizer-" + UUID().uuidString + ".json"
+        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    /// A minimal byte-level BPE file: the 256 bytes and one merge.
+    static func file(model: String = #""ignore_merges": true"#, normalizer: String = "null", preTokenizer: String = #"{"type": "ByteLevel", "add_prefix_space": false, "use_regex": true}"#, decoder: String = #"{"type": "ByteLevel"}"#) -> String {
+        let alphabet = (0...255).map { byte -> String in
+            let character = ByteLevel.byteOfCharacter.first { $0.value == UInt8(byte) }!.key
+            let escaped = character == "\"" ? "\\\"" : character == "\\" ? "\\\\" : String(character)
+            return "\"\(escaped)\": \(byte)"
+        }
+        return """
+            {"version": "1.0", "added_tokens": [{"id": 257, "content": "<|end|>", "special": true}],
+             "normalizer": \(normalizer), "pre_tokenizer": \(preTokenizer), "post_processor": null, "decoder": \(decoder),
+             "model": {"type": "BPE", \(model), "vocab": {\(alphabet.joined(separator: ", ")), "ab": 256}, "merges": ["a b"]}}
+            """
+    }
+
+    @Test func aMinimalFileLoadsFromItsPath() throws {
+        let path = try Self.write(Self.file())
+        let tokenizer = try VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"]).load(path)
+        #expect(tokenizer.encode("ab abc") == [256, 32, 256, 99])
+        #expect(tokenizer.encode("ab<|end|>", allowedSpecial: .all) == [256, 257])
+        #expect(tokenizer.vocabularySize == 258)
+    }
+
+    @Test func unsupportedComponentsAreNamed() throws {
+        let cases: [(String, String)] = [
+            (Self.file(model: #""ignore_merges": false"#), "model.ignore_merges false is not supported by this tokc"),
+            (Self.file(model: #""ignore_merges": true, "byte_fallback": true"#), "model.byte_fallback is not supported"),
+            (Self.file(normalizer: #"{"type": "Lowercase"}"#), "normalizer 'Lowercase' is not supported"),
+            (Self.file(preTokenizer: #"{"type": "Metaspace"}"#), "pre_tokenizer 'Metaspace' is not supported"),
+            (Self.file(decoder: #"{"type": "WordPiece"}"#), "decoder 'WordPiece' is not supported"),
+        ]
+        for (json, fragment) in cases {
+            let path = try Self.write(json)
+            #expect {
+                try VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"]).load(path)
+            } throws: { error in
+                guard case let .invalidVocabulary(errorPath, reason) = error as? TokcError else { return false }
+                return errorPath == path && reason.contains(fragment)
+            }
+        }
+    }
+}
