@@ -137,7 +137,10 @@ public struct VocabularyRegistry: Sendable {
             guard tokenizer.vocabularySize == entry.vocabSize else {
                 throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file gives \(tokenizer.vocabularySize)")
             }
-            guard (tokenizer.preTokenizer as? RegexPreTokenizer)?.pattern == entry.pattern else {
+            // A sequence of Split regexes is written one per line in the manifest.
+            let patterns = (tokenizer.preTokenizer as? SequencePreTokenizer)?.stages.compactMap { ($0 as? RegexPreTokenizer)?.pattern }
+                ?? [(tokenizer.preTokenizer as? RegexPreTokenizer)?.pattern ?? ""]
+            guard patterns.joined(separator: "\n") == entry.pattern else {
                 throw .invalidVocabulary(path: path, reason: "the manifest's pattern differs from the file's Split regex")
             }
             return tokenizer

@@ -3,11 +3,12 @@ import Foundation
 /// Hugging Face `tokenizer.json` for byte-level BPE: the vocabulary, the split regex, the normaliser and the
 /// added tokens, assembled into a `Tokenizer`.
 ///
-/// Supported now: model `BPE` with `ignore_merges: true` (the tiktoken-derived files such as Llama 3, where a
-/// piece that is a token is taken whole and merges follow token ids), no `byte_fallback`, no
-/// subword prefix or suffix; normalizer `null`, `NFC`, `NFKC` or a `Sequence` of those; pre-tokenizer
-/// `Split` (regex, `Isolated`) followed by `ByteLevel` without its own regex, or `ByteLevel` with the GPT-2
-/// regex; decoder `ByteLevel`; post-processor `null`, `ByteLevel`, or a `Sequence` of `ByteLevel`.
+/// Supported now: model `BPE`, either with `ignore_merges: true` (the tiktoken-derived files such as Llama 3:
+/// a piece that is a token is taken whole and merges follow token ids) or ranked by its merge list
+/// (DeepSeek V3); no `byte_fallback`, no subword prefix or suffix; normalizer `null`, `NFC`, `NFKC` or a
+/// `Sequence` of at most one of those; pre-tokenizer one or more `Split` (regex, `Isolated`) followed by
+/// `ByteLevel` without its own regex, or `ByteLevel` with the GPT-2 regex; decoder `ByteLevel`;
+/// post-processor `null`, `ByteLevel`, or a `Sequence` of `ByteLevel`.
 /// Anything else is an error that names the component: a vocabulary is never loaded with a part skipped.
 ///
 /// Added tokens are the tokenizer's special tokens. Hugging Face recognises them in the text always; in tokc
@@ -38,19 +39,29 @@ public enum TokenizerJSONFormat {
             throw unsupported("model type '\(model["type"] as? String ?? "none")'", "only BPE is read from tokenizer.json")
         }
         if model["byte_fallback"] as? Bool == true { throw unsupported("model.byte_fallback", "true") }
-        if model["ignore_merges"] as? Bool != true {
-            throw unsupported("model.ignore_merges false", "merges ranked by the merge list rather than by token id")
-        }
+        let ignoreMerges = model["ignore_merges"] as? Bool == true
         for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !(model[key] is NSNull || model[key] == nil) {
             throw unsupported("model.\(key)", "\(model[key]!)")
         }
         guard let vocabulary = model["vocab"] as? [String: Any] else {
             throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
         }
+        // Added tokens.
+        var specials: [String: TokenID] = [:]
+        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
+            guard let content = added["content"] as? String, let id = (added["id"] as? NSNumber).flatMap({ TokenID(exactly: $0.int64Value) }) else {
+                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
+            }
+            for flag in ["single_word", "lstrip", "rstrip"] where added[flag] as? Bool == true {
+                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
+            }
+            specials[content] = id
+        }
+
         var tokenBytes: [UInt8] = []
         var entries: [(id: TokenID, range: Range<Int>)] = []
         entries.reserveCapacity(vocabulary.count)
-        for (text, value) in vocabulary {
+        for (text, value) in vocabulary where specials[text] == nil {
             guard let number = value as? NSNumber, let id = TokenID(exactly: number.int64Value) else {
                 throw .malformedFile(path: path, line: 1, expected: "a token id for '\(text)' in model.vocab")
             }
@@ -66,32 +77,32 @@ public enum TokenizerJSONFormat {
         } catch {
             throw .invalidVocabulary(path: path, reason: "model.vocab cannot be indexed: \(error)")
         }
-        guard let encoder = BPEEncoder(table: table) else {
-            throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
-        }
-
-        // Added tokens.
-        var specials: [String: TokenID] = [:]
-        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
-            guard let content = added["content"] as? String, let id = (added["id"] as? NSNumber).flatMap({ TokenID(exactly: $0.int64Value) }) else {
-                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
+        let encoder: any Encoder
+        if ignoreMerges {
+            // A piece that is a token is taken whole, and merges follow token ids: tiktoken's rule.
+            guard let byRank = BPEEncoder(table: table) else {
+                throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
             }
-            for flag in ["single_word", "lstrip", "rstrip"] where added[flag] as? Bool == true {
-                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
+            encoder = byRank
+        } else {
+            guard let byList = MergeListBPEEncoder(table: table, merges: try Self.merges(model["merges"], table: table, path: path)) else {
+                throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
             }
-            if added["normalized"] as? Bool == true, root["normalizer"] is [String: Any] {
-                throw unsupported("added_tokens.normalized", "set on '\(content)' with a normalizer")
-            }
-            specials[content] = id
+            encoder = byList
         }
 
         let normalizer = try Self.normalizer(root["normalizer"], unsupported: unsupported)
-        let pattern = try Self.pattern(root["pre_tokenizer"], unsupported: unsupported)
+        if normalizer != .identity, let normalized = (root["added_tokens"] as? [[String: Any]])?.first(where: { $0["normalized"] as? Bool == true }) {
+            throw unsupported("added_tokens.normalized", "set on '\(normalized["content"] as? String ?? "?")' with a normalizer")
+        }
+        let patterns = try Self.patterns(root["pre_tokenizer"], unsupported: unsupported)
+        var stages: [any PreTokenizer] = []
+        for pattern in patterns { stages.append(try RegexPreTokenizer(pattern: pattern)) }
         try Self.checkByteLevelOnly(root["decoder"], component: "decoder", unsupported: unsupported)
         try Self.checkByteLevelOnly(root["post_processor"], component: "post_processor", unsupported: unsupported)
 
         return Tokenizer(
-            name: name, normalizer: normalizer, preTokenizer: try RegexPreTokenizer(pattern: pattern),
+            name: name, normalizer: normalizer, preTokenizer: stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
             encoder: encoder, specialTokens: specials)
     }
 
@@ -112,34 +123,65 @@ public enum TokenizerJSONFormat {
         }
     }
 
-    /// The split regex of the pre-tokenizer.
-    private static func pattern(_ value: Any?, unsupported: (String, String) -> TokcError) throws(TokcError) -> String {
+    /// The split regexes of the pre-tokenizer, applied one after another.
+    private static func patterns(_ value: Any?, unsupported: (String, String) -> TokcError) throws(TokcError) -> [String] {
         guard let object = value as? [String: Any] else { throw unsupported("a missing pre_tokenizer", "byte-level BPE needs one") }
         let type = object["type"] as? String ?? "none"
         switch type {
         case "ByteLevel":
             guard object["use_regex"] as? Bool != false else { throw unsupported("ByteLevel without regex alone", "nothing splits the text") }
             guard object["add_prefix_space"] as? Bool != true else { throw unsupported("ByteLevel.add_prefix_space", "true") }
-            return RegexPreTokenizer.Named.gpt2.pattern
+            return [RegexPreTokenizer.Named.gpt2.pattern]
         case "Sequence":
             let parts = object["pretokenizers"] as? [[String: Any]] ?? []
-            guard parts.count == 2, parts[0]["type"] as? String == "Split", parts[1]["type"] as? String == "ByteLevel" else {
-                throw unsupported("pre_tokenizer Sequence [\(parts.map { $0["type"] as? String ?? "?" }.joined(separator: ", "))]", "supported: [Split, ByteLevel]")
+            let splits = parts.dropLast()
+            guard let last = parts.last, last["type"] as? String == "ByteLevel", !splits.isEmpty,
+                  splits.allSatisfy({ $0["type"] as? String == "Split" }) else {
+                throw unsupported("pre_tokenizer Sequence [\(parts.map { $0["type"] as? String ?? "?" }.joined(separator: ", "))]", "supported: one or more Split, then ByteLevel")
             }
-            let split = parts[0]
-            guard let regex = (split["pattern"] as? [String: Any])?["Regex"] as? String else {
-                throw unsupported("Split with a String pattern", "supported: a Regex pattern")
-            }
-            guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
-                throw unsupported("Split behavior '\(split["behavior"] as? String ?? "?")'", "supported: Isolated, not inverted")
-            }
-            guard parts[1]["use_regex"] as? Bool == false, parts[1]["add_prefix_space"] as? Bool != true else {
+            guard last["use_regex"] as? Bool == false, last["add_prefix_space"] as? Bool != true else {
                 throw unsupported("ByteLevel after Split with its own regex or prefix space", "supported: use_regex false, add_prefix_space false")
             }
-            return regex
+            var regexes: [String] = []
+            for split in splits {
+                guard let regex = (split["pattern"] as? [String: Any])?["Regex"] as? String else {
+                    throw unsupported("Split with a String pattern", "supported: a Regex pattern")
+                }
+                guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
+                    throw unsupported("Split behavior '\(split["behavior"] as? String ?? "?")'", "supported: Isolated, not inverted")
+                }
+                regexes.append(regex)
+            }
+            return regexes
         default:
-            throw unsupported("pre_tokenizer '\(type)'", "supported: ByteLevel, Sequence [Split, ByteLevel]")
+            throw unsupported("pre_tokenizer '\(type)'", "supported: ByteLevel, Sequence [Split..., ByteLevel]")
         }
+    }
+
+    /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of byte-level tokens.
+    private static func merges(_ value: Any?, table: TokenTable, path: String) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
+        guard let list = value as? [Any] else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
+        }
+        func id(_ bytes: [UInt8]) -> TokenID? {
+            bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : table.id(of: $0.baseAddress!, count: $0.count) }
+        }
+        var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        result.reserveCapacity(list.count)
+        for (index, item) in list.enumerated() {
+            let pair: [String]
+            if let text = item as? String {
+                pair = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
+            } else {
+                pair = item as? [String] ?? []
+            }
+            guard pair.count == 2, let left = ByteLevel.bytes(of: pair[0]), let right = ByteLevel.bytes(of: pair[1]),
+                  let leftID = id(left), let rightID = id(right), let mergedID = id(left + right) else {
+                throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item) is not two byte-level tokens whose concatenation is a token")
+            }
+            result.append((leftID, rightID, mergedID))
+        }
+        return result
     }
 
     private static func checkByteLevelOnly(

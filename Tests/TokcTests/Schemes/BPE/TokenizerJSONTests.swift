@@ -2,16 +2,18 @@ import Foundation
 import Testing
 @testable import Tokc
 
-/// Hugging Face `tokenizer.json`: exact ids against tokenizers 0.23.3 on the public llama3 fixtures
-/// (shared/reference/fixtures, copied), and clear errors for components tokc does not read.
+/// Hugging Face `tokenizer.json`: exact ids against tokenizers 0.23.3 on the public llama3 (merges follow ids)
+/// and deepseek-v3 (merges ranked by the list, three Split regexes) fixtures (shared/reference/fixtures,
+/// copied), and clear errors for components tokc does not read.
 @Suite struct TokenizerJSONTests {
-    @Test func llama3PublicFixtures() throws {
-        let tokenizer = try Tokenizer.named("llama3")
-        #expect(tokenizer.vocabularySize == 128_256)
-        let records = try Fixtures.jsonLines("llama3.jsonl")
+    @Test(arguments: [("llama3", 128_256), ("deepseek-v3", 128_815)])
+    func publicFixtures(vocabulary: String, size: Int) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        #expect(tokenizer.vocabularySize == size)
+        let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
         #expect(records.count == 112)
         for record in records {
-            let label = "llama3 \(record.string("id") ?? "?")"
+            let label = "\(vocabulary) \(record.string("id") ?? "?")"
             let text = try #require(record.string("text"))
             let expected = try #require(record.ids("ids"))
             // Hugging Face matches added tokens in the text always: tokc does when specials are allowed.
@@ -54,11 +56,24 @@ import Testing
         #expect(tokenizer.encode("ab abc") == [256, 32, 256, 99])
         #expect(tokenizer.encode("ab<|end|>", allowedSpecial: .all) == [256, 257])
         #expect(tokenizer.vocabularySize == 258)
+        // Ranked by the merge list, a pair merges only if the list has it: "ab" is a token either way here.
+        let listed = try VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"]).load(try Self.write(Self.file(model: #""ignore_merges": false"#)))
+        #expect(listed.encode("ab abc") == [256, 32, 256, 99])
+    }
+
+    @Test func mergeListRanksDifferFromTokenOrder() throws {
+        // Tokens bc = 256 and ab = 258, merges ["a b", "b c"]: the list ranks a+b first, so "abc" is ab + c,
+        // where ranking by id (tiktoken's rule) would take bc first and give a + bc.
+        let json = Self.file(model: #""ignore_merges": false"#)
+            .replacingOccurrences(of: #""ab": 256}, "merges": ["a b"]"#, with: #""ab": 258, "bc": 256}, "merges": ["a b", "b c"]"#)
+        let tokenizer = try VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"]).load(try Self.write(json))
+        #expect(tokenizer.encode("abc") == [258, 99])
+        #expect(tokenizer.encode("bcb") == [256, 98])
     }
 
     @Test func unsupportedComponentsAreNamed() throws {
         let cases: [(String, String)] = [
-            (Self.file(model: #""ignore_merges": false"#), "model.ignore_merges false is not supported by this tokc"),
+            (Self.file(model: #""ignore_merges": false, "merges": ["a c"]"#).replacingOccurrences(of: #", "merges": ["a b"]"#, with: ""), "model.merges[0] a c is not two byte-level tokens whose concatenation is a token"),
             (Self.file(model: #""ignore_merges": true, "byte_fallback": true"#), "model.byte_fallback is not supported"),
             (Self.file(normalizer: #"{"type": "Lowercase"}"#), "normalizer 'Lowercase' is not supported"),
             (Self.file(preTokenizer: #"{"type": "Metaspace"}"#), "pre_tokenizer 'Metaspace' is not supported"),
