@@ -106,6 +106,56 @@ public enum TokenizerJSONFormat {
             encoder: encoder, specialTokens: specials)
     }
 
+    /// Writes a byte-level BPE ranked by its merge list as a Hugging Face `tokenizer.json` (keys sorted, so the
+    /// same vocabulary always gives the same bytes). `tokens[i]` is the token of id `i`.
+    public static func serialize(
+        tokens: [[UInt8]], merges: [(left: TokenID, right: TokenID)], pattern: String,
+        normalizer: UnicodeNormalizer, specialTokens: [String: TokenID]
+    ) throws(TokcError) -> [UInt8] {
+        let normalizerObject: Any
+        switch normalizer {
+        case .identity: normalizerObject = NSNull()
+        case .nfc: normalizerObject = ["type": "NFC"]
+        case .nfkc: normalizerObject = ["type": "NFKC"]
+        default:
+            throw .invalidVocabulary(path: "tokenizer.json", reason: "normaliser \(normalizer.rawValue) has no tokenizer.json form that tokc writes; use nfc or nfkc")
+        }
+        var vocabulary: [String: Int] = [:]
+        for (id, token) in tokens.enumerated() { vocabulary[ByteLevel.text(of: token)] = id }
+        let mergeTexts = merges.map { ByteLevel.text(of: tokens[Int($0.left)]) + " " + ByteLevel.text(of: tokens[Int($0.right)]) }
+        let added: [[String: Any]] = specialTokens.sorted { $0.value < $1.value }.map {
+            ["id": Int($0.value), "content": $0.key, "single_word": false, "lstrip": false, "rstrip": false,
+             "normalized": false, "special": true]
+        }
+        let document: [String: Any] = [
+            "version": "1.0",
+            "truncation": NSNull(),
+            "padding": NSNull(),
+            "added_tokens": added,
+            "normalizer": normalizerObject,
+            "pre_tokenizer": [
+                "type": "Sequence",
+                "pretokenizers": [
+                    ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
+                    ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
+                ],
+            ],
+            "post_processor": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
+            "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
+            "model": [
+                "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
+                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
+                "vocab": vocabulary, "merges": mergeTexts,
+            ],
+        ]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+            return Array(data) + [UInt8(ascii: "\n")]
+        } catch {
+            throw .invalidVocabulary(path: "tokenizer.json", reason: "cannot be written: \(error)")
+        }
+    }
+
     private static func normalizer(
         _ value: Any?, unsupported: (String, String) -> TokcError
     ) throws(TokcError) -> UnicodeNormalizer {
@@ -217,6 +267,20 @@ enum ByteLevel {
         printable.removeAll()
         return map
     }()
+
+    /// Byte → character.
+    static let characterOfByte: [Unicode.Scalar] = {
+        var result = [Unicode.Scalar](repeating: " ", count: 256)
+        for (character, byte) in byteOfCharacter { result[Int(byte)] = character }
+        return result
+    }()
+
+    /// The byte-level text of token bytes.
+    static func text(of bytes: [UInt8]) -> String {
+        var text = String.UnicodeScalarView()
+        for byte in bytes { text.append(characterOfByte[Int(byte)]) }
+        return String(text)
+    }
 
     /// The bytes a byte-level token string stands for; nil if a character is outside the alphabet.
     static func bytes(of text: String) -> [UInt8]? {
