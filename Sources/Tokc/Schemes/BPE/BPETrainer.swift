@@ -86,7 +86,9 @@ public struct BPETrainer: Trainer {
             tokens.append(tokens[Int(left)] + tokens[Int(right)])
             merges.append((left, right))
             pairCounts[best.pair] = nil
-            var changed = Set<UInt64>()
+            // Net change per pair over all touched words: most pairs of a word come back unchanged, and only
+            // pairs whose count really moved are written back and pushed onto the heap.
+            var delta: [UInt64: Int] = [:]
             var visited = Set<Int32>()
             for wordIndex in pairWords.removeValue(forKey: best.pair) ?? [] where visited.insert(wordIndex).inserted {
                 // Take the word's pairs out, merge every occurrence left to right, put its pairs back: only
@@ -107,25 +109,28 @@ public struct BPETrainer: Trainer {
                 }
                 guard rewritten.count < word.count else { continue }  // the pair left this word earlier
                 for position in 0..<(word.count - 1) {
-                    let pair = key(word[position], word[position + 1])
-                    pairCounts[pair, default: 0] -= count
-                    changed.insert(pair)
+                    let (first, second) = (word[position], word[position + 1])
+                    // Pairs away from the merged occurrences cancel out: count only the ones that touch them.
+                    guard first == left || first == right || second == left || second == right else { continue }
+                    delta[key(first, second), default: 0] -= count
                 }
                 for position in 0..<max(0, rewritten.count - 1) {
-                    let pair = key(rewritten[position], rewritten[position + 1])
-                    pairCounts[pair, default: 0] += count
-                    changed.insert(pair)
-                    if rewritten[position] == merged || rewritten[position + 1] == merged {
+                    let (first, second) = (rewritten[position], rewritten[position + 1])
+                    guard first == merged || second == merged || first == left || first == right || second == left || second == right else { continue }
+                    let pair = key(first, second)
+                    delta[pair, default: 0] += count
+                    if first == merged || second == merged {
                         pairWords[pair, default: []].append(wordIndex)
                     }
                 }
                 words[Int(wordIndex)] = rewritten
             }
-            for pair in changed {
-                let count = pairCounts[pair] ?? 0
+            for (pair, change) in delta where change != 0 && pair != best.pair {
+                let count = (pairCounts[pair] ?? 0) + change
                 if count <= 0 {
                     pairCounts[pair] = nil
                 } else {
+                    pairCounts[pair] = count
                     heap.push(count: count, pair: pair)
                 }
             }
