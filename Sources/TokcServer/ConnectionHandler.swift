@@ -75,7 +75,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             case let .failure(error):
                 // The pool has stopped: the daemon is going down. Answer rather than leave the client waiting.
                 var response = context.channel.allocator.buffer(capacity: 128)
-                try? response.writeJSONLine(ErrorResponse(id: .none, error: ErrorBody(code: .serverData, message: "the daemon is stopping: \(error)")))
+                ResponseWriter.write(ErrorResponse(id: .none, error: ErrorBody(code: .serverData, message: "the daemon is stopping: \(error)")), to: &response)
                 self.finish(sequence, with: response, context: context)
             }
         }

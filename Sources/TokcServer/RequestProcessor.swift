@@ -104,7 +104,7 @@ final class RequestProcessor: Sendable {
             }
         } catch {
             output.clear()
-            try? output.writeJSONLine(ErrorResponse(id: id, error: ErrorBody(code: .serverData, message: "the response could not be encoded: \(error)")))
+            ResponseWriter.write(ErrorResponse(id: id, error: ErrorBody(code: .serverData, message: "the response could not be encoded: \(error)")), to: &output)
         }
         let failure: ErrorCode? = if case let .failure(error) = body { error.code } else { nil }
         stats.recordRequest(op: op, error: failure)
@@ -310,14 +310,6 @@ extension JSONEncoder {
     }
 }
 
-extension ByteBuffer {
-    /// Writes `value` as one line of JSON.
-    mutating func writeJSONLine(_ value: any Encodable) throws {
-        let data = try JSONEncoder.protocol.encode(value)
-        writeBytes(data)
-        writeInteger(UInt8(ascii: "\n"))
-    }
-}
 
 extension CostResponse {
     /// The response to a `cost` request for `estimate`; `tokc cost --json` prints the same object.

@@ -21,16 +21,6 @@ public enum JSONErrors {
 
     /// A JSON syntax error with its line. `JSONDecoder` on Linux does not say where the syntax breaks;
     /// `JSONSerialization` says "around character N" in its debug description, which gives the line.
-    /// What is wrong with JSON `data`, with the character offset where Foundation gives one.
-    public static func syntaxReason(_ data: Data) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return "not a JSON value"
-        } catch {
-            return ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? "\(error)"
-        }
-    }
-
     static func syntaxError(in data: Data, path: String) -> TokcError {
         var reason = "syntax error"
         var line = 1

@@ -106,6 +106,18 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         }
     }
 
+    /// The id of each of the 256 single bytes, in byte order; nil if one is not a token. Byte-level BPE starts
+    /// every merge from these.
+    func singleByteIDs() -> [TokenID]? {
+        var ids: [TokenID] = []
+        ids.reserveCapacity(256)
+        for byte in 0...UInt8.max {
+            guard let id = withUnsafePointer(to: byte, { self.id(of: $0, count: 1) }) else { return nil }
+            ids.append(id)
+        }
+        return ids
+    }
+
     /// The bytes of token `id`, or nil if the vocabulary has no such id. Valid while the table lives.
     @inline(__always)
     func bytes(of id: TokenID) -> UnsafeBufferPointer<UInt8>? {

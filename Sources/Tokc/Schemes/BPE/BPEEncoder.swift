@@ -21,12 +21,7 @@ public struct BPEEncoder: Encoder {
     /// Wraps a table that must hold all 256 single bytes (the loaders check; byte-level BPE cannot
     /// encode arbitrary input otherwise). Returns nil, naming nothing, if one is missing.
     init?(table: TokenTable) {
-        var byteIDs: [TokenID] = []
-        byteIDs.reserveCapacity(256)
-        for byte in 0...UInt8.max {
-            guard let id = withUnsafePointer(to: byte, { table.id(of: $0, count: 1) }) else { return nil }
-            byteIDs.append(id)
-        }
+        guard let byteIDs = table.singleByteIDs() else { return nil }
         var pairRanks = [TokenID](repeating: .max, count: 1 << 16)
         for pair in 0..<(1 << 16) {
             let bytes: (UInt8, UInt8) = (UInt8(pair >> 8), UInt8(pair & 0xFF))

@@ -12,11 +12,7 @@ public struct MergeListBPEEncoder: Encoder {
 
     /// `merges` in list order, as token ids. Returns nil if a single byte is not a token.
     init?(table: TokenTable, merges: [(left: TokenID, right: TokenID, merged: TokenID)]) {
-        var byteIDs: [TokenID] = []
-        for byte in 0...UInt8.max {
-            guard let id = withUnsafePointer(to: byte, { table.id(of: $0, count: 1) }) else { return nil }
-            byteIDs.append(id)
-        }
+        guard let byteIDs = table.singleByteIDs() else { return nil }
         var ranks: [UInt64: UInt64] = [:]
         ranks.reserveCapacity(merges.count)
         for (rank, merge) in merges.enumerated() {

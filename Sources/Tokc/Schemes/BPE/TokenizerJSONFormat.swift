@@ -256,7 +256,7 @@ public enum TokenizerJSONFormat {
 enum ByteLevel {
     /// Character → byte.
     static let byteOfCharacter: [Unicode.Scalar: UInt8] = {
-        var printable = Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
+        let printable = Array(0x21...0x7E) + Array(0xA1...0xAC) + Array(0xAE...0xFF)
         var map: [Unicode.Scalar: UInt8] = [:]
         for byte in printable { map[Unicode.Scalar(UInt32(byte))!] = UInt8(byte) }
         var next: UInt32 = 256
@@ -264,7 +264,6 @@ enum ByteLevel {
             map[Unicode.Scalar(next)!] = UInt8(byte)
             next += 1
         }
-        printable.removeAll()
         return map
     }()
 
