@@ -34,7 +34,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The file to write.", valueName: "file"))
     var out: String
 
-    @Option(name: .long, help: "tokenizer.json (Hugging Face).")
+    @Option(name: .long, help: ArgumentHelp("tokenizer.json (Hugging Face: the exact merge list) or tiktoken (ranks; tiktoken's merge rule, checked on the held-out text).", valueName: "format"))
     var format = "tokenizer.json"
 
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Held-out text to measure bytes per token on (repeatable).", valueName: "file"))
@@ -47,6 +47,8 @@ struct TrainCommand: ParsableCommand {
         if corpus.isEmpty { throw ValidationError("name at least one corpus file") }
         if let normalize, !["nfc", "nfkc"].contains(normalize) { throw ValidationError("--normalize is nfc or nfkc") }
         if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
+        if !["tokenizer.json", "tiktoken"].contains(format) { throw ValidationError("--format is tokenizer.json or tiktoken") }
+        if format == "tiktoken" && normalize != nil { throw ValidationError("tiktoken files have no normaliser: use --format tokenizer.json with --normalize") }
     }
 
     func run() throws {
@@ -73,13 +75,24 @@ struct TrainCommand: ParsableCommand {
         }
         let elapsed = clock.now - started
 
-        let tokenizer = try model.tokenizer(name: out)
+        // Measured with the rule the written file gives: the merge list for tokenizer.json, tiktoken's for
+        // tiktoken, whose ids are also compared with the merge list's line by line.
+        let listTokenizer = try model.tokenizer(name: out)
+        let fileTokenizer = format == "tiktoken" ? try model.tiktokenRuleTokenizer(name: out) : listTokenizer
         var heldOutBytes = 0
         var heldOutTokens = 0
+        var heldOutLines = 0
+        var differingLines = 0
         for path in heldOutFiles() {
             let text = try FileIO.readAll(path)
             heldOutBytes += text.count
-            heldOutTokens += tokenizer.count(text)
+            heldOutTokens += fileTokenizer.count(text)
+            guard format == "tiktoken" else { continue }
+            for line in text.split(separator: UInt8(ascii: "\n")) {
+                heldOutLines += 1
+                let bytes = Array(line)
+                if fileTokenizer.encode(bytes) != listTokenizer.encode(bytes) { differingLines += 1 }
+            }
         }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -88,6 +101,12 @@ struct TrainCommand: ParsableCommand {
         try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(usage.ru_maxrss / 1024) MiB")
         if heldOutTokens > 0 {
             try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutBytes) / Double(heldOutTokens))) bytes/token")
+        }
+        if format == "tiktoken" {
+            if heldOutLines > 0 { try Output.line("tiktoken's rule gives the merge list's ids on \(heldOutLines - differingLines) of \(heldOutLines) held-out lines") }
+            let specials = model.specialTokens.sorted { $0.value < $1.value }.map { "\($0.key) = \($0.value)" }
+            let patternName = RegexPreTokenizer.Named(rawValue: pattern) != nil ? "tiktoken's \(pattern) pat_str" : "this pat_str: \(options.pattern)"
+            try Output.line("a .tiktoken file holds ranks only: give tiktoken.Encoding \(patternName); special tokens: \(specials.isEmpty ? "none" : specials.joined(separator: ", "))")
         }
         try Output.finish()
     }

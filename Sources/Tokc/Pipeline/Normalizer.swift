@@ -6,6 +6,16 @@ import CICU
 /// the common path (tiktoken vocabularies, which never normalise) copies nothing.
 public protocol Normalizer: Sendable {
     func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]?
+
+    /// The same, told whether the text starts the input or follows a special token: a few normalisers
+    /// (Hugging Face's `Metaspace` with `prepend_scheme: first`) rewrite only the start of the input.
+    func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]?
+}
+
+extension Normalizer {
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
+        normalize(text)
+    }
 }
 
 /// The normalisations tokc runs through ICU. Ill-formed UTF-8 becomes U+FFFD under every form but `identity`,

@@ -16,3 +16,31 @@ public struct WholeTextPreTokenizer: PreTokenizer {
         if !text.isEmpty { body(text) }
     }
 }
+
+/// The splitting half of Hugging Face's `Metaspace` with `split: true`: a piece starts at each replacement
+/// character (`▁`), which stays at the front of the piece that follows it. The rewriting half (spaces to `▁`,
+/// the prefix) is `MetaspaceNormalizer`, which runs first.
+public struct MetaspacePreTokenizer: PreTokenizer {
+    public let replacement: [UInt8]
+
+    public init(replacement: [UInt8] = MetaspaceNormalizer.lowLine) {
+        precondition(!replacement.isEmpty, "the replacement is one character (the loader checks)")
+        self.replacement = replacement
+    }
+
+    public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var start = 0
+        var index = 1
+        let first = replacement[0]
+        while index + replacement.count <= text.count {
+            if text[index] == first && replacement.indices.allSatisfy({ text[index + $0] == replacement[$0] }) {
+                body(UnsafeBufferPointer(rebasing: text[start..<index]))
+                start = index
+                index += replacement.count
+            } else {
+                index += 1
+            }
+        }
+        if start < text.count { body(UnsafeBufferPointer(rebasing: text[start...])) }
+    }
+}

@@ -20,19 +20,27 @@ public struct Tokenizer: Sendable {
     public let preTokenizer: any PreTokenizer
     public let encoder: any Encoder
     public let specialTokens: SpecialTokens
+    /// What `decode` does after looking up each token's bytes (nothing, for byte-level vocabularies).
+    public let detokenizer: Detokenizer
+    /// The special tokens put around a text when the caller asks for them.
+    public let template: TokenTemplate
 
     public init(
         name: String,
         normalizer: any Normalizer = UnicodeNormalizer.identity,
         preTokenizer: any PreTokenizer,
         encoder: any Encoder,
-        specialTokens: [String: TokenID] = [:]
+        specialTokens: [String: TokenID] = [:],
+        detokenizer: Detokenizer = .none,
+        template: TokenTemplate = .none
     ) {
         self.name = name
         self.normalizer = normalizer
         self.preTokenizer = preTokenizer
         self.encoder = encoder
         self.specialTokens = SpecialTokens(specialTokens)
+        self.detokenizer = detokenizer
+        self.template = template
     }
 
     /// One past the highest id, special tokens included (tiktoken's `n_vocab`).
@@ -44,26 +52,31 @@ public struct Tokenizer: Sendable {
 
     /// Encodes `text` into `sink`. The one loop behind `encode`, `count` and every other sink: the text is cut
     /// at allowed special tokens, each ordinary segment is normalised, split into pieces, and each piece is
-    /// handed to the encoder.
+    /// handed to the encoder. With `addingTemplate`, the template's tokens come first and last.
     public func encode<Sink: TokenSink>(
-        _ text: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none, into sink: inout Sink
+        _ text: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false,
+        into sink: inout Sink
     ) {
+        if addingTemplate { for id in template.prefix { sink.append(id) } }
+        defer { if addingTemplate { for id in template.suffix { sink.append(id) } } }
         guard allowedSpecial != .none, !specialTokens.isEmpty else {
-            encodeOrdinary(text, into: &sink)
+            encodeOrdinary(text, atTextStart: true, into: &sink)
             return
         }
         var offset = 0
         while let match = specialTokens.firstMatch(in: text, from: offset, policy: allowedSpecial) {
-            encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset..<match.range.lowerBound]), into: &sink)
+            encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset..<match.range.lowerBound]), atTextStart: offset == 0, into: &sink)
             sink.append(match.id)
             offset = match.range.upperBound
         }
-        encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset...]), into: &sink)
+        encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset...]), atTextStart: offset == 0, into: &sink)
     }
 
-    private func encodeOrdinary<Sink: TokenSink>(_ segment: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
+    private func encodeOrdinary<Sink: TokenSink>(
+        _ segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, into sink: inout Sink
+    ) {
         guard !segment.isEmpty else { return }
-        if let normalized = normalizer.normalize(segment) {
+        if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
             normalized.withUnsafeBufferPointer { split($0, into: &sink) }
         } else {
             split(segment, into: &sink)
@@ -79,37 +92,37 @@ public struct Tokenizer: Sendable {
     // MARK: - Conveniences
 
     /// The ids of `bytes`.
-    public func encode(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none) -> [TokenID] {
+    public func encode(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> [TokenID] {
         var sink = IDSink(reservingCapacity: bytes.count / 4)
-        bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, into: &sink) }
+        bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
         return sink.ids
     }
 
     /// The ids of `text`'s UTF-8.
-    public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none) -> [TokenID] {
+    public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> [TokenID] {
         var sink = IDSink(reservingCapacity: text.utf8.count / 4)
-        withUTF8(of: text) { encode($0, allowedSpecial: allowedSpecial, into: &sink) }
+        withUTF8(of: text) { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
         return sink.ids
     }
 
     /// The number of tokens in `bytes`; stores no ids.
-    public func count(_ bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none) -> Int {
+    public func count(_ bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> Int {
         var sink = CountSink()
-        encode(bytes, allowedSpecial: allowedSpecial, into: &sink)
+        encode(bytes, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink)
         return sink.count
     }
 
     /// The number of tokens in `bytes`; stores no ids.
-    public func count(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none) -> Int {
+    public func count(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> Int {
         var sink = CountSink()
-        bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, into: &sink) }
+        bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
         return sink.count
     }
 
     /// The number of tokens in `text`'s UTF-8; stores no ids.
-    public func count(_ text: String, allowedSpecial: SpecialTokenPolicy = .none) -> Int {
+    public func count(_ text: String, allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> Int {
         var sink = CountSink()
-        withUTF8(of: text) { encode($0, allowedSpecial: allowedSpecial, into: &sink) }
+        withUTF8(of: text) { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
         return sink.count
     }
 
@@ -172,13 +185,20 @@ public struct Tokenizer: Sendable {
         return true
     }
 
-    /// The bytes of `ids`, special tokens included. Throws `unknownTokenID` for an id neither the vocabulary
-    /// nor the specials have.
+    /// The bytes of `ids`, special tokens included, rewritten by the detokenizer (for SentencePiece-style
+    /// vocabularies, `▁` back to spaces). Throws `unknownTokenID` for an id neither the vocabulary nor the
+    /// specials have.
     public func decode(_ ids: some Sequence<TokenID>) throws(TokcError) -> [UInt8] {
         var output: [UInt8] = []
-        for (position, id) in ids.enumerated() where !appendBytes(of: id, to: &output) {
-            throw .unknownTokenID(id: id, position: position, vocabularySize: vocabularySize)
+        let rewrites = !detokenizer.isNone
+        for (position, id) in ids.enumerated() {
+            let start = output.count
+            guard appendBytes(of: id, to: &output) else {
+                throw .unknownTokenID(id: id, position: position, vocabularySize: vocabularySize)
+            }
+            if rewrites { detokenizer.rewriteToken(id, position: position, in: &output, from: start) }
         }
+        if rewrites { detokenizer.finish(&output) }
         return output
     }
 

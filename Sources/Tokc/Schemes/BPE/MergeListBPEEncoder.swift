@@ -1,18 +1,43 @@
-/// Byte-level BPE as Hugging Face `tokenizers` runs it when merges are ranked by their place in the merge list
-/// (`ignore_merges: false`): a piece starts as single-byte tokens, and the adjacent pair whose merge comes
+/// BPE as Hugging Face `tokenizers` runs it when merges are ranked by their place in the merge list
+/// (`ignore_merges: false`): a piece starts as its first symbols, and the adjacent pair whose merge comes
 /// first in the list merges first (the leftmost on a tie), until no adjacent pair has a merge. Unlike tiktoken's
 /// rule, a pair merges only if the list has that very pair, not merely a token equal to its concatenation.
+///
+/// The first symbols are single bytes for byte-level vocabularies (GPT-2, DeepSeek V3). For SentencePiece-style
+/// ones (Llama 2, Mistral) they are characters: each UTF-8 character that is a token, and for any other its
+/// bytes as `<0xNN>` tokens (byte fallback) or the unknown token, consecutive unknowns fused into one when the
+/// vocabulary says so. Ill-formed bytes are characters of one byte, so with byte fallback nothing is lost.
+///
+/// Pieces up to `linearMergeLimit` symbols merge by rescanning all pairs per merge (O(n²), flat); longer ones
+/// (a pre-tokenizer-less SentencePiece text is one piece) use a linked list and a heap (O(n log n)).
 public struct MergeListBPEEncoder: Encoder {
+    /// How a piece becomes its first symbols.
+    enum Alphabet: Sendable {
+        /// Every byte is a token: `ids[byte]`.
+        case bytes(ids: [TokenID])
+        /// Characters that are tokens; else `byteFallback[byte]` (`noToken` where missing) or `unknown`.
+        case characters(byteFallback: [TokenID]?, unknown: TokenID?, fuseUnknown: Bool)
+    }
+
     let table: TokenTable
-    let byteIDs: [TokenID]
+    let alphabet: Alphabet
     /// `left << 32 | right` → `rank << 32 | merged id`.
     let merges: [UInt64: UInt64]
+    /// Byte-fallback ids → their byte, for decoding.
+    let byteOfFallbackID: [TokenID: UInt8]
 
     static let noMerge = UInt64.max
+    static let noToken = TokenID.max
+    static let linearMergeLimit = 32
 
-    /// `merges` in list order, as token ids. Returns nil if a single byte is not a token.
-    init?(table: TokenTable, merges: [(left: TokenID, right: TokenID, merged: TokenID)]) {
-        guard let byteIDs = table.singleByteIDs() else { return nil }
+    /// `merges` in list order, as token ids. Returns nil for a byte-level alphabet that misses a single byte.
+    init?(table: TokenTable, merges: [(left: TokenID, right: TokenID, merged: TokenID)], alphabet: Alphabet? = nil) {
+        if let alphabet {
+            self.alphabet = alphabet
+        } else {
+            guard let byteIDs = table.singleByteIDs() else { return nil }
+            self.alphabet = .bytes(ids: byteIDs)
+        }
         var ranks: [UInt64: UInt64] = [:]
         ranks.reserveCapacity(merges.count)
         for (rank, merge) in merges.enumerated() {
@@ -20,8 +45,12 @@ public struct MergeListBPEEncoder: Encoder {
             if ranks[key] == nil { ranks[key] = UInt64(rank) << 32 | UInt64(merge.merged) }  // the first listing wins
         }
         self.table = table
-        self.byteIDs = byteIDs
         self.merges = ranks
+        var byteOfFallbackID: [TokenID: UInt8] = [:]
+        if case .characters(let fallback?, _, _) = self.alphabet {
+            for (byte, id) in fallback.enumerated() where id != Self.noToken { byteOfFallbackID[id] = UInt8(byte) }
+        }
+        self.byteOfFallbackID = byteOfFallbackID
     }
 
     public var idLimit: Int { table.idLimit }
@@ -34,42 +63,152 @@ public struct MergeListBPEEncoder: Encoder {
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         let count = piece.count
         guard count > 0 else { return }
-        if count == 1 {
-            sink.append(byteIDs[Int(piece[0])])
+        if case .bytes(let ids) = alphabet, count == 1 {
+            sink.append(ids[Int(piece[0])])
             return
         }
-        // parts[i] is a token; pending[i] the merge of parts[i] and parts[i + 1]. Each merge rescans the ranks
-        // (no lookups) and looks up only the two new neighbours: O(n²) comparisons, O(n) lookups.
-        withUnsafeTemporaryAllocation(of: TokenID.self, capacity: count) { parts in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { pending in
-                for index in 0..<count { parts[index] = byteIDs[Int(piece[index])] }
-                for index in 0..<count - 1 { pending[index] = merge(parts[index], parts[index + 1]) }
-                var length = count
-                while length > 1 {
-                    var best = Self.noMerge
-                    var at = -1
-                    for index in 0..<length - 1 where pending[index] < best {
-                        best = pending[index]
-                        at = index
-                    }
-                    guard at >= 0 else { break }
-                    parts[at] = TokenID(truncatingIfNeeded: best)
-                    for index in (at + 1)..<(length - 1) {
-                        parts[index] = parts[index + 1]
-                        pending[index] = pending[index + 1]
-                    }
-                    length -= 1
-                    if at + 1 < length { pending[at] = merge(parts[at], parts[at + 1]) } else { pending[at] = Self.noMerge }
-                    if at > 0 { pending[at - 1] = merge(parts[at - 1], parts[at]) }
+        // A piece has at most one symbol per byte, so `count` slots hold them.
+        withUnsafeTemporaryAllocation(of: TokenID.self, capacity: count) { symbols in
+            let length = firstSymbols(of: piece, into: symbols)
+            if length <= Self.linearMergeLimit {
+                mergeLinear(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
+            } else {
+                mergeWithHeap(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
+            }
+        }
+    }
+
+    /// Writes the piece's first symbols (ids) and returns how many there are.
+    private func firstSymbols(of piece: UnsafeBufferPointer<UInt8>, into symbols: UnsafeMutableBufferPointer<TokenID>) -> Int {
+        switch alphabet {
+        case .bytes(let ids):
+            for index in 0..<piece.count { symbols[index] = ids[Int(piece[index])] }
+            return piece.count
+        case .characters(let byteFallback, let unknown, let fuseUnknown):
+            var length = 0
+            // An unknown character waits here, so that a run of them can fuse; like Hugging Face, it is written
+            // when the next known character comes or the piece ends (byte-fallback tokens do not flush it).
+            var pendingUnknown = false
+            var index = 0
+            while index < piece.count {
+                let width = max(UTF8Scan.sequenceLength(in: piece, at: index), 1)
+                defer { index += width }
+                if let id = table.id(of: piece.baseAddress! + index, count: width) {
+                    if pendingUnknown, let unknown { symbols[length] = unknown; length += 1 }
+                    pendingUnknown = false
+                    symbols[length] = id
+                    length += 1
+                    continue
                 }
-                for index in 0..<length { sink.append(parts[index]) }
+                if let byteFallback, (index..<(index + width)).allSatisfy({ byteFallback[Int(piece[$0])] != Self.noToken }) {
+                    for offset in index..<(index + width) {
+                        symbols[length] = byteFallback[Int(piece[offset])]
+                        length += 1
+                    }
+                    continue
+                }
+                guard let unknown else { continue }  // the loader refuses a vocabulary that would get here
+                if pendingUnknown && !fuseUnknown { symbols[length] = unknown; length += 1 }
+                pendingUnknown = true
+            }
+            if pendingUnknown, let unknown { symbols[length] = unknown; length += 1 }
+            return length
+        }
+    }
+
+    /// parts[i] is a symbol; pending[i] the merge of parts[i] and parts[i + 1]. Each merge rescans the ranks
+    /// (no lookups) and looks up only the two new neighbours: O(n²) comparisons, O(n) lookups.
+    private func mergeLinear<Sink: TokenSink>(_ parts: UnsafeMutableBufferPointer<TokenID>, into sink: inout Sink) {
+        let count = parts.count
+        guard count > 1 else {
+            if count == 1 { sink.append(parts[0]) }
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { pending in
+            for index in 0..<count - 1 { pending[index] = merge(parts[index], parts[index + 1]) }
+            var length = count
+            while length > 1 {
+                var best = Self.noMerge
+                var at = -1
+                for index in 0..<length - 1 where pending[index] < best {
+                    best = pending[index]
+                    at = index
+                }
+                guard at >= 0 else { break }
+                parts[at] = TokenID(truncatingIfNeeded: best)
+                for index in (at + 1)..<(length - 1) {
+                    parts[index] = parts[index + 1]
+                    pending[index] = pending[index + 1]
+                }
+                length -= 1
+                pending[at] = at + 1 < length ? merge(parts[at], parts[at + 1]) : Self.noMerge
+                if at > 0 { pending[at - 1] = merge(parts[at - 1], parts[at]) }
+            }
+            for index in 0..<length { sink.append(parts[index]) }
+        }
+    }
+
+    private struct Node {
+        var next: Int32
+        var previous: Int32
+        /// `rank << 32 | merged id` of this symbol with the next; `noMerge` when none.
+        var pending: UInt64
+    }
+
+    /// The same merges with a doubly linked list of symbols and a min-heap of `rank << 32 | position` with
+    /// lazy deletion. A rank names one pair, so an entry is current exactly when its node still has that rank;
+    /// positions order ties leftmost first, as in `mergeLinear` and Hugging Face.
+    private func mergeWithHeap<Sink: TokenSink>(_ parts: UnsafeMutableBufferPointer<TokenID>, into sink: inout Sink) {
+        let count = parts.count
+        withUnsafeTemporaryAllocation(of: Node.self, capacity: count) { nodes in
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * count) { keys in
+                var heap = MinHeap(storage: keys)
+                for index in 0..<count {
+                    let pending = index + 1 < count ? merge(parts[index], parts[index + 1]) : Self.noMerge
+                    nodes.initializeElement(at: index, to: Node(next: Int32(index + 1), previous: Int32(index - 1), pending: pending))
+                    if pending != Self.noMerge { heap.push(pending & 0xFFFF_FFFF_0000_0000 | UInt64(index)) }
+                }
+                while let key = heap.pop() {
+                    let index = Int(truncatingIfNeeded: key & 0xFFFF_FFFF)
+                    let pending = nodes[index].pending
+                    guard pending != Self.noMerge, pending >> 32 == key >> 32 else { continue }
+                    let removed = Int(nodes[index].next)
+                    let following = Int(nodes[removed].next)
+                    parts[index] = TokenID(truncatingIfNeeded: pending)
+                    nodes[removed].pending = Self.noMerge
+                    nodes[index].next = Int32(following)
+                    if following < count {
+                        nodes[following].previous = Int32(index)
+                        let next = merge(parts[index], parts[following])
+                        nodes[index].pending = next
+                        if next != Self.noMerge { heap.push(next & 0xFFFF_FFFF_0000_0000 | UInt64(index)) }
+                    } else {
+                        nodes[index].pending = Self.noMerge
+                    }
+                    let before = Int(nodes[index].previous)
+                    if before >= 0 {
+                        let next = merge(parts[before], parts[index])
+                        nodes[before].pending = next
+                        if next != Self.noMerge { heap.push(next & 0xFFFF_FFFF_0000_0000 | UInt64(before)) }
+                    }
+                }
+                var index = 0
+                while index < count {
+                    sink.append(parts[index])
+                    index = Int(nodes[index].next)
+                }
+                _ = nodes.deinitialize()
             }
         }
     }
 
     public func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
-        guard let bytes = table.bytes(of: id) else { return false }
-        output.append(contentsOf: bytes)
+        if let bytes = table.bytes(of: id) {
+            output.append(contentsOf: bytes)
+            return true
+        }
+        guard let byte = byteOfFallbackID[id] else { return false }
+        output.append(byte)
         return true
     }
 }

@@ -1,109 +1,33 @@
 import Foundation
 
-/// Hugging Face `tokenizer.json` for byte-level BPE: the vocabulary, the split regex, the normaliser and the
-/// added tokens, assembled into a `Tokenizer`.
+/// Hugging Face `tokenizer.json` for BPE: the vocabulary, the merges, the normaliser, the pre-tokenizer, the
+/// decoder, the post-processor's template and the added tokens, assembled into a `Tokenizer`.
 ///
-/// Supported now: model `BPE`, either with `ignore_merges: true` (the tiktoken-derived files such as Llama 3:
-/// a piece that is a token is taken whole and merges follow token ids) or ranked by its merge list
-/// (DeepSeek V3); no `byte_fallback`, no subword prefix or suffix; normalizer `null`, `NFC`, `NFKC` or a
-/// `Sequence` of at most one of those; pre-tokenizer one or more `Split` (regex, `Isolated`) followed by
-/// `ByteLevel` without its own regex, or `ByteLevel` with the GPT-2 regex; decoder `ByteLevel`;
-/// post-processor `null`, `ByteLevel`, or a `Sequence` of `ByteLevel`.
-/// Anything else is an error that names the component: a vocabulary is never loaded with a part skipped.
+/// Two families of BPE file are read:
+/// - **byte-level** (a `ByteLevel` pre-tokenizer: GPT-2, Llama 3, DeepSeek V3): tokens are bytes written in
+///   GPT-2's alphabet; pieces come from `Split` regexes or ByteLevel's own GPT-2 regex. With
+///   `ignore_merges: true` (the tiktoken-derived files such as Llama 3) a piece that is a token is taken whole
+///   and merges follow token ids; otherwise merges are ranked by their place in the list.
+/// - **SentencePiece-style** (no ByteLevel: Llama 2, Mistral): tokens are UTF-8 text with `▁` for a space,
+///   pieces start as characters, `byte_fallback` spells unknown characters as `<0xNN>` tokens, `unk_token` and
+///   `fuse_unk` cover the rest; the `▁` comes from `Prepend`/`Replace` normalisers or a `Metaspace`
+///   pre-tokenizer, and the decoder (`Replace`, `ByteFallback`, `Fuse`, `Strip`, or `Metaspace`) undoes it.
+///
+/// Components read: normalizers NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (string pattern) and
+/// Sequence; pre-tokenizers ByteLevel, Split (regex, `Isolated`), Metaspace, Sequence; decoders ByteLevel,
+/// Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence; post-processors ByteLevel, TemplateProcessing
+/// (its single-sequence template) and Sequence. Anything else is an error that names the component: a
+/// vocabulary is never loaded with a part skipped.
 ///
 /// Added tokens are the tokenizer's special tokens. Hugging Face recognises them in the text always; in tokc
 /// they are recognised when the caller allows special tokens (`allowedSpecial: .all`, `--allow-special`),
-/// which then gives exactly Hugging Face's ids.
+/// which then gives exactly Hugging Face's ids. The template's tokens (`<s>` in front) are added when the
+/// caller asks (`addingTemplate`, `--template`), as `add_special_tokens=True` does.
 public enum TokenizerJSONFormat {
     public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
-        let root: [String: Any]
-        do {
-            guard let object = try JSONSerialization.jsonObject(with: Data(content)) as? [String: Any] else {
-                throw TokcError.malformedFile(path: path, line: 1, expected: "a JSON object (a tokenizer.json)")
-            }
-            root = object
-        } catch let error as TokcError {
-            throw error
-        } catch {
-            throw JSONErrors.syntaxError(in: Data(content), path: path)
+        try JSONNode.withDocument(content, path: path) { root throws(TokcError) in
+            try Reader(path: path).tokenizer(root, name: name)
         }
-        func unsupported(_ component: String, _ detail: String) -> TokcError {
-            .invalidVocabulary(path: path, reason: "\(component) is not supported by this tokc: \(detail)")
-        }
-
-        // The model.
-        guard let model = root["model"] as? [String: Any] else {
-            throw .malformedFile(path: path, line: 1, expected: "a 'model' object")
-        }
-        guard model["type"] as? String == "BPE" else {
-            throw unsupported("model type '\(model["type"] as? String ?? "none")'", "only BPE is read from tokenizer.json")
-        }
-        if model["byte_fallback"] as? Bool == true { throw unsupported("model.byte_fallback", "true") }
-        let ignoreMerges = model["ignore_merges"] as? Bool == true
-        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !(model[key] is NSNull || model[key] == nil) {
-            throw unsupported("model.\(key)", "\(model[key]!)")
-        }
-        guard let vocabulary = model["vocab"] as? [String: Any] else {
-            throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
-        }
-        // Added tokens.
-        var specials: [String: TokenID] = [:]
-        for case let added as [String: Any] in root["added_tokens"] as? [Any] ?? [] {
-            guard let content = added["content"] as? String, let id = (added["id"] as? NSNumber).flatMap({ TokenID(exactly: $0.int64Value) }) else {
-                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
-            }
-            for flag in ["single_word", "lstrip", "rstrip"] where added[flag] as? Bool == true {
-                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
-            }
-            specials[content] = id
-        }
-
-        var tokenBytes: [UInt8] = []
-        var entries: [(id: TokenID, range: Range<Int>)] = []
-        entries.reserveCapacity(vocabulary.count)
-        for (text, value) in vocabulary where specials[text] == nil {
-            guard let number = value as? NSNumber, let id = TokenID(exactly: number.int64Value) else {
-                throw .malformedFile(path: path, line: 1, expected: "a token id for '\(text)' in model.vocab")
-            }
-            guard let bytes = ByteLevel.bytes(of: text), !bytes.isEmpty else {
-                throw .invalidVocabulary(path: path, reason: "model.vocab token '\(text)' (id \(id)) is not byte-level text")
-            }
-            entries.append((id, tokenBytes.count..<tokenBytes.count + bytes.count))
-            tokenBytes += bytes
-        }
-        let table: TokenTable
-        do {
-            table = try TokenTable(bytes: tokenBytes, entries: entries)
-        } catch {
-            throw .invalidVocabulary(path: path, reason: "model.vocab cannot be indexed: \(error)")
-        }
-        let encoder: any Encoder
-        if ignoreMerges {
-            // A piece that is a token is taken whole, and merges follow token ids: tiktoken's rule.
-            guard let byRank = BPEEncoder(table: table) else {
-                throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
-            }
-            encoder = byRank
-        } else {
-            guard let byList = MergeListBPEEncoder(table: table, merges: try Self.merges(model["merges"], table: table, path: path)) else {
-                throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
-            }
-            encoder = byList
-        }
-
-        let normalizer = try Self.normalizer(root["normalizer"], unsupported: unsupported)
-        if normalizer != .identity, let normalized = (root["added_tokens"] as? [[String: Any]])?.first(where: { $0["normalized"] as? Bool == true }) {
-            throw unsupported("added_tokens.normalized", "set on '\(normalized["content"] as? String ?? "?")' with a normalizer")
-        }
-        let patterns = try Self.patterns(root["pre_tokenizer"], unsupported: unsupported)
-        var stages: [any PreTokenizer] = []
-        for pattern in patterns { stages.append(try RegexPreTokenizer(pattern: pattern)) }
-        try Self.checkByteLevelOnly(root["decoder"], component: "decoder", unsupported: unsupported)
-        try Self.checkByteLevelOnly(root["post_processor"], component: "post_processor", unsupported: unsupported)
-
-        return Tokenizer(
-            name: name, normalizer: normalizer, preTokenizer: stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
-            encoder: encoder, specialTokens: specials)
     }
 
     /// Writes a byte-level BPE ranked by its merge list as a Hugging Face `tokenizer.json` (keys sorted, so the
@@ -156,97 +80,383 @@ public enum TokenizerJSONFormat {
         }
     }
 
-    private static func normalizer(
-        _ value: Any?, unsupported: (String, String) -> TokcError
-    ) throws(TokcError) -> UnicodeNormalizer {
-        guard let object = value as? [String: Any] else { return .identity }
-        let type = object["type"] as? String ?? "none"
-        switch type {
-        case "NFC": return .nfc
-        case "NFKC": return .nfkc
-        case "Sequence":
-            let parts = object["normalizers"] as? [Any] ?? []
-            guard parts.count <= 1 else { throw unsupported("normalizer Sequence of \(parts.count)", "at most one normaliser") }
-            return try normalizer(parts.first, unsupported: unsupported)
-        default:
-            throw unsupported("normalizer '\(type)'", "supported: NFC, NFKC, a Sequence of one of them, or none")
-        }
-    }
-
-    /// The split regexes of the pre-tokenizer, applied one after another.
-    private static func patterns(_ value: Any?, unsupported: (String, String) -> TokcError) throws(TokcError) -> [String] {
-        guard let object = value as? [String: Any] else { throw unsupported("a missing pre_tokenizer", "byte-level BPE needs one") }
-        let type = object["type"] as? String ?? "none"
-        switch type {
-        case "ByteLevel":
-            guard object["use_regex"] as? Bool != false else { throw unsupported("ByteLevel without regex alone", "nothing splits the text") }
-            guard object["add_prefix_space"] as? Bool != true else { throw unsupported("ByteLevel.add_prefix_space", "true") }
-            return [RegexPreTokenizer.Named.gpt2.pattern]
-        case "Sequence":
-            let parts = object["pretokenizers"] as? [[String: Any]] ?? []
-            let splits = parts.dropLast()
-            guard let last = parts.last, last["type"] as? String == "ByteLevel", !splits.isEmpty,
-                  splits.allSatisfy({ $0["type"] as? String == "Split" }) else {
-                throw unsupported("pre_tokenizer Sequence [\(parts.map { $0["type"] as? String ?? "?" }.joined(separator: ", "))]", "supported: one or more Split, then ByteLevel")
-            }
-            guard last["use_regex"] as? Bool == false, last["add_prefix_space"] as? Bool != true else {
-                throw unsupported("ByteLevel after Split with its own regex or prefix space", "supported: use_regex false, add_prefix_space false")
-            }
-            var regexes: [String] = []
-            for split in splits {
-                guard let regex = (split["pattern"] as? [String: Any])?["Regex"] as? String else {
-                    throw unsupported("Split with a String pattern", "supported: a Regex pattern")
-                }
-                guard split["behavior"] as? String == "Isolated", split["invert"] as? Bool != true else {
-                    throw unsupported("Split behavior '\(split["behavior"] as? String ?? "?")'", "supported: Isolated, not inverted")
-                }
-                regexes.append(regex)
-            }
-            return regexes
-        default:
-            throw unsupported("pre_tokenizer '\(type)'", "supported: ByteLevel, Sequence [Split..., ByteLevel]")
-        }
-    }
-
-    /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of byte-level tokens.
-    private static func merges(_ value: Any?, table: TokenTable, path: String) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
-        guard let list = value as? [Any] else {
+    /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of tokens.
+    fileprivate static func merges(
+        _ value: JSONNode?, table: TokenTable, byteLevel: Bool, path: String
+    ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
+        guard let list = value?.array else {
             throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
         }
         func id(_ bytes: [UInt8]) -> TokenID? {
             bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : table.id(of: $0.baseAddress!, count: $0.count) }
         }
+        func bytes(_ text: [UInt8]) -> [UInt8]? {
+            byteLevel ? ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)) : text
+        }
         var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         result.reserveCapacity(list.count)
         for (index, item) in list.enumerated() {
-            let pair: [String]
-            if let text = item as? String {
-                pair = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
-            } else {
-                pair = item as? [String] ?? []
+            var pair: [[UInt8]] = []
+            if let text = item.bytes {
+                pair = text.split(separator: 0x20, omittingEmptySubsequences: false).map(Array.init)
+            } else if let parts = item.array {
+                pair = parts.compactMap(\.bytes)
+                if pair.count != parts.count { pair = [] }
             }
-            guard pair.count == 2, let left = ByteLevel.bytes(of: pair[0]), let right = ByteLevel.bytes(of: pair[1]),
+            guard pair.count == 2, let left = bytes(pair[0]), let right = bytes(pair[1]),
                   let leftID = id(left), let rightID = id(right), let mergedID = id(left + right) else {
-                throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item) is not two byte-level tokens whose concatenation is a token")
+                throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item.source) is not two tokens whose concatenation is a token")
             }
             result.append((leftID, rightID, mergedID))
         }
         return result
     }
+}
 
-    private static func checkByteLevelOnly(
-        _ value: Any?, component: String, unsupported: (String, String) -> TokcError
-    ) throws(TokcError) {
-        guard let object = value as? [String: Any] else { return }
-        let type = object["type"] as? String ?? "none"
-        switch type {
+/// Reads the parts of a `tokenizer.json`, each into tokc's part, or an error that names it.
+private struct Reader {
+    let path: String
+
+    func unsupported(_ component: String, _ detail: String) -> TokcError {
+        .invalidVocabulary(path: path, reason: "\(component) is not supported by this tokc: \(detail)")
+    }
+
+    /// A component's `type`.
+    private func type(of node: JSONNode) -> String { node["type"]?.string ?? "none" }
+
+    /// Whether a node is absent or null.
+    private func isAbsent(_ node: JSONNode?) -> Bool { node?.isNull ?? true }
+
+    func tokenizer(_ root: JSONNode, name: String) throws(TokcError) -> Tokenizer {
+        guard root.isObject else { throw .malformedFile(path: path, line: 1, expected: "a JSON object (a tokenizer.json)") }
+        guard let model = root["model"], model.isObject else {
+            throw .malformedFile(path: path, line: 1, expected: "a 'model' object")
+        }
+        guard model["type"]?.string == "BPE" else {
+            throw unsupported("model type '\(model["type"]?.string ?? "none")'", "only BPE is read from tokenizer.json")
+        }
+        let byteLevel = Self.containsByteLevel(root["pre_tokenizer"])
+        let byteFallback = model["byte_fallback"]?.bool == true
+        let ignoreMerges = model["ignore_merges"]?.bool == true
+        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !isAbsent(model[key]) {
+            throw unsupported("model.\(key)", model[key]!.source)
+        }
+        guard let vocabulary = model["vocab"]?.members else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
+        }
+
+        // Added tokens.
+        var specials: [String: TokenID] = [:]
+        var specialBytes = Set<[UInt8]>()
+        var normalizedAdded: String? = nil
+        for added in root["added_tokens"]?.array ?? [] {
+            guard let content = added["content"]?.string, let id = added["id"]?.integer.flatMap({ TokenID(exactly: $0) }) else {
+                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
+            }
+            for flag in ["single_word", "lstrip", "rstrip"] where added[flag]?.bool == true {
+                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
+            }
+            if added["normalized"]?.bool == true { normalizedAdded = content }
+            specials[content] = id
+            specialBytes.insert(Array(content.utf8))
+        }
+
+        // The vocabulary's tokens as bytes; byte-fallback tokens apart.
+        var fallbackIDs = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
+        var idOfText: [[UInt8]: TokenID] = [:]
+        var tokenBytes: [UInt8] = []
+        var entries: [(id: TokenID, range: Range<Int>)] = []
+        entries.reserveCapacity(vocabulary.count)
+        for (key, value) in vocabulary {
+            let text = key.bytes(in: value.document)
+            guard let id = value.integer.flatMap({ TokenID(exactly: $0) }), id != MergeListBPEEncoder.noToken else {
+                throw .malformedFile(path: path, line: 1, expected: "a token id for '\(String(decoding: text, as: UTF8.self))' in model.vocab, not \(value.source)")
+            }
+            idOfText[text] = id
+            if specialBytes.contains(text) { continue }
+            let bytes: [UInt8]
+            if byteLevel {
+                guard let decoded = ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)), !decoded.isEmpty else {
+                    throw .invalidVocabulary(path: path, reason: "model.vocab token '\(String(decoding: text, as: UTF8.self))' (id \(id)) is not byte-level text")
+                }
+                bytes = decoded
+            } else {
+                if byteFallback, let byte = Self.fallbackByte(text) {
+                    fallbackIDs[Int(byte)] = id
+                    continue
+                }
+                guard !text.isEmpty else { throw .invalidVocabulary(path: path, reason: "model.vocab has an empty token (id \(id))") }
+                bytes = text
+            }
+            entries.append((id, tokenBytes.count..<tokenBytes.count + bytes.count))
+            tokenBytes += bytes
+        }
+        let table: TokenTable
+        do {
+            table = try TokenTable(bytes: tokenBytes, entries: entries)
+        } catch {
+            throw .invalidVocabulary(path: path, reason: "model.vocab cannot be indexed: \(error)")
+        }
+
+        let encoder: any Encoder
+        if byteLevel {
+            if byteFallback { throw unsupported("model.byte_fallback", "true in a byte-level vocabulary") }
+            if ignoreMerges {
+                // A piece that is a token is taken whole, and merges follow token ids: tiktoken's rule.
+                guard let byRank = BPEEncoder(table: table) else {
+                    throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
+                }
+                encoder = byRank
+            } else {
+                let merges = try TokenizerJSONFormat.merges(model["merges"], table: table, byteLevel: true, path: path)
+                guard let byList = MergeListBPEEncoder(table: table, merges: merges) else {
+                    throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
+                }
+                encoder = byList
+            }
+        } else {
+            if ignoreMerges { throw unsupported("model.ignore_merges", "true in a vocabulary that is not byte-level") }
+            var unknown: TokenID? = nil
+            if let unknownText = model["unk_token"]?.bytes {
+                guard let id = idOfText[unknownText] else {
+                    throw .invalidVocabulary(path: path, reason: "model.unk_token '\(String(decoding: unknownText, as: UTF8.self))' is not in model.vocab")
+                }
+                unknown = id
+            }
+            guard byteFallback || unknown != nil else {
+                throw unsupported("a text BPE with neither unk_token nor byte_fallback", "Hugging Face drops the characters it has no token for")
+            }
+            let alphabet = MergeListBPEEncoder.Alphabet.characters(
+                byteFallback: byteFallback ? fallbackIDs : nil, unknown: unknown, fuseUnknown: model["fuse_unk"]?.bool == true)
+            let merges = try TokenizerJSONFormat.merges(model["merges"], table: table, byteLevel: false, path: path)
+            guard let byList = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
+                throw .invalidVocabulary(path: path, reason: "the vocabulary cannot be assembled")
+            }
+            encoder = byList
+        }
+
+        var normalizers = try self.normalizers(root["normalizer"])
+        if !normalizers.isEmpty, let normalizedAdded {
+            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
+        }
+        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: byteLevel)
+        if let metaspace { normalizers.append(metaspace) }
+        let detokenizer = byteLevel
+            ? try byteLevelDecoder(root["decoder"])
+            : try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: Set(fallbackIDs.filter { $0 != MergeListBPEEncoder.noToken }))
+        let template = try self.template(root["post_processor"])
+
+        let normalizer: any Normalizer
+        switch normalizers.count {
+        case 0: normalizer = UnicodeNormalizer.identity
+        case 1: normalizer = normalizers[0]
+        default: normalizer = NormalizerSequence(normalizers)
+        }
+        return Tokenizer(
+            name: name, normalizer: normalizer,
+            preTokenizer: stages.isEmpty ? WholeTextPreTokenizer() : stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
+            encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
+    }
+
+    /// The byte of a byte-fallback token's text, `<0x0A>` → 10.
+    static func fallbackByte(_ text: [UInt8]) -> UInt8? {
+        guard text.count == 6, text.starts(with: Array("<0x".utf8)), text[5] == UInt8(ascii: ">") else { return nil }
+        return UInt8(String(decoding: text[3..<5], as: UTF8.self), radix: 16)
+    }
+
+    /// Whether a pre-tokenizer is or contains `ByteLevel`: what makes a vocabulary byte-level.
+    static func containsByteLevel(_ node: JSONNode?) -> Bool {
+        guard let node, node.isObject else { return false }
+        if node["type"]?.string == "ByteLevel" { return true }
+        return (node["pretokenizers"]?.array ?? []).contains(where: containsByteLevel)
+    }
+
+    /// A literal string in a `Replace` pattern (`{"String": …}`); regex patterns are not literal.
+    private func literalPattern(_ node: JSONNode?, in component: String) throws(TokcError) -> [UInt8] {
+        guard let literal = node?["String"]?.bytes, !literal.isEmpty else {
+            throw unsupported("\(component) with pattern \(node?.source ?? "none")", "supported: a non-empty String pattern")
+        }
+        return literal
+    }
+
+    /// The normalisers in order (a `Sequence` flattened); empty for none.
+    func normalizers(_ node: JSONNode?) throws(TokcError) -> [any Normalizer] {
+        guard let node, node.isObject else { return [] }
+        switch type(of: node) {
+        case "NFC": return [UnicodeNormalizer.nfc]
+        case "NFD": return [UnicodeNormalizer.nfd]
+        case "NFKC": return [UnicodeNormalizer.nfkc]
+        case "NFKD": return [UnicodeNormalizer.nfkd]
+        case "Lowercase": return [CharacterLowercase()]
+        case "Prepend":
+            guard let prefix = node["prepend"]?.bytes else { throw unsupported("normalizer Prepend without 'prepend'", "it needs the prefix") }
+            return [PrependNormalizer(prefix: prefix)]
+        case "Replace":
+            let pattern = try literalPattern(node["pattern"], in: "normalizer Replace")
+            guard let content = node["content"]?.bytes else { throw unsupported("normalizer Replace without 'content'", "it needs the replacement") }
+            return [ReplaceNormalizer(pattern: pattern, replacement: content)]
+        case "Sequence":
+            var result: [any Normalizer] = []
+            for part in node["normalizers"]?.array ?? [] { result += try normalizers(part) }
+            return result
+        case let other:
+            throw unsupported("normalizer '\(other)'", "supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence")
+        }
+    }
+
+    /// The splitting stages, and for `Metaspace` the normaliser that does its rewriting (tokc's pre-tokenizers
+    /// only cut text; they never change it).
+    func preTokenizer(_ node: JSONNode?, byteLevel: Bool) throws(TokcError) -> (stages: [any PreTokenizer], metaspace: (any Normalizer)?) {
+        guard let node, node.isObject else {
+            if byteLevel { throw unsupported("a missing pre_tokenizer", "byte-level BPE needs one") }
+            return ([], nil)
+        }
+        let parts = type(of: node) == "Sequence" ? node["pretokenizers"]?.array ?? [] : [node]
+        var stages: [any PreTokenizer] = []
+        var metaspace: (any Normalizer)? = nil
+        for (index, part) in parts.enumerated() {
+            switch type(of: part) {
+            case "Split":
+                guard let regex = part["pattern"]?["Regex"]?.string else {
+                    throw unsupported("Split with a String pattern", "supported: a Regex pattern")
+                }
+                guard part["behavior"]?.string == "Isolated", part["invert"]?.bool != true else {
+                    throw unsupported("Split behavior '\(part["behavior"]?.string ?? "?")'", "supported: Isolated, not inverted")
+                }
+                stages.append(try RegexPreTokenizer(pattern: regex))
+            case "ByteLevel" where index == parts.count - 1:
+                guard part["add_prefix_space"]?.bool != true else { throw unsupported("ByteLevel.add_prefix_space", "true") }
+                if part["use_regex"]?.bool != false {
+                    guard stages.isEmpty else { throw unsupported("ByteLevel with its own regex after Split", "supported: use_regex false there") }
+                    stages.append(try RegexPreTokenizer(pattern: RegexPreTokenizer.Named.gpt2.pattern))
+                } else if stages.isEmpty {
+                    throw unsupported("ByteLevel without regex alone", "nothing splits the text")
+                }
+            case "Metaspace" where parts.count == 1 && !byteLevel:
+                guard let replacement = part["replacement"]?.string, replacement.unicodeScalars.count == 1 else {
+                    throw unsupported("Metaspace with replacement \(part["replacement"]?.source ?? "none")", "supported: one character")
+                }
+                metaspace = MetaspaceNormalizer(replacement: Array(replacement.utf8), prependScheme: try prependScheme(part))
+                if part["split"]?.bool != false { stages.append(MetaspacePreTokenizer(replacement: Array(replacement.utf8))) }
+            case let other:
+                let sequence = parts.map { type(of: $0) }.joined(separator: ", ")
+                throw unsupported("pre_tokenizer '\(other)' in [\(sequence)]", "supported: ByteLevel, Split… then ByteLevel, or Metaspace alone")
+            }
+        }
+        return (stages, metaspace)
+    }
+
+    /// `prepend_scheme`, or the older `add_prefix_space`.
+    private func prependScheme(_ node: JSONNode) throws(TokcError) -> MetaspaceNormalizer.PrependScheme {
+        if let text = node["prepend_scheme"]?.string {
+            guard let scheme = MetaspaceNormalizer.PrependScheme(rawValue: text) else {
+                throw unsupported("Metaspace prepend_scheme '\(text)'", "supported: always, first, never")
+            }
+            return scheme
+        }
+        return node["add_prefix_space"]?.bool == false ? .never : .always
+    }
+
+    /// Byte-level vocabularies decode their bytes as they are: the decoder must be ByteLevel (or absent).
+    func byteLevelDecoder(_ node: JSONNode?) throws(TokcError) -> Detokenizer {
+        try checkByteLevelOnly(node, component: "decoder")
+        return .none
+    }
+
+    /// The decoder chain of a SentencePiece-style vocabulary as a `Detokenizer`.
+    func textDecoder(_ node: JSONNode?, byteFallback: Bool, rawByteIDs: Set<TokenID>) throws(TokcError) -> Detokenizer {
+        guard let node, node.isObject else {
+            throw unsupported("a missing decoder", "a vocabulary that is not byte-level needs one to turn tokens back into text")
+        }
+        let steps = type(of: node) == "Sequence" ? node["decoders"]?.array ?? [] : [node]
+        var detokenizer = Detokenizer(rawByteIDs: rawByteIDs)
+        var fused = false
+        var seenByteFallback = false
+        for step in steps {
+            switch type(of: step) {
+            case "Replace" where detokenizer.replacement == nil && !seenByteFallback && !fused:
+                let pattern = try literalPattern(step["pattern"], in: "decoder Replace")
+                guard let content = step["content"]?.bytes else { throw unsupported("decoder Replace without 'content'", "it needs the replacement") }
+                detokenizer.replacement = (pattern, content)
+            case "Metaspace" where detokenizer.replacement == nil && !fused:
+                guard let replacement = step["replacement"]?.bytes, !replacement.isEmpty else {
+                    throw unsupported("decoder Metaspace without a replacement", "it needs the character")
+                }
+                detokenizer.replacement = (replacement, [0x20])
+                detokenizer.dropsReplacementInFirstToken = try prependScheme(step) != .never
+            case "ByteFallback" where byteFallback && !fused:
+                seenByteFallback = true
+            case "Fuse":
+                fused = true
+            case "Strip" where fused && step["content"]?.string == " ":
+                detokenizer.stripLeadingSpaces += Int(step["start"]?.integer ?? 0)
+                detokenizer.stripTrailingSpaces += Int(step["stop"]?.integer ?? 0)
+            case let other:
+                let chain = steps.map { type(of: $0) }.joined(separator: ", ")
+                throw unsupported("decoder '\(other)' in [\(chain)]",
+                                  "supported: Replace, ByteFallback (with model.byte_fallback), Fuse, then Strip of spaces; or Metaspace")
+            }
+        }
+        if byteFallback && !seenByteFallback {
+            throw unsupported("model.byte_fallback without a ByteFallback decoder", "its <0xNN> tokens would decode as their names")
+        }
+        return detokenizer
+    }
+
+    /// The post-processor's tokens around a single sequence: `TemplateProcessing`'s `single` template.
+    /// `ByteLevel` post-processing only moves offsets, which tokc does not report.
+    func template(_ node: JSONNode?) throws(TokcError) -> TokenTemplate {
+        guard let node, node.isObject else { return .none }
+        switch type(of: node) {
+        case "ByteLevel": return .none
+        case "Sequence":
+            var result = TokenTemplate.none
+            for part in node["processors"]?.array ?? [] {
+                let template = try template(part)
+                guard result.isEmpty || template.isEmpty else { throw unsupported("post_processor Sequence with two templates", "supported: one") }
+                if !template.isEmpty { result = template }
+            }
+            return result
+        case "TemplateProcessing":
+            guard let single = node["single"]?.array else {
+                throw unsupported("TemplateProcessing without a 'single' list", "it needs the single-sequence template")
+            }
+            var result = TokenTemplate.none
+            var seenSequence = false
+            for item in single {
+                if let sequence = item["Sequence"] {
+                    guard !seenSequence, sequence["id"]?.string == "A" else {
+                        throw unsupported("TemplateProcessing single template item \(item.source)", "supported: one $A")
+                    }
+                    seenSequence = true
+                } else if let name = item["SpecialToken"]?["id"]?.string {
+                    let ids = node["special_tokens"]?[name]?["ids"]?.array ?? []
+                    let tokenIDs = ids.compactMap { $0.integer.flatMap { TokenID(exactly: $0) } }
+                    guard !ids.isEmpty, tokenIDs.count == ids.count else {
+                        throw .invalidVocabulary(path: path, reason: "TemplateProcessing names '\(name)', which its special_tokens do not give ids for")
+                    }
+                    if seenSequence { result.suffix += tokenIDs } else { result.prefix += tokenIDs }
+                } else {
+                    throw unsupported("TemplateProcessing item \(item.source)", "supported: SpecialToken and Sequence")
+                }
+            }
+            guard seenSequence else { throw unsupported("TemplateProcessing single template without $A", "the text must be in it") }
+            return result
+        case let other:
+            throw unsupported("post_processor '\(other)'", "supported: ByteLevel, TemplateProcessing, Sequence")
+        }
+    }
+
+    func checkByteLevelOnly(_ node: JSONNode?, component: String) throws(TokcError) {
+        guard let node, node.isObject else { return }
+        switch type(of: node) {
         case "ByteLevel": return
         case "Sequence":
-            for part in (object["processors"] ?? object["decoders"]) as? [Any] ?? [] {
-                try checkByteLevelOnly(part, component: component, unsupported: unsupported)
+            for part in (node["processors"] ?? node["decoders"])?.array ?? [] {
+                try checkByteLevelOnly(part, component: component)
             }
-        default:
-            throw unsupported("\(component) '\(type)'", "supported: ByteLevel, or a Sequence of ByteLevel")
+        case let other:
+            throw unsupported("\(component) '\(other)'", "supported: ByteLevel, or a Sequence of ByteLevel")
         }
     }
 }

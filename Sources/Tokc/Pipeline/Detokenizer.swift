@@ -1,0 +1,76 @@
+/// What decoding does after looking up each token's bytes, for vocabularies whose tokens are not the text's
+/// bytes as they are: SentencePiece-style ones write a space as `▁` and put one in front of the text, so decode
+/// turns `▁` back into a space and drops the one in front. Byte-level vocabularies need none of it
+/// (`Detokenizer.none`): their tokens are the bytes.
+///
+/// It models the Hugging Face decoder chains that real files use, token by token as they do:
+/// `Replace(▁ → " ")` on each token, `Metaspace` (the same, but the first token's `▁` vanish), and, once the
+/// tokens are fused into one text, `Strip` of leading and trailing spaces. Byte-fallback tokens (`<0x0A>`)
+/// are not rewritten: they decode to their byte, which is what Hugging Face's `ByteFallback` does after
+/// `Replace` has passed them by.
+public struct Detokenizer: Sendable {
+    /// The bytes that stand for a space in tokens, with what they become.
+    public var replacement: (of: [UInt8], with: [UInt8])?
+    /// The replacement vanishes (rather than becoming a space) in the first token: `Metaspace`'s decoder.
+    public var dropsReplacementInFirstToken = false
+    /// Up to this many spaces are removed from the start and the end of the decoded text.
+    public var stripLeadingSpaces = 0
+    public var stripTrailingSpaces = 0
+    /// Ids whose bytes are raw bytes (byte fallback), which the replacement leaves alone.
+    public var rawByteIDs: Set<TokenID> = []
+
+    public static let none = Detokenizer()
+
+    public init(
+        replacement: (of: [UInt8], with: [UInt8])? = nil, dropsReplacementInFirstToken: Bool = false,
+        stripLeadingSpaces: Int = 0, stripTrailingSpaces: Int = 0, rawByteIDs: Set<TokenID> = []
+    ) {
+        self.replacement = replacement
+        self.dropsReplacementInFirstToken = dropsReplacementInFirstToken
+        self.stripLeadingSpaces = stripLeadingSpaces
+        self.stripTrailingSpaces = stripTrailingSpaces
+        self.rawByteIDs = rawByteIDs
+    }
+
+    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 }
+
+    /// Rewrites the bytes token `id` (the `position`-th) just appended at `start..<output.count`, in place.
+    func rewriteToken(_ id: TokenID, position: Int, in output: inout [UInt8], from start: Int) {
+        guard let (pattern, substitute) = replacement, !rawByteIDs.contains(id), output.count - start >= pattern.count else { return }
+        let with = position == 0 && dropsReplacementInFirstToken ? [] : substitute
+        guard let rewritten = output.withUnsafeBufferPointer({
+            ReplaceNormalizer.replacing(pattern, with: with, in: UnsafeBufferPointer(rebasing: $0[start...]))
+        }) else { return }
+        output.replaceSubrange(start..., with: rewritten)
+    }
+
+    /// Strips the spaces the chain strips from the whole decoded text.
+    func finish(_ output: inout [UInt8]) {
+        var leading = 0
+        while leading < stripLeadingSpaces && leading < output.count && output[leading] == 0x20 { leading += 1 }
+        var trailing = 0
+        while trailing < stripTrailingSpaces && trailing < output.count - leading && output[output.count - 1 - trailing] == 0x20 {
+            trailing += 1
+        }
+        if trailing > 0 { output.removeLast(trailing) }
+        if leading > 0 { output.removeFirst(leading) }
+    }
+}
+
+/// The special tokens a vocabulary's post-processor puts around an encoded text, such as Llama 2's `<s>` in
+/// front or BERT's `[CLS] … [SEP]` (Hugging Face's `TemplateProcessing` for a single sequence). They are added
+/// only when the caller asks (`encode(_:addingTemplate: true)`, `--template`): tiktoken-style counts leave them
+/// out, and so do the reference fixtures.
+public struct TokenTemplate: Sendable, Equatable {
+    public var prefix: [TokenID]
+    public var suffix: [TokenID]
+
+    public static let none = TokenTemplate(prefix: [], suffix: [])
+
+    public init(prefix: [TokenID], suffix: [TokenID]) {
+        self.prefix = prefix
+        self.suffix = suffix
+    }
+
+    public var isEmpty: Bool { prefix.isEmpty && suffix.isEmpty }
+}

@@ -1,0 +1,190 @@
+/// Normalisers that rewrite text literally rather than through ICU: the parts SentencePiece-style vocabularies
+/// in `tokenizer.json` are built from (Llama 2, Mistral: prepend `▁`, replace spaces with `▁`), Hugging Face's
+/// character-wise lowercasing, and a sequence to chain them.
+///
+/// All of them work on bytes and treat ill-formed UTF-8 as opaque bytes (they only ever look for well-formed
+/// patterns), so unlike the ICU forms they lose nothing.
+
+/// Runs normalisers one after another, each on the output of the one before.
+public struct NormalizerSequence: Normalizer {
+    public let steps: [any Normalizer]
+
+    public init(_ steps: [any Normalizer]) {
+        self.steps = steps
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        normalize(text, atTextStart: true)
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
+        var current: [UInt8]? = nil
+        for step in steps {
+            let next: [UInt8]?
+            if let current {
+                next = current.withUnsafeBufferPointer { step.normalize($0, atTextStart: atTextStart) }
+            } else {
+                next = step.normalize(text, atTextStart: atTextStart)
+            }
+            if let next { current = next }
+        }
+        return current
+    }
+}
+
+/// Replaces every occurrence of a literal byte string, left to right without overlap (Hugging Face's `Replace`
+/// with a `String` pattern).
+public struct ReplaceNormalizer: Normalizer {
+    public let pattern: [UInt8]
+    public let replacement: [UInt8]
+
+    /// `pattern` must not be empty.
+    public init(pattern: [UInt8], replacement: [UInt8]) {
+        precondition(!pattern.isEmpty, "a Replace pattern is never empty (the loader checks)")
+        self.pattern = pattern
+        self.replacement = replacement
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        Self.replacing(pattern, with: replacement, in: text)
+    }
+
+    /// `text` with each occurrence of `pattern` replaced; nil when there is none, so nothing is copied.
+    static func replacing(_ pattern: [UInt8], with replacement: [UInt8], in text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        let first = pattern[0]
+        var output: [UInt8]? = nil
+        var copied = 0
+        var index = 0
+        while index + pattern.count <= text.count {
+            if text[index] == first && pattern.indices.allSatisfy({ text[index + $0] == pattern[$0] }) {
+                if output == nil { output = []; output!.reserveCapacity(text.count + text.count / 2) }
+                output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<index]))
+                output!.append(contentsOf: replacement)
+                index += pattern.count
+                copied = index
+            } else {
+                index += 1
+            }
+        }
+        guard var result = output else { return nil }
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied...]))
+        return result
+    }
+}
+
+/// Puts a prefix before any non-empty text (Hugging Face's `Prepend`, SentencePiece's dummy prefix).
+public struct PrependNormalizer: Normalizer {
+    public let prefix: [UInt8]
+
+    public init(prefix: [UInt8]) {
+        self.prefix = prefix
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard !text.isEmpty else { return nil }
+        var output = prefix
+        output.append(contentsOf: text)
+        return output
+    }
+}
+
+/// The rewriting half of Hugging Face's `Metaspace` pre-tokenizer: every space becomes the replacement
+/// (`▁`), and the replacement is put in front unless the text already starts with it. Its splitting half is
+/// `MetaspacePreTokenizer`.
+public struct MetaspaceNormalizer: Normalizer {
+    /// When the replacement is put in front.
+    public enum PrependScheme: String, Sendable {
+        /// Before every segment of text between special tokens.
+        case always
+        /// Only before the segment that starts the text.
+        case first
+        case never
+    }
+
+    public let replacement: [UInt8]
+    public let prependScheme: PrependScheme
+
+    public init(replacement: [UInt8] = MetaspaceNormalizer.lowLine, prependScheme: PrependScheme) {
+        self.replacement = replacement
+        self.prependScheme = prependScheme
+    }
+
+    /// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
+    public static let lowLine: [UInt8] = [0xE2, 0x96, 0x81]
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        normalize(text, atTextStart: true)
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
+        let replaced = ReplaceNormalizer.replacing([0x20], with: replacement, in: text)
+        let prepend: Bool
+        switch prependScheme {
+        case .always: prepend = true
+        case .first: prepend = atTextStart
+        case .never: prepend = false
+        }
+        func startsWithReplacement(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            bytes.count >= replacement.count && replacement.indices.allSatisfy { bytes[$0] == replacement[$0] }
+        }
+        guard prepend else { return replaced }
+        if let replaced {
+            return replaced.withUnsafeBufferPointer(startsWithReplacement) ? replaced : replacement + replaced
+        }
+        guard !startsWithReplacement(text) else { return nil }
+        var output = replacement
+        output.append(contentsOf: text)
+        return output
+    }
+}
+
+/// Lowercases one code point at a time with the full Unicode lowercase mapping (`İ` → `i̇`), as Hugging
+/// Face's `Lowercase` does (Rust's `char::to_lowercase`): no context, so a final capital sigma becomes `σ`,
+/// unlike ICU's `lowercase`, which gives `ς`.
+public struct CharacterLowercase: Normalizer {
+    public init() {}
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        // Most text needs no change: find the first byte that might, and copy nothing before that.
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            if byte >= 0x80 || (byte >= 0x41 && byte <= 0x5A) { break }
+            index += 1
+        }
+        guard index < text.count else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count + 8)
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[..<index]))
+        while index < text.count {
+            let byte = text[index]
+            if byte < 0x80 {
+                output.append(byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte)
+                index += 1
+                continue
+            }
+            let length = UTF8Scan.sequenceLength(in: text, at: index)
+            guard length > 0 else {  // ill-formed: kept as it is
+                output.append(byte)
+                index += 1
+                continue
+            }
+            let scalar = Self.decode(text, at: index, length: length)
+            let properties = scalar.properties
+            if properties.changesWhenLowercased {
+                output.append(contentsOf: properties.lowercaseMapping.utf8)
+            } else {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[index..<(index + length)]))
+            }
+            index += length
+        }
+        return output
+    }
+
+    /// The scalar of a well-formed sequence of `length` bytes at `index`.
+    static func decode(_ text: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Unicode.Scalar {
+        var value = UInt32(text[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+        for offset in 1..<length { value = value << 6 | UInt32(text[index + offset] & 0x3F) }
+        return Unicode.Scalar(value) ?? "\u{FFFD}"
+    }
+}
