@@ -59,7 +59,7 @@ public struct Detokenizer: Sendable {
 
 /// The special tokens a vocabulary's post-processor puts around an encoded text, such as Llama 2's `<s>` in
 /// front or BERT's `[CLS] … [SEP]` (Hugging Face's `TemplateProcessing` for a single sequence). They are added
-/// only when the caller asks (`encode(_:addingTemplate: true)`, `--template`): tiktoken-style counts leave them
+/// only when the caller asks (`encode(_:addingTemplate: true)`): tiktoken-style counts leave them
 /// out, and so do the reference fixtures.
 public struct TokenTemplate: Sendable, Equatable {
     public var prefix: [TokenID]

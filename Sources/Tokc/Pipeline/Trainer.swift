@@ -15,8 +15,9 @@ public protocol Trainer {
     /// Adds one text (a line of a corpus) to the statistics.
     mutating func add(_ text: UnsafeBufferPointer<UInt8>)
 
-    /// Learns the vocabulary from everything added. `progress` is called now and then.
-    func train(progress: (TrainingProgress) -> Void) throws(TokcError) -> Model
+    /// Learns the vocabulary from everything added. `progress` is called now and then. Mutating because a
+    /// trainer may hold back texts to count them in batches on every core; training counts the rest first.
+    mutating func train(progress: (TrainingProgress) -> Void) throws(TokcError) -> Model
 }
 
 /// What a trainer produces: a tokenizer to use now, and files to write.

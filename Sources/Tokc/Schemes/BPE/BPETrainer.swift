@@ -14,6 +14,9 @@ public struct BPETrainer: Trainer {
         public var normalizer = UnicodeNormalizer.identity
         /// Special tokens, given ids after the learned ones, in this order.
         public var specialTokens: [String] = []
+        /// Texts are counted, on every core, a batch of this many bytes at a time. It changes neither the
+        /// result nor, much, the memory (the batch is a copy of the texts); it exists for tests.
+        public var batchBytes = 8 << 20
 
         public init(vocabSize: Int) {
             self.vocabSize = vocabSize
@@ -23,7 +26,10 @@ public struct BPETrainer: Trainer {
     public let options: Options
     private let preTokenizer: RegexPreTokenizer
     /// Each distinct piece and how often it occurs.
-    private var pieces: [[UInt8]: Int] = [:]
+    private var counts = PieceCounts()
+    /// Texts not counted yet, back to back, and where each ends: counted a batch at a time, on every core.
+    private var batch: [UInt8] = []
+    private var batchEnds: [Int] = []
 
     public init(options: Options) throws(TokcError) {
         guard options.vocabSize >= 256 + options.specialTokens.count else {
@@ -35,30 +41,71 @@ public struct BPETrainer: Trainer {
 
     public mutating func add(_ text: UnsafeBufferPointer<UInt8>) {
         guard !text.isEmpty else { return }
-        if let normalized = options.normalizer.normalize(text) {
-            normalized.withUnsafeBufferPointer { count($0) }
-        } else {
-            count(text)
-        }
+        batch.append(contentsOf: text)
+        batchEnds.append(batch.count)
+        if batch.count >= options.batchBytes { countPending() }
     }
 
-    private mutating func count(_ text: UnsafeBufferPointer<UInt8>) {
-        var pieces = self.pieces
-        self.pieces = [:]  // keep the dictionary uniquely referenced while the closure mutates it
-        preTokenizer.forEachPiece(in: text) { piece in
-            pieces[Array(piece), default: 0] += 1
-        }
-        self.pieces = pieces
+    private mutating func countPending() {
+        guard !batchEnds.isEmpty else { return }
+        counts.merge(countBatch())
+        batch.removeAll(keepingCapacity: true)
+        batchEnds.removeAll(keepingCapacity: true)
     }
 
-    /// Distinct pieces seen so far.
-    public var distinctPieces: Int { pieces.count }
+    /// Counts the batch's pieces: the texts are cut into one run per core, each run normalised, split and
+    /// counted into its own table on its own thread, and the tables merged. Counting is most of what the
+    /// trainer does before merging (1.3 s of the 15 MB corpus on one core).
+    private func countBatch() -> PieceCounts {
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, batchEnds.count))
+        // Run `r` holds the texts `runStarts[r]..<runStarts[r + 1]`, split where the bytes reach r / threads.
+        var runStarts = [0]
+        var text = 0
+        for run in 1..<threads {
+            while text < batchEnds.count && batchEnds[text] < batch.count * run / threads { text += 1 }
+            runStarts.append(text)
+        }
+        runStarts.append(batchEnds.count)
+        let (runs, ends, normalizer, preTokenizer) = (runStarts, batchEnds, options.normalizer, preTokenizer)
+        var results = [PieceCounts](repeating: PieceCounts(), count: threads)
+        batch.withUnsafeBufferPointer { bytes in
+            results.withUnsafeMutableBufferPointer { results in
+                // Each run writes only its own slot, and both buffers outlive the loop.
+                nonisolated(unsafe) let bytes = bytes
+                nonisolated(unsafe) let results = results
+                DispatchQueue.concurrentPerform(iterations: threads) { run in
+                    var local = PieceCounts(capacity: 1 << 16)
+                    for index in runs[run]..<runs[run + 1] {
+                        let text = UnsafeBufferPointer(rebasing: bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+                        if let normalized = normalizer.normalize(text) {
+                            normalized.withUnsafeBufferPointer { preTokenizer.forEachPiece(in: $0) { local.add($0) } }
+                        } else {
+                            preTokenizer.forEachPiece(in: text) { local.add($0) }
+                        }
+                    }
+                    results[run] = local
+                }
+            }
+        }
+        var total = results[0]
+        for other in results.dropFirst() { total.merge(other) }
+        return total
+    }
 
-    public func train(progress: (TrainingProgress) -> Void) throws(TokcError) -> TrainedBPE {
-        // Words in byte order: the dictionary's order changes from run to run, the result must not.
-        let sortedPieces = pieces.sorted { $0.key.lexicographicallyPrecedes($1.key) }
-        var words: [[TokenID]] = sortedPieces.map { $0.key.map { TokenID($0) } }
-        let counts: [Int] = sortedPieces.map(\.value)
+    /// Distinct pieces counted so far (all of them once `train` has run).
+    public var distinctPieces: Int { counts.count }
+
+    public mutating func train(progress: (TrainingProgress) -> Void) throws(TokcError) -> TrainedBPE {
+        countPending()
+        return try learn(progress: progress)
+    }
+
+    /// The merges, from the counted pieces.
+    private func learn(progress: (TrainingProgress) -> Void) throws(TokcError) -> TrainedBPE {
+        // Words in byte order: the table's order depends on how the texts were batched, the result must not.
+        let sortedPieces = counts.sorted()
+        var words: [[TokenID]] = sortedPieces.map { $0.piece.map { TokenID($0) } }
+        let counts: [Int] = sortedPieces.map(\.count)
 
         var pairCounts: [UInt64: Int] = [:]
         var pairWords: [UInt64: [Int32]] = [:]

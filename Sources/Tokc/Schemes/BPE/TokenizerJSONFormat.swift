@@ -22,7 +22,7 @@ import Foundation
 /// Added tokens are the tokenizer's special tokens. Hugging Face recognises them in the text always; in tokc
 /// they are recognised when the caller allows special tokens (`allowedSpecial: .all`, `--allow-special`),
 /// which then gives exactly Hugging Face's ids. The template's tokens (`<s>` in front) are added when the
-/// caller asks (`addingTemplate`, `--template`), as `add_special_tokens=True` does.
+/// caller asks (`addingTemplate: true`), as `add_special_tokens=True` does.
 public enum TokenizerJSONFormat {
     public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
         try JSONNode.withDocument(content, path: path) { root throws(TokcError) in

@@ -56,8 +56,14 @@ import Testing
             .split(separator: UInt8(ascii: "\n")).prefix(3000).map { String(decoding: $0, as: UTF8.self) }
         let first = try Self.train(lines) { $0.vocabSize = 1000 }
         let second = try Self.train(lines) { $0.vocabSize = 1000 }
+        // Counted in batches of 4 kB (hundreds of batches, each split over the cores and merged): the same.
+        let batched = try Self.train(lines) {
+            $0.vocabSize = 1000
+            $0.batchBytes = 4096
+        }
         let written = try first.serialize(format: "tokenizer.json")
         #expect(written == (try second.serialize(format: "tokenizer.json")))
+        #expect(written == (try batched.serialize(format: "tokenizer.json")))
         #expect(first.tokens.count == 1000)
 
         let path = NSTemporaryDirectory() + "tokc-trained-" + UUID().uuidString + ".json"
@@ -71,5 +77,23 @@ import Testing
             #expect(loaded.encode(Array(line)) == ids)
             #expect(try trained.decode(ids) == Array(line))
         }
+    }
+
+    @Test func pieceCountsGrowMergeAndSortByBytes() {
+        var words = ["b", "a", "ab", "a", "ba", "b", "a"]
+        for index in 0..<5_000 { words.append("w\(index % 2_500)") }  // past several growths of the table
+        var left = PieceCounts(capacity: 4)
+        var right = PieceCounts()
+        for (index, word) in words.enumerated() {
+            Array(word.utf8).withUnsafeBufferPointer { index % 2 == 0 ? left.add($0) : right.add($0) }
+        }
+        left.merge(right)
+        var expected: [String: Int] = [:]
+        for word in words { expected[word, default: 0] += 1 }
+        let sorted = left.sorted()
+        #expect(left.count == expected.count)
+        #expect(sorted.map { String(decoding: $0.piece, as: UTF8.self) } == expected.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+        #expect(sorted.allSatisfy { expected[String(decoding: $0.piece, as: UTF8.self)] == $0.count })
+        #expect(sorted.prefix(4).map(\.count) == [3, 1, 2, 1])  // a, ab, b, ba
     }
 }
