@@ -183,6 +183,7 @@ public struct CharacterLowercase: Normalizer {
 
     /// The scalar of a well-formed sequence of `length` bytes at `index`.
     static func decode(_ text: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Unicode.Scalar {
+        if length == 1 { return Unicode.Scalar(text[index]) }
         var value = UInt32(text[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
         for offset in 1..<length { value = value << 6 | UInt32(text[index + offset] & 0x3F) }
         return Unicode.Scalar(value) ?? "\u{FFFD}"

@@ -1,0 +1,182 @@
+/// BERT's text clean-up, as Hugging Face's `BertNormalizer` does it, in its order:
+/// 1. clean text: drop U+0000, U+FFFD and "other" characters (general categories Cc, Cf, Cn, Co, Cs; tab,
+///    LF and CR excepted), and turn every White_Space character into a space;
+/// 2. put spaces around CJK ideographs (the blocks BERT lists), so each becomes a word of its own;
+/// 3. strip accents (by default when lowercasing): NFD through ICU, then drop nonspacing marks (Mn);
+/// 4. lowercase code point by code point (`CharacterLowercase`).
+///
+/// Character properties come from Swift's Unicode tables. Ill-formed UTF-8 is dropped by step 1 (Hugging Face
+/// cannot see it: its input is a Rust `str`).
+public struct BertNormalizer: Normalizer {
+    public var cleanText: Bool
+    public var handleChineseCharacters: Bool
+    public var stripAccents: Bool
+    public var lowercase: Bool
+
+    public init(cleanText: Bool = true, handleChineseCharacters: Bool = true, stripAccents: Bool? = nil, lowercase: Bool = true) {
+        self.cleanText = cleanText
+        self.handleChineseCharacters = handleChineseCharacters
+        self.stripAccents = stripAccents ?? lowercase
+        self.lowercase = lowercase
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var current: [UInt8]? = nil
+        func apply(_ step: (UnsafeBufferPointer<UInt8>) -> [UInt8]?) {
+            let next = current.map { bytes in bytes.withUnsafeBufferPointer(step) } ?? step(text)
+            if let next { current = next }
+        }
+        if cleanText || handleChineseCharacters { apply(cleanAndSpace) }
+        if stripAccents { apply(Self.stripNonspacingMarks) }
+        if lowercase { apply(CharacterLowercase().normalize) }
+        return current
+    }
+
+    /// Steps 1 and 2 in one pass over the code points; nil when nothing changes.
+    private func cleanAndSpace(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count + 16)
+        var changed = false
+        var index = 0
+        while index < text.count {
+            let byte = text[index]
+            if byte >= 0x20 && byte < 0x7F {  // printable ASCII: kept as it is
+                output.append(byte)
+                index += 1
+                continue
+            }
+            let length = UTF8Scan.sequenceLength(in: text, at: index)
+            guard length > 0 else {
+                changed = true  // ill-formed: dropped
+                index += 1
+                continue
+            }
+            let scalar = CharacterLowercase.decode(text, at: index, length: length)
+            let properties = scalar.properties
+            if cleanText {
+                if scalar.value == 0 || scalar.value == 0xFFFD || (Self.isOther(properties.generalCategory) && !"\t\n\r".unicodeScalars.contains(scalar)) {
+                    changed = true
+                    index += length
+                    continue
+                }
+                if properties.isWhitespace {
+                    changed = changed || byte != 0x20
+                    output.append(0x20)
+                    index += length
+                    continue
+                }
+            }
+            if handleChineseCharacters && Self.isCJKIdeograph(scalar.value) {
+                changed = true
+                output.append(0x20)
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[index..<(index + length)]))
+                output.append(0x20)
+            } else {
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[index..<(index + length)]))
+            }
+            index += length
+        }
+        return changed ? output : nil
+    }
+
+    static func isOther(_ category: Unicode.GeneralCategory) -> Bool {
+        switch category {
+        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        default: return false
+        }
+    }
+
+    /// The CJK ideograph blocks of BERT's `_is_chinese_char` (not Hangul, not kana).
+    static func isCJKIdeograph(_ value: UInt32) -> Bool {
+        switch value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+             0x2B920...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// NFD, then every nonspacing mark (Mn) dropped.
+    static func stripNonspacingMarks(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        guard text.contains(where: { $0 >= 0x80 }) else { return nil }  // ASCII has no marks and no decompositions
+        let decomposed = UnicodeNormalizer.nfd.normalize(text) ?? Array(text)
+        return decomposed.withUnsafeBufferPointer { bytes in
+            var output: [UInt8] = []
+            output.reserveCapacity(bytes.count)
+            var index = 0
+            while index < bytes.count {
+                let length = max(UTF8Scan.sequenceLength(in: bytes, at: index), 1)
+                if length > 1, CharacterLowercase.decode(bytes, at: index, length: length).properties.generalCategory == .nonspacingMark {
+                    index += length
+                    continue
+                }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + length)]))
+                index += length
+            }
+            return output
+        }
+    }
+}
+
+/// BERT's split, as Hugging Face's `BertPreTokenizer` does it: White_Space separates words and is dropped, and
+/// every punctuation character is a word of its own. Punctuation is ASCII punctuation (which includes symbols
+/// such as `$`, `+`, `<`, `^`, `|`) and the Unicode categories P*.
+///
+/// Unlike other pre-tokenizers, its pieces do not cover the input: the whitespace between them is dropped,
+/// which is what WordPiece vocabularies expect (they have no token for a space).
+public struct BertPreTokenizer: PreTokenizer {
+    public init() {}
+
+    public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        var wordStart = -1
+        var index = 0
+        func endWord(at end: Int) {
+            if wordStart >= 0 { body(UnsafeBufferPointer(rebasing: text[wordStart..<end])) }
+            wordStart = -1
+        }
+        while index < text.count {
+            let byte = text[index]
+            let length: Int
+            let isSpace: Bool
+            let isPunctuation: Bool
+            if byte < 0x80 {
+                length = 1
+                isSpace = byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)  // White_Space, as Rust means it
+                isPunctuation = (byte >= 33 && byte <= 47) || (byte >= 58 && byte <= 64) || (byte >= 91 && byte <= 96) || (byte >= 123 && byte <= 126)
+            } else {
+                let scalarLength = UTF8Scan.sequenceLength(in: text, at: index)
+                if scalarLength == 0 {
+                    length = 1
+                    isSpace = false
+                    isPunctuation = false
+                } else {
+                    length = scalarLength
+                    let properties = CharacterLowercase.decode(text, at: index, length: length).properties
+                    isSpace = properties.isWhitespace
+                    isPunctuation = Self.isPunctuation(properties.generalCategory)
+                }
+            }
+            if isSpace {
+                endWord(at: index)
+            } else if isPunctuation {
+                endWord(at: index)
+                body(UnsafeBufferPointer(rebasing: text[index..<(index + length)]))
+            } else if wordStart < 0 {
+                wordStart = index
+            }
+            index += length
+        }
+        endWord(at: text.count)
+    }
+
+    static func isPunctuation(_ category: Unicode.GeneralCategory) -> Bool {
+        switch category {
+        case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
+             .finalPunctuation, .otherPunctuation:
+            return true
+        default:
+            return false
+        }
+    }
+}

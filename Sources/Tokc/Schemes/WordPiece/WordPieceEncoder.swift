@@ -1,0 +1,111 @@
+/// WordPiece as BERT and Hugging Face run it: each word (a piece from `BertPreTokenizer`) is cut greedily,
+/// longest match first, into a first token and continuation tokens (`##ing`); a word with more than
+/// `maxCharactersPerWord` characters, or with a tail no token matches, is one unknown token.
+///
+/// Lookups allocate nothing: first tokens and continuations (stored without their prefix) live in two
+/// tables, so "##" is never glued onto a slice to ask about it.
+public struct WordPieceEncoder: Encoder {
+    let firstTokens: TokenTable
+    /// Continuation tokens keyed by the bytes after the prefix.
+    let continuations: TokenTable
+    /// Every token's own text (with its prefix), for decoding.
+    let spelled: TokenTable
+    public let unknown: TokenID
+    public let prefix: [UInt8]
+    public let maxCharactersPerWord: Int
+    /// The longest token in bytes: no match is tried beyond it.
+    let longestToken: Int
+
+    /// `tokens[i]` is the text of id `i` (vocab.txt order). Returns nil if `unknownToken` is not among them or
+    /// two tokens are equal.
+    init?(tokens: [[UInt8]], unknownToken: [UInt8], prefix: [UInt8] = Array("##".utf8), maxCharactersPerWord: Int = 100) {
+        guard let unknownIndex = tokens.firstIndex(of: unknownToken) else { return nil }
+        func table(_ entries: [(TokenID, [UInt8])]) -> TokenTable? {
+            var bytes: [UInt8] = []
+            var ranges: [(id: TokenID, range: Range<Int>)] = []
+            for (id, token) in entries where !token.isEmpty {
+                ranges.append((id, bytes.count..<bytes.count + token.count))
+                bytes += token
+            }
+            return try? TokenTable(bytes: bytes, entries: ranges)
+        }
+        let all = tokens.enumerated().map { (TokenID($0.offset), $0.element) }
+        guard let spelled = table(all),
+              let firstTokens = table(all),
+              let continuations = table(all.filter { $0.1.count > prefix.count && $0.1.starts(with: prefix) }.map { ($0.0, Array($0.1.dropFirst(prefix.count))) })
+        else { return nil }
+        self.firstTokens = firstTokens
+        self.continuations = continuations
+        self.spelled = spelled
+        self.unknown = TokenID(unknownIndex)
+        self.prefix = prefix
+        self.maxCharactersPerWord = maxCharactersPerWord
+        self.longestToken = tokens.map(\.count).max() ?? 1
+    }
+
+    public var idLimit: Int { spelled.idLimit }
+
+    public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
+        guard let base = piece.baseAddress, !piece.isEmpty else { return }
+        var characters = 0
+        for byte in piece where byte & 0xC0 != 0x80 { characters += 1 }
+        guard characters <= maxCharactersPerWord else {
+            sink.append(unknown)
+            return
+        }
+        // The ids are found first and emitted only if the whole word matches: a word with an unmatched tail is
+        // one unknown token, whatever matched before it.
+        withUnsafeTemporaryAllocation(of: TokenID.self, capacity: piece.count) { found in
+            var count = 0
+            var start = 0
+            while start < piece.count {
+                let table = start == 0 ? firstTokens : continuations
+                var end = min(piece.count, start + longestToken)
+                while end < piece.count && piece[end] & 0xC0 == 0x80 { end -= 1 }  // a character boundary
+                var match: TokenID? = nil
+                while end > start {
+                    if let id = table.id(of: base + start, count: end - start) {
+                        match = id
+                        break
+                    }
+                    end -= 1
+                    while end > start && piece[end] & 0xC0 == 0x80 { end -= 1 }
+                }
+                guard let id = match else {
+                    sink.append(unknown)
+                    return
+                }
+                found[count] = id
+                count += 1
+                start = end
+            }
+            for index in 0..<count { sink.append(found[index]) }
+        }
+    }
+
+    /// The token's text as the vocabulary spells it (`##ing` with its prefix); joining words is the decoder's.
+    public func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
+        guard let bytes = spelled.bytes(of: id) else { return false }
+        output.append(contentsOf: bytes)
+        return true
+    }
+
+    /// Reads `vocab.txt`: one token per line, the line number (from 0) is the id.
+    public static func parseVocabularyText(_ content: [UInt8], path: String, unknownToken: String = "[UNK]") throws(TokcError) -> WordPieceEncoder {
+        var lines = content.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
+            Array(line.last == UInt8(ascii: "\r") ? line.dropLast() : line)
+        }
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        var seen: [[UInt8]: Int] = [:]
+        for (index, line) in lines.enumerated() {
+            guard !line.isEmpty else { throw .malformedFile(path: path, line: index + 1, expected: "a token (an empty line has none)") }
+            guard String(validating: line, as: UTF8.self) != nil else { throw .malformedFile(path: path, line: index + 1, expected: "a token in UTF-8") }
+            if let first = seen[line] { throw .malformedFile(path: path, line: index + 1, expected: "a token not already on line \(first + 1)") }
+            seen[line] = index
+        }
+        guard let encoder = WordPieceEncoder(tokens: lines, unknownToken: Array(unknownToken.utf8)) else {
+            throw .invalidVocabulary(path: path, reason: "the unknown token \(unknownToken) is not in the vocabulary")
+        }
+        return encoder
+    }
+}
