@@ -51,7 +51,7 @@ public struct BertNormalizer: Normalizer {
                 index += 1
                 continue
             }
-            let scalar = CharacterLowercase.decode(text, at: index, length: length)
+            let scalar = UTF8Scan.scalar(in: text, at: index, length: length)
             let properties = scalar.properties
             if cleanText {
                 if scalar.value == 0 || scalar.value == 0xFFFD || (Self.isOther(properties.generalCategory) && !"\t\n\r".unicodeScalars.contains(scalar)) {
@@ -107,7 +107,7 @@ public struct BertNormalizer: Normalizer {
             var index = 0
             while index < bytes.count {
                 let length = max(UTF8Scan.sequenceLength(in: bytes, at: index), 1)
-                if length > 1, CharacterLowercase.decode(bytes, at: index, length: length).properties.generalCategory == .nonspacingMark {
+                if length > 1, UTF8Scan.scalar(in: bytes, at: index, length: length).properties.generalCategory == .nonspacingMark {
                     index += length
                     continue
                 }
@@ -152,7 +152,7 @@ public struct BertPreTokenizer: PreTokenizer {
                     isPunctuation = false
                 } else {
                     length = scalarLength
-                    let properties = CharacterLowercase.decode(text, at: index, length: length).properties
+                    let properties = UTF8Scan.scalar(in: text, at: index, length: length).properties
                     isSpace = properties.isWhitespace
                     isPunctuation = Self.isPunctuation(properties.generalCategory)
                 }

@@ -31,9 +31,8 @@ public struct MetaspacePreTokenizer: PreTokenizer {
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var start = 0
         var index = 1
-        let first = replacement[0]
         while index + replacement.count <= text.count {
-            if text[index] == first && replacement.indices.allSatisfy({ text[index + $0] == replacement[$0] }) {
+            if ReplaceNormalizer.occurs(replacement, in: text, at: index) {
                 body(UnsafeBufferPointer(rebasing: text[start..<index]))
                 start = index
                 index += replacement.count

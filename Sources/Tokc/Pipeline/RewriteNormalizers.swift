@@ -49,14 +49,20 @@ public struct ReplaceNormalizer: Normalizer {
         Self.replacing(pattern, with: replacement, in: text)
     }
 
+    /// Whether `pattern` (not empty) is at `index` of `text`.
+    @inline(__always)
+    static func occurs(_ pattern: [UInt8], in text: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        index + pattern.count <= text.count && text[index] == pattern[0]
+            && pattern.indices.allSatisfy { text[index + $0] == pattern[$0] }
+    }
+
     /// `text` with each occurrence of `pattern` replaced; nil when there is none, so nothing is copied.
     static func replacing(_ pattern: [UInt8], with replacement: [UInt8], in text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        let first = pattern[0]
         var output: [UInt8]? = nil
         var copied = 0
         var index = 0
         while index + pattern.count <= text.count {
-            if text[index] == first && pattern.indices.allSatisfy({ text[index + $0] == pattern[$0] }) {
+            if occurs(pattern, in: text, at: index) {
                 if output == nil { output = []; output!.reserveCapacity(text.count + text.count / 2) }
                 output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<index]))
                 output!.append(contentsOf: replacement)
@@ -125,7 +131,7 @@ public struct MetaspaceNormalizer: Normalizer {
         case .never: prepend = false
         }
         func startsWithReplacement(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-            bytes.count >= replacement.count && replacement.indices.allSatisfy { bytes[$0] == replacement[$0] }
+            ReplaceNormalizer.occurs(replacement, in: bytes, at: 0)
         }
         guard prepend else { return replaced }
         if let replaced {
@@ -169,7 +175,7 @@ public struct CharacterLowercase: Normalizer {
                 index += 1
                 continue
             }
-            let scalar = Self.decode(text, at: index, length: length)
+            let scalar = UTF8Scan.scalar(in: text, at: index, length: length)
             let properties = scalar.properties
             if properties.changesWhenLowercased {
                 output.append(contentsOf: properties.lowercaseMapping.utf8)
@@ -179,13 +185,5 @@ public struct CharacterLowercase: Normalizer {
             index += length
         }
         return output
-    }
-
-    /// The scalar of a well-formed sequence of `length` bytes at `index`.
-    static func decode(_ text: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Unicode.Scalar {
-        if length == 1 { return Unicode.Scalar(text[index]) }
-        var value = UInt32(text[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
-        for offset in 1..<length { value = value << 6 | UInt32(text[index + offset] & 0x3F) }
-        return Unicode.Scalar(value) ?? "\u{FFFD}"
     }
 }

@@ -35,6 +35,15 @@ public enum UTF8Scan {
         }
     }
 
+    /// The scalar of the well-formed sequence of `length` bytes (from `sequenceLength`) at `index`.
+    @inline(__always)
+    static func scalar(in bytes: UnsafeBufferPointer<UInt8>, at index: Int, length: Int) -> Unicode.Scalar {
+        if length == 1 { return Unicode.Scalar(bytes[index]) }
+        var value = UInt32(bytes[index]) & (length == 2 ? 0x1F : length == 3 ? 0x0F : 0x07)
+        for offset in 1..<length { value = value << 6 | UInt32(bytes[index + offset] & 0x3F) }
+        return Unicode.Scalar(value) ?? "\u{FFFD}"
+    }
+
     /// The end of the well-formed run starting at `start`. ASCII is skipped eight bytes at a time.
     public static func wellFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start

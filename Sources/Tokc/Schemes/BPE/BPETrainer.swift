@@ -271,12 +271,17 @@ public struct TrainedBPE: TrainedModel, Sendable {
     /// The two rules agree on most text but not all (`Tokens bc < ab < abc` from `ab + c`: on "abc" the list
     /// gives a + bc, tiktoken abc); `tokc train --format tiktoken` counts the held-out lines where they differ.
     public func tiktokenRuleTokenizer(name: String) throws(TokcError) -> Tokenizer {
-        guard let encoder = BPEEncoder(table: try table()) else {
-            throw .invalidVocabulary(path: name, reason: "a trained vocabulary lacks a single byte")
-        }
-        return Tokenizer(
+        Tokenizer(
             name: name, normalizer: options.normalizer, preTokenizer: try RegexPreTokenizer(pattern: options.pattern),
-            encoder: encoder, specialTokens: specialTokens)
+            encoder: try rankEncoder(), specialTokens: specialTokens)
+    }
+
+    /// The tokens ranked by id, as tiktoken reads them.
+    private func rankEncoder() throws(TokcError) -> BPEEncoder {
+        guard let encoder = BPEEncoder(table: try table()) else {
+            throw .invalidVocabulary(path: "trained vocabulary", reason: "a trained vocabulary lacks a single byte")
+        }
+        return encoder
     }
 
     /// `tokenizer.json` (the merge list: the exact tokenizer) or `tiktoken` (`base64 rank` lines, id order;
@@ -291,10 +296,7 @@ public struct TrainedBPE: TrainedModel, Sendable {
             guard options.normalizer == .identity else {
                 throw .malformedInput(source: "--format", line: 1, expected: "tokenizer.json: tiktoken has no normaliser, so a vocabulary trained with --normalize needs one")
             }
-            guard let encoder = BPEEncoder(table: try table()) else {
-                throw .invalidVocabulary(path: "trained vocabulary", reason: "a trained vocabulary lacks a single byte")
-            }
-            return TiktokenFormat.serialize(encoder)
+            return TiktokenFormat.serialize(try rankEncoder())
         default:
             throw .malformedInput(source: "--format", line: 1, expected: "tokenizer.json or tiktoken")
         }

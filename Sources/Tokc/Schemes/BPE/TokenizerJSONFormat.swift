@@ -79,38 +79,6 @@ public enum TokenizerJSONFormat {
             throw .invalidVocabulary(path: "tokenizer.json", reason: "cannot be written: \(error)")
         }
     }
-
-    /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of tokens.
-    fileprivate static func merges(
-        _ value: JSONNode?, table: TokenTable, byteLevel: Bool, path: String
-    ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
-        guard let list = value?.array else {
-            throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
-        }
-        func id(_ bytes: [UInt8]) -> TokenID? {
-            bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : table.id(of: $0.baseAddress!, count: $0.count) }
-        }
-        func bytes(_ text: [UInt8]) -> [UInt8]? {
-            byteLevel ? ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)) : text
-        }
-        var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
-        result.reserveCapacity(list.count)
-        for (index, item) in list.enumerated() {
-            var pair: [[UInt8]] = []
-            if let text = item.bytes {
-                pair = text.split(separator: 0x20, omittingEmptySubsequences: false).map(Array.init)
-            } else if let parts = item.array {
-                pair = parts.compactMap(\.bytes)
-                if pair.count != parts.count { pair = [] }
-            }
-            guard pair.count == 2, let left = bytes(pair[0]), let right = bytes(pair[1]),
-                  let leftID = id(left), let rightID = id(right), let mergedID = id(left + right) else {
-                throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item.source) is not two tokens whose concatenation is a token")
-            }
-            result.append((leftID, rightID, mergedID))
-        }
-        return result
-    }
 }
 
 /// Reads the parts of a `tokenizer.json`, each into tokc's part, or an error that names it.
@@ -163,7 +131,9 @@ private struct Reader {
 
         // The vocabulary's tokens as bytes; byte-fallback tokens apart.
         var fallbackIDs = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
-        var idOfText: [[UInt8]: TokenID] = [:]
+        // Only a text vocabulary uses an unknown token; its id is picked up on the way through the vocabulary.
+        let unknownText = byteLevel ? nil : model["unk_token"]?.bytes
+        var unknown: TokenID? = nil
         var tokenBytes: [UInt8] = []
         var entries: [(id: TokenID, range: Range<Int>)] = []
         entries.reserveCapacity(vocabulary.count)
@@ -172,7 +142,7 @@ private struct Reader {
             guard let id = value.integer.flatMap({ TokenID(exactly: $0) }), id != MergeListBPEEncoder.noToken else {
                 throw .malformedFile(path: path, line: 1, expected: "a token id for '\(String(decoding: text, as: UTF8.self))' in model.vocab, not \(value.source)")
             }
-            idOfText[text] = id
+            if text == unknownText { unknown = id }
             if specialBytes.contains(text) { continue }
             let bytes: [UInt8]
             if byteLevel {
@@ -208,7 +178,7 @@ private struct Reader {
                 }
                 encoder = byRank
             } else {
-                let merges = try TokenizerJSONFormat.merges(model["merges"], table: table, byteLevel: true, path: path)
+                let merges = try merges(model["merges"], table: table, byteLevel: true)
                 guard let byList = MergeListBPEEncoder(table: table, merges: merges) else {
                     throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
                 }
@@ -216,19 +186,15 @@ private struct Reader {
             }
         } else {
             if ignoreMerges { throw unsupported("model.ignore_merges", "true in a vocabulary that is not byte-level") }
-            var unknown: TokenID? = nil
-            if let unknownText = model["unk_token"]?.bytes {
-                guard let id = idOfText[unknownText] else {
-                    throw .invalidVocabulary(path: path, reason: "model.unk_token '\(String(decoding: unknownText, as: UTF8.self))' is not in model.vocab")
-                }
-                unknown = id
+            if let unknownText, unknown == nil {
+                throw .invalidVocabulary(path: path, reason: "model.unk_token '\(String(decoding: unknownText, as: UTF8.self))' is not in model.vocab")
             }
             guard byteFallback || unknown != nil else {
                 throw unsupported("a text BPE with neither unk_token nor byte_fallback", "Hugging Face drops the characters it has no token for")
             }
             let alphabet = MergeListBPEEncoder.Alphabet.characters(
                 byteFallback: byteFallback ? fallbackIDs : nil, unknown: unknown, fuseUnknown: model["fuse_unk"]?.bool == true)
-            let merges = try TokenizerJSONFormat.merges(model["merges"], table: table, byteLevel: false, path: path)
+            let merges = try merges(model["merges"], table: table, byteLevel: false)
             guard let byList = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
                 throw .invalidVocabulary(path: path, reason: "the vocabulary cannot be assembled")
             }
@@ -256,6 +222,38 @@ private struct Reader {
             name: name, normalizer: normalizer,
             preTokenizer: stages.isEmpty ? WholeTextPreTokenizer() : stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
             encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
+    }
+
+    /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of tokens.
+    private func merges(
+        _ value: JSONNode?, table: TokenTable, byteLevel: Bool
+    ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
+        guard let list = value?.array else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
+        }
+        func id(_ bytes: [UInt8]) -> TokenID? {
+            bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : table.id(of: $0.baseAddress!, count: $0.count) }
+        }
+        func bytes(_ text: [UInt8]) -> [UInt8]? {
+            byteLevel ? ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)) : text
+        }
+        var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        result.reserveCapacity(list.count)
+        for (index, item) in list.enumerated() {
+            var pair: [[UInt8]] = []
+            if let text = item.bytes {
+                pair = text.split(separator: 0x20, omittingEmptySubsequences: false).map(Array.init)
+            } else if let parts = item.array {
+                pair = parts.compactMap(\.bytes)
+                if pair.count != parts.count { pair = [] }
+            }
+            guard pair.count == 2, let left = bytes(pair[0]), let right = bytes(pair[1]),
+                  let leftID = id(left), let rightID = id(right), let mergedID = id(left + right) else {
+                throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item.source) is not two tokens whose concatenation is a token")
+            }
+            result.append((leftID, rightID, mergedID))
+        }
+        return result
     }
 
     /// The byte of a byte-fallback token's text, `<0x0A>` → 10.

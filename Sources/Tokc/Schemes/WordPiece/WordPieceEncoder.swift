@@ -5,11 +5,11 @@
 /// Lookups allocate nothing: first tokens and continuations (stored without their prefix) live in two
 /// tables, so "##" is never glued onto a slice to ask about it.
 public struct WordPieceEncoder: Encoder {
-    let firstTokens: TokenTable
+    /// Every token as it is spelled (`##ing` with its prefix): first tokens are looked up here, and decoding
+    /// reads it.
+    let tokens: TokenTable
     /// Continuation tokens keyed by the bytes after the prefix.
     let continuations: TokenTable
-    /// Every token's own text (with its prefix), for decoding.
-    let spelled: TokenTable
     public let unknown: TokenID
     public let prefix: [UInt8]
     public let maxCharactersPerWord: Int
@@ -31,19 +31,17 @@ public struct WordPieceEncoder: Encoder {
         }
         let all = tokens.enumerated().map { (TokenID($0.offset), $0.element) }
         guard let spelled = table(all),
-              let firstTokens = table(all),
               let continuations = table(all.filter { $0.1.count > prefix.count && $0.1.starts(with: prefix) }.map { ($0.0, Array($0.1.dropFirst(prefix.count))) })
         else { return nil }
-        self.firstTokens = firstTokens
+        self.tokens = spelled
         self.continuations = continuations
-        self.spelled = spelled
         self.unknown = TokenID(unknownIndex)
         self.prefix = prefix
         self.maxCharactersPerWord = maxCharactersPerWord
         self.longestToken = tokens.map(\.count).max() ?? 1
     }
 
-    public var idLimit: Int { spelled.idLimit }
+    public var idLimit: Int { tokens.idLimit }
 
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         guard let base = piece.baseAddress, !piece.isEmpty else { return }
@@ -59,7 +57,7 @@ public struct WordPieceEncoder: Encoder {
             var count = 0
             var start = 0
             while start < piece.count {
-                let table = start == 0 ? firstTokens : continuations
+                let table = start == 0 ? tokens : continuations
                 var end = min(piece.count, start + longestToken)
                 while end < piece.count && piece[end] & 0xC0 == 0x80 { end -= 1 }  // a character boundary
                 var match: TokenID? = nil
@@ -85,7 +83,7 @@ public struct WordPieceEncoder: Encoder {
 
     /// The token's text as the vocabulary spells it (`##ing` with its prefix); joining words is the decoder's.
     public func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
-        guard let bytes = spelled.bytes(of: id) else { return false }
+        guard let bytes = tokens.bytes(of: id) else { return false }
         output.append(contentsOf: bytes)
         return true
     }
