@@ -104,33 +104,55 @@ int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t leng
     return error;
 }
 
+// Opening a word break iterator costs far more than breaking a short piece (it loads and sets up the rules),
+// and a pre-tokenizer breaks one piece at a time: each thread keeps its iterator for its last locale.
+static __thread UBreakIterator *cached_iterator = NULL;
+static __thread char cached_locale[64];
+
+static UBreakIterator *word_iterator(const char *locale, UErrorCode *status) {
+    if (cached_iterator != NULL && strncmp(cached_locale, locale, sizeof(cached_locale)) == 0) return cached_iterator;
+    if (cached_iterator != NULL) { ubrk_close(cached_iterator); cached_iterator = NULL; }
+    if (strlen(locale) >= sizeof(cached_locale)) return ubrk_open(UBRK_WORD, locale, NULL, 0, status);
+    cached_iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, status);
+    if (U_FAILURE(*status)) { cached_iterator = NULL; return NULL; }
+    strcpy(cached_locale, locale);
+    return cached_iterator;
+}
+
 int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_t length,
                                  int64_t **offsets, int64_t *count) {
     *offsets = NULL;
     *count = 0;
     if (length < 0) return U_INDEX_OUTOFBOUNDS_ERROR;
     UErrorCode status = U_ZERO_ERROR;
-    // UText over the UTF-8 bytes themselves: the iterator reports native (byte) offsets, no copy.
-    UText *utext = utext_openUTF8(NULL, (const char *)text, length, &status);
+    // UText over the UTF-8 bytes themselves, on the stack: the iterator reports native (byte) offsets, no copy.
+    UText stack_text = UTEXT_INITIALIZER;
+    UText *utext = utext_openUTF8(&stack_text, (const char *)text, length, &status);
     if (U_FAILURE(status)) return status;
-    UBreakIterator *iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, &status);
+    UBreakIterator *iterator = word_iterator(locale, &status);
     if (U_FAILURE(status)) { utext_close(utext); return status; }
+    int owned = iterator != cached_iterator;
     ubrk_setUText(iterator, utext, &status);
-    if (U_FAILURE(status)) { ubrk_close(iterator); utext_close(utext); return status; }
+    if (U_FAILURE(status)) { if (owned) ubrk_close(iterator); utext_close(utext); return status; }
+#define RELEASE_ITERATOR() do { if (owned) ubrk_close(iterator); } while (0)
 
     int64_t capacity = 64, used = 0;
     int64_t *result = (int64_t *)malloc(sizeof(int64_t) * (size_t)capacity);
-    if (result == NULL) { ubrk_close(iterator); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+    if (result == NULL) { RELEASE_ITERATOR(); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
     for (int32_t boundary = ubrk_first(iterator); boundary != UBRK_DONE; boundary = ubrk_next(iterator)) {
         if (used == capacity) {
             capacity *= 2;
             int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)capacity);
-            if (grown == NULL) { free(result); ubrk_close(iterator); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+            if (grown == NULL) { free(result); RELEASE_ITERATOR(); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
             result = grown;
         }
         result[used++] = boundary;
     }
-    ubrk_close(iterator);
+    // The iterator keeps a pointer to the text until it is given another: point it at an empty one.
+    UText empty_text = UTEXT_INITIALIZER;
+    UErrorCode reset_status = U_ZERO_ERROR;
+    if (!owned) ubrk_setUText(iterator, utext_openUTF8(&empty_text, "", 0, &reset_status), &reset_status);
+    RELEASE_ITERATOR();
     utext_close(utext);
     if (used == 0 || result[used - 1] != length) {
         // Empty text yields the single boundary 0; make the contract (first 0, last length) hold always.
@@ -145,6 +167,7 @@ int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_
     *offsets = result;
     *count = used;
     return 0;
+#undef RELEASE_ITERATOR
 }
 
 const char *tokc_icu_error_name(int32_t code) { return u_errorName((UErrorCode)code); }

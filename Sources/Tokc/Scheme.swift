@@ -1,20 +1,64 @@
 /// The tokenizer schemes this build of tokc can run. The only file that names every scheme: loading a
-/// vocabulary switches on it once, and `--scheme` parses straight into it. Later schemes (WordPiece, Unigram,
-/// ungreedy) join here when their encoders reproduce their reference ids.
+/// vocabulary switches on it once, and `--scheme` parses straight into it. Later schemes (Unigram, ungreedy)
+/// join here when their encoders reproduce their reference ids.
 public enum Scheme: String, CaseIterable, Sendable {
-    /// Byte-level BPE, as tiktoken and GPT-style tokenizers define it.
+    /// Byte-level BPE, as tiktoken and GPT-style tokenizers define it (and SentencePiece-style BPE read from a
+    /// tokenizer.json).
     case bpe
+    /// WordPiece, as BERT defines it: greedy longest match with `##` continuations.
+    case wordpiece
 
-    /// Builds the encoder a manifest entry describes from the bytes of its file.
-    static func makeEncoder(
-        scheme: Scheme, format: String, content: [UInt8], path: String
-    ) throws(TokcError) -> any Encoder {
+    /// The file formats a manifest entry of the scheme can name.
+    public var formats: [String] {
+        switch self {
+        case .bpe: return ["tiktoken", "tokenizer.json"]
+        case .wordpiece: return ["vocab.txt", "tokenizer.json"]
+        }
+    }
+
+    /// The scheme whose encoder this is.
+    public static func of(_ encoder: any Encoder) -> Scheme {
+        encoder is WordPieceEncoder ? .wordpiece : .bpe
+    }
+
+    /// Builds the tokenizer a manifest entry in a format other than tokenizer.json describes, from the bytes of
+    /// its file. `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
+    /// `bert-cased` for WordPiece.
+    static func makeTokenizer(
+        scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
+        name: String, content: [UInt8], path: String
+    ) throws(TokcError) -> Tokenizer {
+        guard scheme.formats.contains(format), format != "tokenizer.json" else {
+            throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
+        }
         switch scheme {
         case .bpe:
-            guard format == "tiktoken" else {
-                throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme bpe; known: tiktoken, tokenizer.json")
+            guard let unicode = UnicodeNormalizer(rawValue: normalizer ?? "identity") else {
+                throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            return try TiktokenFormat.parse(content, path: path)
+            let encoder = try TiktokenFormat.parse(content, path: path)
+            for (text, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
+                var probe: [UInt8] = []
+                if encoder.appendBytes(of: id, to: &probe) {
+                    throw .invalidVocabulary(path: path, reason: "special token \(text) has id \(id), which the vocabulary already uses")
+                }
+            }
+            return Tokenizer(
+                name: name, normalizer: unicode, preTokenizer: try RegexPreTokenizer(pattern: pattern),
+                encoder: encoder, specialTokens: specialTokens)
+        case .wordpiece:
+            guard ["bert-uncased", "bert-cased"].contains(normalizer ?? "bert-uncased") else {
+                throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(normalizer ?? "")' for a WordPiece vocab.txt; known: bert-uncased, bert-cased")
+            }
+            guard pattern.isEmpty else {
+                throw .invalidVocabulary(path: path, reason: "a WordPiece vocab.txt is split as BERT splits, not by a pattern; the manifest's pattern must be empty")
+            }
+            let tokenizer = WordPieceFormat.bertTokenizer(
+                try WordPieceFormat.parse(content, path: path), name: name, lowercase: normalizer != "bert-cased")
+            for (text, id) in specialTokens where tokenizer.specialTokens.id(of: text) != id {
+                throw .invalidVocabulary(path: path, reason: "special token \(text) is not id \(id) in the vocabulary (BERT's special tokens are the vocabulary's own)")
+            }
+            return tokenizer
         }
     }
 }

@@ -27,6 +27,9 @@ struct CountCommand: AsyncParsableCommand {
         if socket != nil && vocabulary.pattern != nil {
             throw ValidationError("--pattern applies to a vocabulary file loaded here, not to the daemon's named vocabularies")
         }
+        if socket != nil && vocabulary.pretokenizer != .vocabulary {
+            throw ValidationError("--pretokenizer applies to a vocabulary loaded here; the daemon counts with its vocabularies as they are")
+        }
     }
 
     func run() async throws {

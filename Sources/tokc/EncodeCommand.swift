@@ -17,6 +17,9 @@ struct EncodeCommand: ParsableCommand {
     @Flag(name: .long, help: #"Read JSON Lines of {"text": ...} and write {"ids": [...]} per line."#)
     var jsonl = false
 
+    @Flag(name: .long, help: "Put the vocabulary's template tokens around each text: [CLS] … [SEP] for BERT, <s> in front for Llama 2 and Mistral.")
+    var template = false
+
     @Argument(help: ArgumentHelp("Input file; '-' or none is standard input.", valueName: "file"))
     var file: String = "-"
 
@@ -26,7 +29,7 @@ struct EncodeCommand: ParsableCommand {
         if jsonl {
             try encodeLines(input, with: tokenizer)
         } else {
-            let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy)
+            let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: template)
             try Output.line(ids.map(String.init).joined(separator: " "))
         }
         try Output.finish()
@@ -44,7 +47,7 @@ struct EncodeCommand: ParsableCommand {
                 throw TokcError.malformedInput(source: file == "-" ? "<stdin>" : file, line: lineNumber,
                                                expected: #"a JSON object with a string field "text""#)
             }
-            let ids = tokenizer.encode(text, allowedSpecial: vocabulary.policy)
+            let ids = tokenizer.encode(text, allowedSpecial: vocabulary.policy, addingTemplate: template)
             try Output.line(#"{"ids":[\#(ids.map(String.init).joined(separator: ","))]}"#)
         }
     }

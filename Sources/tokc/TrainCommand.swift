@@ -10,32 +10,59 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a vocabulary on text files (one text per line).",
-        discussion: "Prints the training time, the peak memory and, on held-out text, the bytes per token. For a corpus file named X.train.txt, X.heldout.txt beside it is the held-out text unless --held-out names files."
+        discussion: """
+            Prints the training time, the peak memory and, on held-out text, the bytes per token (and, for \
+            WordPiece, tokens per word and the share of [UNK] tokens). For a corpus file named X.train.txt, \
+            X.heldout.txt beside it is the held-out text unless --held-out names files.
+            """
     )
 
     @Option(name: .long, help: "Tokenizer scheme to train.")
     var scheme: Scheme = .bpe
 
-    @Option(name: .long, help: "Tokens in the vocabulary: 256 bytes, the merges and the special tokens.")
+    @Option(name: .long, help: "Tokens in the vocabulary: for bpe the 256 bytes, the merges and the special tokens; for wordpiece the special tokens, the alphabet and the merges.")
     var vocabSize: Int
 
-    @Option(name: .long, help: ArgumentHelp("Pre-tokenizer pattern: o200k, cl100k, gpt2, llama3 or a regex.", valueName: "name|regex"))
+    @Option(name: .long, help: ArgumentHelp("bpe: pre-tokenizer pattern: o200k, cl100k, gpt2, llama3 or a regex.", valueName: "name|regex"))
     var pattern = "o200k"
 
-    @Option(name: .long, help: ArgumentHelp("Unicode normalisation before splitting: nfc or nfkc.", valueName: "form"))
+    @Option(name: .long, help: ArgumentHelp("bpe: Unicode normalisation before splitting: nfc or nfkc.", valueName: "form"))
     var normalize: String?
+
+    @Option(name: .long, help: ArgumentHelp("wordpiece: keep the N most frequent characters as the alphabet (0: all).", valueName: "N"))
+    var alphabetLimit = 1000
+
+    @Option(name: .long, help: ArgumentHelp("wordpiece: the continuation prefix.", valueName: "text"))
+    var prefix = "##"
+
+    @Flag(name: .long, help: "wordpiece: keep case and accents (BERT cased); default uncased.")
+    var cased = false
+
+    @Option(name: .long, help: ArgumentHelp("wordpiece: bert (BERT's split), or icu-words (then ICU dictionary word breaking, BERT's CJK-character split off; written as vocab.txt only).", valueName: "kind"))
+    var pretokenizer = "bert"
+
+    @Option(name: .long, help: ArgumentHelp("wordpiece: ICU locale for --pretokenizer icu-words.", valueName: "id"))
+    var locale = ""
 
     @Option(name: .long, help: "Pairs seen fewer times than this are not merged.")
     var minFrequency = 2
 
-    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("A special token, given an id after the learned ones (repeatable).", valueName: "text"))
+    @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("A special token (repeatable). bpe: ids after the learned ones; none by default. wordpiece: the first ids; default [PAD] [UNK] [CLS] [SEP] [MASK].", valueName: "text"))
     var special: [String] = []
 
     @Option(name: .long, help: ArgumentHelp("The file to write.", valueName: "file"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("tokenizer.json (Hugging Face: the exact merge list) or tiktoken (ranks; tiktoken's merge rule, checked on the held-out text).", valueName: "format"))
-    var format = "tokenizer.json"
+    @Option(name: .long, help: ArgumentHelp("bpe: tokenizer.json (Hugging Face: the exact merge list) or tiktoken (ranks; tiktoken's merge rule, checked on the held-out text). wordpiece: vocab.txt or tokenizer.json. Default: from --out's extension (.txt, .tiktoken), else tokenizer.json.", valueName: "format"))
+    var format: String?
+
+    /// `--format`, or what `--out` names.
+    var fileFormat: String {
+        if let format { return format }
+        if out.hasSuffix(".txt") { return "vocab.txt" }
+        if out.hasSuffix(".tiktoken") { return "tiktoken" }
+        return "tokenizer.json"
+    }
 
     @Option(name: .long, parsing: .singleValue, help: ArgumentHelp("Held-out text to measure bytes per token on (repeatable).", valueName: "file"))
     var heldOut: [String] = []
@@ -47,11 +74,92 @@ struct TrainCommand: ParsableCommand {
         if corpus.isEmpty { throw ValidationError("name at least one corpus file") }
         if let normalize, !["nfc", "nfkc"].contains(normalize) { throw ValidationError("--normalize is nfc or nfkc") }
         if minFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
-        if !["tokenizer.json", "tiktoken"].contains(format) { throw ValidationError("--format is tokenizer.json or tiktoken") }
-        if format == "tiktoken" && normalize != nil { throw ValidationError("tiktoken files have no normaliser: use --format tokenizer.json with --normalize") }
+        switch scheme {
+        case .bpe:
+            if !["tokenizer.json", "tiktoken"].contains(fileFormat) { throw ValidationError("--format is tokenizer.json or tiktoken for bpe") }
+            if fileFormat == "tiktoken" && normalize != nil { throw ValidationError("tiktoken files have no normaliser: use --format tokenizer.json with --normalize") }
+        case .wordpiece:
+            if !["tokenizer.json", "vocab.txt"].contains(fileFormat) { throw ValidationError("--format is vocab.txt or tokenizer.json for wordpiece") }
+            if !["bert", "icu-words"].contains(pretokenizer) { throw ValidationError("--pretokenizer is bert or icu-words") }
+            if pretokenizer == "icu-words" && fileFormat == "tokenizer.json" {
+                throw ValidationError("Hugging Face's tokenizer.json has no ICU word breaking: write vocab.txt (--out FILE.txt) and use it with --pretokenizer icu-words")
+            }
+            if alphabetLimit < 0 { throw ValidationError("--alphabet-limit is 0 (all) or more") }
+        }
     }
 
     func run() throws {
+        switch scheme {
+        case .bpe: try trainBPE()
+        case .wordpiece: try trainWordPiece()
+        }
+    }
+
+    private func trainWordPiece() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var options = WordPieceTrainer.Options(vocabSize: vocabSize)
+        options.minFrequency = minFrequency
+        options.alphabetLimit = alphabetLimit == 0 ? nil : alphabetLimit
+        options.continuationPrefix = prefix
+        options.lowercase = !cased
+        options.icuWordLocale = pretokenizer == "icu-words" ? locale : nil
+        if !special.isEmpty { options.specialTokens = special }
+        var trainer = try WordPieceTrainer(options: options)
+        let progress = ProgressLine()
+        for path in corpus {
+            progress.show("reading \(path)")
+            try trainer.add(file: path)
+        }
+        let model = try trainer.train { step in
+            progress.show("\(step.phase) \(step.done)/\(step.total)")
+        }
+        progress.clear()
+        try write(try model.serialize(format: fileFormat))
+        let seconds = secondsSince(started, clock: clock)
+        let tokenizer = try model.tokenizer(name: out)
+        try Output.line("wrote \(out): \(model.encoder.idLimit) tokens from \(trainer.distinctWords) distinct words")
+        try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(peakMemoryMiB()) MiB")
+        // Words are BERT's (uncased or cased as trained, CJK ideographs apart) whatever splits the text for the
+        // tokenizer, so that tokens per word compare across pre-tokenizers.
+        let words = WordPieceFormat.bertTokenizer(model.encoder, name: out, lowercase: !cased)
+        var (heldOutBytes, heldOutWords, heldOutTokens, unknown) = (0, 0, 0, 0)
+        for path in heldOutFiles() {
+            let text = try FileIO.readAll(path)
+            heldOutBytes += text.count
+            for line in text.split(separator: UInt8(ascii: "\n")) {
+                let bytes = Array(line)
+                heldOutWords += words.pieceCount(bytes)
+                let ids = tokenizer.encode(bytes)
+                heldOutTokens += ids.count
+                unknown += ids.count { $0 == model.encoder.unknown }
+            }
+        }
+        if heldOutTokens > 0 {
+            try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutWords) words, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutTokens) / Double(max(1, heldOutWords)))) tokens/word, [UNK] \(String(format: "%.3f", 100 * Double(unknown) / Double(heldOutTokens)))% of tokens")
+        }
+        try Output.finish()
+    }
+
+    private func write(_ bytes: [UInt8]) throws {
+        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
+            throw TokcError.unreadableFile(path: out, reason: "cannot be written")
+        }
+    }
+
+    private func secondsSince(_ start: ContinuousClock.Instant, clock: ContinuousClock) -> Double {
+        let elapsed = clock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    private func peakMemoryMiB() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss / 1024
+    }
+
+    private func trainBPE() throws {
+        let format = fileFormat
         let clock = ContinuousClock()
         let started = clock.now
         var options = BPETrainer.Options(vocabSize: vocabSize)
@@ -69,11 +177,8 @@ struct TrainCommand: ParsableCommand {
             progress.show("\(step.phase) \(step.done)/\(step.total)")
         }
         progress.clear()
-        let bytes = try model.serialize(format: format)
-        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
-            throw TokcError.unreadableFile(path: out, reason: "cannot be written")
-        }
-        let elapsed = clock.now - started
+        try write(try model.serialize(format: format))
+        let seconds = secondsSince(started, clock: clock)
 
         // Measured with the rule the written file gives: the merge list for tokenizer.json, tiktoken's for
         // tiktoken, whose ids are also compared with the merge list's line by line.
@@ -94,11 +199,8 @@ struct TrainCommand: ParsableCommand {
                 if fileTokenizer.encode(bytes) != listTokenizer.encode(bytes) { differingLines += 1 }
             }
         }
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         try Output.line("wrote \(out): \(model.tokens.count + special.count) tokens (\(model.merges.count) merges) from \(trainer.distinctPieces) distinct pieces")
-        try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(usage.ru_maxrss / 1024) MiB")
+        try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(peakMemoryMiB()) MiB")
         if heldOutTokens > 0 {
             try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutBytes) / Double(heldOutTokens))) bytes/token")
         }

@@ -3,7 +3,7 @@ import Tokc
 
 /// Options every command that loads a vocabulary shares.
 struct VocabularyOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("A vocabulary name from 'tokc vocab list', or a path to a .tiktoken file.", valueName: "name|path"))
+    @Option(name: .long, help: ArgumentHelp("A vocabulary name from 'tokc vocab list', or a path to a .tiktoken, tokenizer.json or BERT vocab.txt file.", valueName: "name|path"))
     var vocab: String?
 
     @Option(name: .long, help: ArgumentHelp("Pre-tokenizer pattern for a vocabulary file no manifest describes: o200k, cl100k, gpt2, llama3, or a regex.", valueName: "name|regex"))
@@ -12,14 +12,27 @@ struct VocabularyOptions: ParsableArguments {
     @Flag(name: .long, help: "Recognise the vocabulary's special tokens (<|endoftext|> ...) in the input. Off: their text is ordinary text.")
     var allowSpecial = false
 
+    @Option(name: .long, help: ArgumentHelp("vocabulary: the vocabulary's own splitting; icu-words: then ICU dictionary word breaking (Japanese, Chinese, Thai), with BERT's CJK-character split off.", valueName: "kind"))
+    var pretokenizer: PreTokenizerChoice = .vocabulary
+
+    @Option(name: .long, help: ArgumentHelp("ICU locale for --pretokenizer icu-words (ja, zh, th; default: the root locale, which has the same dictionaries).", valueName: "id"))
+    var locale = ""
+
     var policy: SpecialTokenPolicy { allowSpecial ? .all : .none }
 
-    /// The tokenizer named by `--vocab`, or the scheme's default.
+    /// The tokenizer named by `--vocab`, or the scheme's default, with `--pretokenizer` applied.
     func load(scheme: Scheme = .bpe) throws -> Tokenizer {
         let registry = VocabularyRegistry.standard
         let name = try vocab ?? registry.defaultVocabulary(for: scheme)
-        return try registry.load(name, pattern: pattern)
+        let tokenizer = try registry.load(name, pattern: pattern)
+        return pretokenizer == .icuWords ? tokenizer.withICUWordBreaking(locale: locale) : tokenizer
     }
+}
+
+/// `--pretokenizer`: what splits text before the encoder.
+enum PreTokenizerChoice: String, ExpressibleByArgument, CaseIterable {
+    case vocabulary
+    case icuWords = "icu-words"
 }
 
 extension Scheme: ExpressibleByArgument {}

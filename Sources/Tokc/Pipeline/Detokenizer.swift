@@ -8,6 +8,9 @@
 /// tokens are fused into one text, `Strip` of leading and trailing spaces. Byte-fallback tokens (`<0x0A>`)
 /// are not rewritten: they decode to their byte, which is what Hugging Face's `ByteFallback` does after
 /// `Replace` has passed them by.
+///
+/// WordPiece vocabularies join words with a space and continuations (`##ing`) without one, then, as Hugging
+/// Face's `WordPiece` decoder with `cleanup`, take the space away again before `.`, `?`, `!` and `,`.
 public struct Detokenizer: Sendable {
     /// The bytes that stand for a space in tokens, with what they become.
     public var replacement: (of: [UInt8], with: [UInt8])?
@@ -18,30 +21,69 @@ public struct Detokenizer: Sendable {
     public var stripTrailingSpaces = 0
     /// Ids whose bytes are raw bytes (byte fallback), which the replacement leaves alone.
     public var rawByteIDs: Set<TokenID> = []
+    /// WordPiece joining: tokens after the first get a space in front, unless they start with `prefix`
+    /// (`##`), which is removed instead; with `cleanup`, English tokenisation artefacts are undone per token.
+    public var wordPiece: (prefix: [UInt8], cleanup: Bool)?
 
     public static let none = Detokenizer()
 
     public init(
         replacement: (of: [UInt8], with: [UInt8])? = nil, dropsReplacementInFirstToken: Bool = false,
-        stripLeadingSpaces: Int = 0, stripTrailingSpaces: Int = 0, rawByteIDs: Set<TokenID> = []
+        stripLeadingSpaces: Int = 0, stripTrailingSpaces: Int = 0, rawByteIDs: Set<TokenID> = [],
+        wordPiece: (prefix: [UInt8], cleanup: Bool)? = nil
     ) {
         self.replacement = replacement
         self.dropsReplacementInFirstToken = dropsReplacementInFirstToken
         self.stripLeadingSpaces = stripLeadingSpaces
         self.stripTrailingSpaces = stripTrailingSpaces
         self.rawByteIDs = rawByteIDs
+        self.wordPiece = wordPiece
     }
 
-    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 }
+    /// Hugging Face's `WordPiece` decoder.
+    public static func wordPiece(prefix: [UInt8] = Array("##".utf8), cleanup: Bool = true) -> Detokenizer {
+        Detokenizer(wordPiece: (prefix, cleanup))
+    }
+
+    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 && wordPiece == nil }
 
     /// Rewrites the bytes token `id` (the `position`-th) just appended at `start..<output.count`, in place.
     func rewriteToken(_ id: TokenID, position: Int, in output: inout [UInt8], from start: Int) {
+        if let (prefix, cleanup) = wordPiece {
+            joinWordPiece(prefix: prefix, cleanup: cleanup, position: position, in: &output, from: start)
+            return
+        }
         guard let (pattern, substitute) = replacement, !rawByteIDs.contains(id), output.count - start >= pattern.count else { return }
         let with = position == 0 && dropsReplacementInFirstToken ? [] : substitute
         guard let rewritten = output.withUnsafeBufferPointer({
             ReplaceNormalizer.replacing(pattern, with: with, in: UnsafeBufferPointer(rebasing: $0[start...]))
         }) else { return }
         output.replaceSubrange(start..., with: rewritten)
+    }
+
+    /// The cleanup pairs of Hugging Face's WordPiece decoder, applied in this order to each token once its
+    /// space is in front. Tokens never hold spaces, so in practice only the first four ever match.
+    private static let cleanups: [([UInt8], [UInt8])] = [
+        (" .", "."), (" ?", "?"), (" !", "!"), (" ,", ","), (" ' ", "'"), (" n't", "n't"), (" 'm", "'m"),
+        (" do not", " don't"), (" 's", "'s"), (" 've", "'ve"), (" 're", "'re"),
+    ].map { (Array($0.utf8), Array($1.utf8)) }
+
+    private func joinWordPiece(prefix: [UInt8], cleanup: Bool, position: Int, in output: inout [UInt8], from start: Int) {
+        if position > 0 {
+            if !prefix.isEmpty && output.count - start >= prefix.count && output[start..<(start + prefix.count)].elementsEqual(prefix) {
+                output.removeSubrange(start..<(start + prefix.count))
+            } else {
+                output.insert(0x20, at: start)
+            }
+        }
+        guard cleanup else { return }
+        for (pattern, substitute) in Self.cleanups where output.count - start >= pattern.count {
+            if let rewritten = output.withUnsafeBufferPointer({
+                ReplaceNormalizer.replacing(pattern, with: substitute, in: UnsafeBufferPointer(rebasing: $0[start...]))
+            }) {
+                output.replaceSubrange(start..., with: rewritten)
+            }
+        }
     }
 
     /// Strips the spaces the chain strips from the whole decoded text.

@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -77,5 +79,80 @@ struct PieceCounts: Sendable {
                 .map { (Array(bytes[Int($0.offset)..<Int($0.offset + $0.length)]), $0.count) }
                 .sorted { $0.0.lexicographicallyPrecedes($1.0) }
         }
+    }
+}
+
+/// What trainers share before they learn: texts are held back in batches, and each batch is normalised, split
+/// by the pre-tokenizer and counted into `PieceCounts` on every core. Counting is most of what a trainer does
+/// before it learns (1.3 s of the 15 MB corpus on one core).
+struct PieceCounter {
+    let normalizer: any Normalizer
+    let preTokenizer: any PreTokenizer
+    /// Bytes held back before a batch is counted. It changes neither the result nor, much, the memory (the
+    /// batch is a copy of the texts).
+    let batchBytes: Int
+    /// Each distinct piece and how often it occurs, for the texts counted so far.
+    private(set) var counts = PieceCounts()
+    /// Texts not counted yet, back to back, and where each ends.
+    private var batch: [UInt8] = []
+    private var batchEnds: [Int] = []
+
+    init(normalizer: any Normalizer, preTokenizer: any PreTokenizer, batchBytes: Int) {
+        self.normalizer = normalizer
+        self.preTokenizer = preTokenizer
+        self.batchBytes = batchBytes
+    }
+
+    mutating func add(_ text: UnsafeBufferPointer<UInt8>) {
+        guard !text.isEmpty else { return }
+        batch.append(contentsOf: text)
+        batchEnds.append(batch.count)
+        if batch.count >= batchBytes { countPending() }
+    }
+
+    /// Counts the texts held back.
+    mutating func countPending() {
+        guard !batchEnds.isEmpty else { return }
+        counts.merge(countBatch())
+        batch.removeAll(keepingCapacity: true)
+        batchEnds.removeAll(keepingCapacity: true)
+    }
+
+    /// The texts are cut into one run per core, each run normalised, split and counted into its own table on
+    /// its own thread, and the tables merged.
+    private func countBatch() -> PieceCounts {
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, batchEnds.count))
+        // Run `r` holds the texts `runStarts[r]..<runStarts[r + 1]`, split where the bytes reach r / threads.
+        var runStarts = [0]
+        var text = 0
+        for run in 1..<threads {
+            while text < batchEnds.count && batchEnds[text] < batch.count * run / threads { text += 1 }
+            runStarts.append(text)
+        }
+        runStarts.append(batchEnds.count)
+        let (runs, ends, normalizer, preTokenizer) = (runStarts, batchEnds, normalizer, preTokenizer)
+        var results = [PieceCounts](repeating: PieceCounts(), count: threads)
+        batch.withUnsafeBufferPointer { bytes in
+            results.withUnsafeMutableBufferPointer { results in
+                // Each run writes only its own slot, and both buffers outlive the loop.
+                nonisolated(unsafe) let bytes = bytes
+                nonisolated(unsafe) let results = results
+                DispatchQueue.concurrentPerform(iterations: threads) { run in
+                    var local = PieceCounts(capacity: 1 << 16)
+                    for index in runs[run]..<runs[run + 1] {
+                        let text = UnsafeBufferPointer(rebasing: bytes[(index == 0 ? 0 : ends[index - 1])..<ends[index]])
+                        if let normalized = normalizer.normalize(text) {
+                            normalized.withUnsafeBufferPointer { preTokenizer.forEachPiece(in: $0) { local.add($0) } }
+                        } else {
+                            preTokenizer.forEachPiece(in: text) { local.add($0) }
+                        }
+                    }
+                    results[run] = local
+                }
+            }
+        }
+        var total = results[0]
+        for other in results.dropFirst() { total.merge(other) }
+        return total
     }
 }

@@ -36,6 +36,12 @@ public struct SpecialTokens: Sendable {
 
     public var maxID: TokenID? { entries.map(\.id).max() }
 
+    /// The id of special token `text`, or nil if it is not one.
+    public func id(of text: String) -> TokenID? { entries.first { $0.text == text }?.id }
+
+    /// Every special token and its id, shortest text first.
+    public var all: [(text: String, id: TokenID)] { entries.reversed().map { ($0.text, $0.id) } }
+
     /// The bytes of special token `id`, or nil if `id` is not special.
     public func bytes(of id: TokenID) -> [UInt8]? { textByID[id] }
 

@@ -126,6 +126,21 @@ public struct Tokenizer: Sendable {
         return sink.count
     }
 
+    /// The pieces the normalised text is cut into by the pre-tokenizer: words, for BERT's pipeline. Special
+    /// tokens are not looked for.
+    public func pieceCount(_ bytes: [UInt8]) -> Int {
+        var count = 0
+        bytes.withUnsafeBufferPointer { text in
+            guard !text.isEmpty else { return }
+            if let normalized = normalizer.normalize(text, atTextStart: true) {
+                normalized.withUnsafeBufferPointer { preTokenizer.forEachPiece(in: $0) { _ in count += 1 } }
+            } else {
+                preTokenizer.forEachPiece(in: text) { _ in count += 1 }
+            }
+        }
+        return count
+    }
+
     /// A count that also says where a token budget runs out: tiktoken's `count_till_limit`, counting on past
     /// the limit so the caller learns both the total and the cut.
     public struct BudgetedCount: Sendable, Equatable {

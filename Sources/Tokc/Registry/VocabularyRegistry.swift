@@ -63,9 +63,11 @@ public struct VocabularyRegistry: Sendable {
     /// Loads a vocabulary by manifest name, or from a file path.
     ///
     /// A name found in a manifest loads that entry, after checking its file's sha256. Otherwise an existing file
-    /// loads as a `.tiktoken` BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the
-    /// pattern and special tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no
-    /// special tokens. Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
+    /// loads by its content: a Hugging Face `tokenizer.json` (a JSON object) carries its whole pipeline; a
+    /// `*.txt` file is BERT's `vocab.txt`, with BERT's uncased pipeline around it; anything else is a `.tiktoken`
+    /// BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the pattern and special
+    /// tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no special tokens.
+    /// Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
     public func load(_ nameOrPath: String, pattern: String? = nil) throws(TokcError) -> Tokenizer {
         let known = try vocabularies()
         if let located = known.first(where: { $0.entry.name == nameOrPath }) {
@@ -79,6 +81,10 @@ public struct VocabularyRegistry: Sendable {
             // A Hugging Face tokenizer.json carries its own pattern and added tokens.
             return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
         }
+        if nameOrPath.hasSuffix(".txt") {
+            // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).
+            return WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(content, path: nameOrPath), name: nameOrPath)
+        }
         let digest = Self.sha256(content)
         if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {
             return try Self.assemble(located.entry, name: located.entry.name, content: content, path: nameOrPath)
@@ -87,8 +93,9 @@ public struct VocabularyRegistry: Sendable {
             throw .missingPattern(path: nameOrPath, known: RegexPreTokenizer.Named.allCases.map(\.rawValue))
         }
         let regex = RegexPreTokenizer.Named(rawValue: pattern)?.pattern ?? pattern
-        let encoder = try Scheme.makeEncoder(scheme: .bpe, format: "tiktoken", content: content, path: nameOrPath)
-        return Tokenizer(name: nameOrPath, preTokenizer: try RegexPreTokenizer(pattern: regex), encoder: encoder)
+        return try Scheme.makeTokenizer(
+            scheme: .bpe, format: "tiktoken", normalizer: nil, pattern: regex, specialTokens: [:], name: nameOrPath,
+            content: content, path: nameOrPath)
     }
 
     /// Loads a located entry, verifying its checksum. Loaded tokenizers are cached per file and checksum for
@@ -128,14 +135,13 @@ public struct VocabularyRegistry: Sendable {
         guard let scheme = Scheme(rawValue: entry.scheme) else {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        guard let normalizer = UnicodeNormalizer(rawValue: entry.normalizer ?? "identity") else {
-            throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(entry.normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        let tokenizer: Tokenizer
         if entry.format == "tokenizer.json" {
             // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
-            let tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
-            guard tokenizer.vocabularySize == entry.vocabSize else {
-                throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file gives \(tokenizer.vocabularySize)")
+            tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            let fileScheme = Scheme.of(tokenizer.encoder)
+            guard fileScheme == scheme else {
+                throw .invalidVocabulary(path: path, reason: "the manifest says scheme \(scheme.rawValue), the file holds \(fileScheme.rawValue)")
             }
             // A sequence of Split regexes is written one per line in the manifest.
             let patterns = (tokenizer.preTokenizer as? SequencePreTokenizer)?.stages.compactMap { ($0 as? RegexPreTokenizer)?.pattern }
@@ -143,18 +149,11 @@ public struct VocabularyRegistry: Sendable {
             guard patterns.joined(separator: "\n") == entry.pattern else {
                 throw .invalidVocabulary(path: path, reason: "the manifest's pattern differs from the file's Split regex")
             }
-            return tokenizer
+        } else {
+            tokenizer = try Scheme.makeTokenizer(
+                scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
+                specialTokens: entry.specialTokens, name: name, content: content, path: path)
         }
-        let encoder = try Scheme.makeEncoder(scheme: scheme, format: entry.format, content: content, path: path)
-        for (text, id) in entry.specialTokens.sorted(by: { $0.value < $1.value }) {
-            var probe: [UInt8] = []
-            if encoder.appendBytes(of: id, to: &probe) {
-                throw .invalidVocabulary(path: path, reason: "special token \(text) has id \(id), which the vocabulary already uses")
-            }
-        }
-        let tokenizer = Tokenizer(
-            name: name, normalizer: normalizer, preTokenizer: try RegexPreTokenizer(pattern: entry.pattern),
-            encoder: encoder, specialTokens: entry.specialTokens)
         guard tokenizer.vocabularySize == entry.vocabSize else {
             throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file and special tokens give \(tokenizer.vocabularySize)")
         }

@@ -90,6 +90,11 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
 
     /// The id of the token whose bytes are exactly `count` bytes at `start`, or nil.
     @inline(__always)
+    /// The id of `bytes`, if they are a token.
+    func id(of bytes: [UInt8]) -> TokenID? {
+        bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : id(of: $0.baseAddress!, count: $0.count) }
+    }
+
     func id(of start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
         let (key, hash) = Self.keyAndHash(start, count)
         var slot = Int(truncatingIfNeeded: hash) & mask

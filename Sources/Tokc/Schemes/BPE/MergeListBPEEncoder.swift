@@ -212,25 +212,3 @@ public struct MergeListBPEEncoder: Encoder {
         return true
     }
 }
-
-/// Runs pre-tokenizers one after another, each on the pieces of the one before (Hugging Face's `Sequence` of
-/// `Split`s): the pieces of the last are the pieces.
-public struct SequencePreTokenizer: PreTokenizer {
-    public let stages: [any PreTokenizer]
-
-    public init(_ stages: [any PreTokenizer]) {
-        self.stages = stages
-    }
-
-    public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        split(text, stage: 0, body)
-    }
-
-    private func split(_ text: UnsafeBufferPointer<UInt8>, stage: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        guard stage < stages.count else {
-            body(text)
-            return
-        }
-        stages[stage].forEachPiece(in: text) { piece in split(piece, stage: stage + 1, body) }
-    }
-}

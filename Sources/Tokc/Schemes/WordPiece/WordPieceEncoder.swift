@@ -81,29 +81,15 @@ public struct WordPieceEncoder: Encoder {
         }
     }
 
+    /// The text of every id, in id order (what `vocab.txt` lists).
+    public var tokenTexts: [[UInt8]] {
+        (0..<idLimit).map { tokens.bytes(of: TokenID($0)).map(Array.init) ?? [] }
+    }
+
     /// The token's text as the vocabulary spells it (`##ing` with its prefix); joining words is the decoder's.
     public func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
         guard let bytes = tokens.bytes(of: id) else { return false }
         output.append(contentsOf: bytes)
         return true
-    }
-
-    /// Reads `vocab.txt`: one token per line, the line number (from 0) is the id.
-    public static func parseVocabularyText(_ content: [UInt8], path: String, unknownToken: String = "[UNK]") throws(TokcError) -> WordPieceEncoder {
-        var lines = content.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map { line in
-            Array(line.last == UInt8(ascii: "\r") ? line.dropLast() : line)
-        }
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        var seen: [[UInt8]: Int] = [:]
-        for (index, line) in lines.enumerated() {
-            guard !line.isEmpty else { throw .malformedFile(path: path, line: index + 1, expected: "a token (an empty line has none)") }
-            guard String(validating: line, as: UTF8.self) != nil else { throw .malformedFile(path: path, line: index + 1, expected: "a token in UTF-8") }
-            if let first = seen[line] { throw .malformedFile(path: path, line: index + 1, expected: "a token not already on line \(first + 1)") }
-            seen[line] = index
-        }
-        guard let encoder = WordPieceEncoder(tokens: lines, unknownToken: Array(unknownToken.utf8)) else {
-            throw .invalidVocabulary(path: path, reason: "the unknown token \(unknownToken) is not in the vocabulary")
-        }
-        return encoder
     }
 }

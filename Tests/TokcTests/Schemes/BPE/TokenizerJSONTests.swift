@@ -75,7 +75,7 @@ import Testing
         let cases: [(String, String)] = [
             (Self.file(model: #""ignore_merges": false, "merges": ["a c"]"#).replacingOccurrences(of: #", "merges": ["a b"]"#, with: ""), #"model.merges[0] "a c" is not two tokens whose concatenation is a token"#),
             (Self.file(model: #""ignore_merges": true, "byte_fallback": true"#), "model.byte_fallback is not supported by this tokc: true in a byte-level vocabulary"),
-            (Self.file(normalizer: #"{"type": "BertNormalizer"}"#), "normalizer 'BertNormalizer' is not supported"),
+            (Self.file(normalizer: #"{"type": "Precompiled"}"#), "normalizer 'Precompiled' is not supported"),
             (Self.file(normalizer: #"{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}"#), #"normalizer Replace with pattern {"Regex": "\s+"} is not supported"#),
             (Self.file(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Whitespace"}, {"type": "ByteLevel"}]}"#), "pre_tokenizer 'Whitespace' in [Whitespace, ByteLevel] is not supported"),
             (Self.file(model: #""ignore_merges": false"#, preTokenizer: #"{"type": "Metaspace", "replacement": "▁"}"#), "a text BPE with neither unk_token nor byte_fallback is not supported"),

@@ -3,33 +3,57 @@ import Testing
 @testable import Tokc
 
 /// WordPiece with BERT's pre-processing, against the public bert-base-uncased fixtures (Hugging Face
-/// tokenizers 0.23.3 on the file whose vocabulary is Vocabularies/bert-base-uncased.vocab.txt).
+/// tokenizers 0.23.3 on the file shipped as Vocabularies/bert-base-uncased.tokenizer.json).
 @Suite struct WordPieceTests {
-    static func bert() throws -> Tokenizer {
-        let path = Fixtures.repositoryRoot + "/Vocabularies/bert-base-uncased.vocab.txt"
-        let encoder = try WordPieceEncoder.parseVocabularyText(try FileIO.readAll(path), path: path)
-        return Tokenizer(
-            name: "bert-base-uncased", normalizer: BertNormalizer(), preTokenizer: BertPreTokenizer(), encoder: encoder,
-            specialTokens: ["[PAD]": 0, "[UNK]": 100, "[CLS]": 101, "[SEP]": 102, "[MASK]": 103],
-            template: TokenTemplate(prefix: [101], suffix: [102]))
+    static func bert() throws -> Tokenizer { try Tokenizer.named("bert-base-uncased") }
+
+    /// Every fixture through `tokenizer`: ids (added tokens matched, as Hugging Face always does), the
+    /// `[CLS] … [SEP]` template, each token's text, and the decoder's text.
+    static func checkFixtures(_ tokenizer: Tokenizer, label: String) throws {
+        let records = try Fixtures.jsonLines("bert-base-uncased.jsonl")
+        #expect(records.count == 112)
+        for record in records {
+            let name = "\(label) \(record.string("id") ?? "?")"
+            let text = try #require(record.string("text"))
+            let expected = try #require(record.ids("ids"))
+            let ids = tokenizer.encode(text, allowedSpecial: .all)
+            #expect(ids == expected, "\(name): \(text.debugDescription)")
+            #expect(tokenizer.encode(text, allowedSpecial: .all, addingTemplate: true) == record.ids("ids_with_special"), "\(name) template")
+            #expect(tokenizer.count(text, allowedSpecial: .all) == expected.count, "\(name) count")
+            #expect(try tokenizer.decodeText(expected) == record.string("decoded"), "\(name) decoded")
+            let tokens = try #require(record["tokens"] as? [String])
+            let texts = expected.map { id in
+                var bytes: [UInt8] = []
+                _ = tokenizer.encoder.appendBytes(of: id, to: &bytes)
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            #expect(texts == tokens, "\(name) tokens")
+        }
     }
 
     @Test func publicFixtures() throws {
         let tokenizer = try Self.bert()
         #expect(tokenizer.vocabularySize == 30_522)
-        let records = try Fixtures.jsonLines("bert-base-uncased.jsonl")
-        #expect(records.count == 112)
-        for record in records {
-            let label = "bert \(record.string("id") ?? "?")"
-            let text = try #require(record.string("text"))
-            let expected = try #require(record.ids("ids"))
-            // Hugging Face matches added tokens ([CLS], [SEP], ...) in the text always: tokc when allowed.
-            let ids = tokenizer.encode(text, allowedSpecial: .all)
-            #expect(ids == expected, "\(label): \(text.debugDescription)")
-            #expect(tokenizer.encode(text, allowedSpecial: .all, addingTemplate: true) == record.ids("ids_with_special"), "\(label) template")
-            let tokens = try #require(record["tokens"] as? [String])
-            #expect(try ids.map { try tokenizer.decodeText([$0]) } == tokens, "\(label) tokens")
-        }
+        #expect(Scheme.of(tokenizer.encoder) == .wordpiece)
+        try Self.checkFixtures(tokenizer, label: "bert")
+    }
+
+    /// The shipped tokenizer.json's vocabulary written as vocab.txt is Google's file, byte for byte (its
+    /// well-known sha256), and read back with BERT's pipeline it gives the reference ids.
+    @Test func vocabularyTextRoundTrip() throws {
+        let encoder = try #require(try Self.bert().encoder as? WordPieceEncoder)
+        let text = WordPieceFormat.serialize(encoder)
+        #expect(VocabularyRegistry.sha256(text) == "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3")
+        let reread = WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(text, path: "vocab.txt"), name: "vocab.txt")
+        try Self.checkFixtures(reread, label: "vocab.txt")
+    }
+
+    /// tokc's own tokenizer.json of the vocabulary reads back into the same tokenizer.
+    @Test func tokenizerJSONRoundTrip() throws {
+        let encoder = try #require(try Self.bert().encoder as? WordPieceEncoder)
+        let written = try TokenizerJSONFormat.serialize(wordPiece: encoder, normalizer: BertNormalizer())
+        let reread = try TokenizerJSONFormat.load(written, name: "written", path: "written.json")
+        try Self.checkFixtures(reread, label: "written tokenizer.json")
     }
 
     @Test func greedyLongestMatchAndUnknownWords() throws {
@@ -52,11 +76,11 @@ import Testing
         ]
         for (content, line, expected) in cases {
             #expect(throws: TokcError.malformedFile(path: "v.txt", line: line, expected: expected)) {
-                try WordPieceEncoder.parseVocabularyText(Array(content.utf8), path: "v.txt")
+                try WordPieceFormat.parse(Array(content.utf8), path: "v.txt")
             }
         }
         #expect(throws: TokcError.invalidVocabulary(path: "v.txt", reason: "the unknown token [UNK] is not in the vocabulary")) {
-            try WordPieceEncoder.parseVocabularyText(Array("a\nb\n".utf8), path: "v.txt")
+            try WordPieceFormat.parse(Array("a\nb\n".utf8), path: "v.txt")
         }
     }
 }

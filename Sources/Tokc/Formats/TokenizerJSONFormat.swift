@@ -1,6 +1,6 @@
 import Foundation
 
-/// Hugging Face `tokenizer.json` for BPE: the vocabulary, the merges, the normaliser, the pre-tokenizer, the
+/// Hugging Face `tokenizer.json` for BPE and WordPiece: the vocabulary, the merges, the normaliser, the pre-tokenizer, the
 /// decoder, the post-processor's template and the added tokens, assembled into a `Tokenizer`.
 ///
 /// Two families of BPE file are read:
@@ -81,6 +81,63 @@ public enum TokenizerJSONFormat {
     }
 }
 
+extension TokenizerJSONFormat {
+    /// Writes a WordPiece vocabulary with BERT's pipeline as a Hugging Face `tokenizer.json` (keys sorted): the
+    /// `BertNormalizer` as given, `BertPreTokenizer`, the WordPiece model, its decoder with cleanup, and the
+    /// vocabulary's BERT special tokens as added tokens with `[CLS] $A [SEP]` (and the pair form) around texts.
+    public static func serialize(
+        wordPiece encoder: WordPieceEncoder, normalizer: BertNormalizer
+    ) throws(TokcError) -> [UInt8] {
+        let texts = encoder.tokenTexts
+        var vocabulary: [String: Int] = [:]
+        for (id, token) in texts.enumerated() { vocabulary[String(decoding: token, as: UTF8.self)] = id }
+        let specials = WordPieceFormat.bertSpecialTokens.compactMap { text in vocabulary[text].map { (text, $0) } }
+        let added: [[String: Any]] = specials.map {
+            ["id": $0.1, "content": $0.0, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true]
+        }
+        var postProcessor: Any = NSNull()
+        if let cls = vocabulary["[CLS]"], let sep = vocabulary["[SEP]"] {
+            func special(_ id: String, _ typeID: Int) -> [String: Any] { ["SpecialToken": ["id": id, "type_id": typeID]] }
+            func sequence(_ id: String, _ typeID: Int) -> [String: Any] { ["Sequence": ["id": id, "type_id": typeID]] }
+            postProcessor = [
+                "type": "TemplateProcessing",
+                "single": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)],
+                "pair": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1), special("[SEP]", 1)],
+                "special_tokens": [
+                    "[CLS]": ["id": "[CLS]", "ids": [cls], "tokens": ["[CLS]"]],
+                    "[SEP]": ["id": "[SEP]", "ids": [sep], "tokens": ["[SEP]"]],
+                ],
+            ] as [String: Any]
+        }
+        let prefix = String(decoding: encoder.prefix, as: UTF8.self)
+        let document: [String: Any] = [
+            "version": "1.0",
+            "truncation": NSNull(),
+            "padding": NSNull(),
+            "added_tokens": added,
+            "normalizer": [
+                "type": "BertNormalizer", "clean_text": normalizer.cleanText,
+                "handle_chinese_chars": normalizer.handleChineseCharacters, "strip_accents": normalizer.stripAccents,
+                "lowercase": normalizer.lowercase,
+            ],
+            "pre_tokenizer": ["type": "BertPreTokenizer"],
+            "post_processor": postProcessor,
+            "decoder": ["type": "WordPiece", "prefix": prefix, "cleanup": true],
+            "model": [
+                "type": "WordPiece", "unk_token": String(decoding: texts[Int(encoder.unknown)], as: UTF8.self),
+                "continuing_subword_prefix": prefix, "max_input_chars_per_word": encoder.maxCharactersPerWord,
+                "vocab": vocabulary,
+            ],
+        ]
+        do {
+            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+            return Array(data) + [UInt8(ascii: "\n")]
+        } catch {
+            throw .invalidVocabulary(path: "tokenizer.json", reason: "cannot be written: \(error)")
+        }
+    }
+}
+
 /// Reads the parts of a `tokenizer.json`, each into tokc's part, or an error that names it.
 private struct Reader {
     let path: String
@@ -100,8 +157,10 @@ private struct Reader {
         guard let model = root["model"], model.isObject else {
             throw .malformedFile(path: path, line: 1, expected: "a 'model' object")
         }
-        guard model["type"]?.string == "BPE" else {
-            throw unsupported("model type '\(model["type"]?.string ?? "none")'", "only BPE is read from tokenizer.json")
+        switch model["type"]?.string {
+        case "BPE": break
+        case "WordPiece": return try wordPieceTokenizer(root, model: model, name: name)
+        case let other: throw unsupported("model type '\(other ?? "none")'", "supported: BPE, WordPiece")
         }
         let byteLevel = Self.containsByteLevel(root["pre_tokenizer"])
         let byteFallback = model["byte_fallback"]?.bool == true
@@ -113,21 +172,8 @@ private struct Reader {
             throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
         }
 
-        // Added tokens.
-        var specials: [String: TokenID] = [:]
-        var specialBytes = Set<[UInt8]>()
-        var normalizedAdded: String? = nil
-        for added in root["added_tokens"]?.array ?? [] {
-            guard let content = added["content"]?.string, let id = added["id"]?.integer.flatMap({ TokenID(exactly: $0) }) else {
-                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
-            }
-            for flag in ["single_word", "lstrip", "rstrip"] where added[flag]?.bool == true {
-                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
-            }
-            if added["normalized"]?.bool == true { normalizedAdded = content }
-            specials[content] = id
-            specialBytes.insert(Array(content.utf8))
-        }
+        let (specials, normalizedAdded) = try addedTokens(root)
+        let specialBytes = Set(specials.keys.map { Array($0.utf8) })
 
         // The vocabulary's tokens as bytes; byte-fallback tokens apart.
         var fallbackIDs = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
@@ -224,15 +270,81 @@ private struct Reader {
             encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
     }
 
+    /// The added tokens (tokc's special tokens), and one of them that asks to be normalised, if any.
+    private func addedTokens(_ root: JSONNode) throws(TokcError) -> (tokens: [String: TokenID], normalized: String?) {
+        var specials: [String: TokenID] = [:]
+        var normalizedAdded: String? = nil
+        for added in root["added_tokens"]?.array ?? [] {
+            guard let content = added["content"]?.string, let id = added["id"]?.integer.flatMap({ TokenID(exactly: $0) }) else {
+                throw .malformedFile(path: path, line: 1, expected: "added_tokens entries with 'content' and 'id'")
+            }
+            for flag in ["single_word", "lstrip", "rstrip"] where added[flag]?.bool == true {
+                throw unsupported("added_tokens.\(flag)", "set on '\(content)'")
+            }
+            if added["normalized"]?.bool == true { normalizedAdded = content }
+            specials[content] = id
+        }
+        return (specials, normalizedAdded)
+    }
+
+    /// A WordPiece vocabulary: `model.vocab` (token → id, every id below its size used once), the unknown token,
+    /// the continuation prefix and the word length limit; BERT's normaliser and pre-tokenizer, the WordPiece
+    /// decoder and the `[CLS] … [SEP]` template.
+    private func wordPieceTokenizer(_ root: JSONNode, model: JSONNode, name: String) throws(TokcError) -> Tokenizer {
+        guard let vocabulary = model["vocab"]?.members else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
+        }
+        var tokens = [[UInt8]](repeating: [], count: vocabulary.count)
+        for (key, value) in vocabulary {
+            let text = key.bytes(in: value.document)
+            guard let id = value.integer, id >= 0, id < vocabulary.count, tokens[Int(id)].isEmpty, !text.isEmpty else {
+                throw .invalidVocabulary(path: path, reason: "model.vocab gives '\(String(decoding: text, as: UTF8.self))' the id \(value.source); WordPiece ids are 0..<\(vocabulary.count), each once, for non-empty tokens")
+            }
+            tokens[Int(id)] = text
+        }
+        guard let unknownText = model["unk_token"]?.bytes else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.unk_token', a string")
+        }
+        let prefix = model["continuing_subword_prefix"]?.bytes ?? Array("##".utf8)
+        let limit = model["max_input_chars_per_word"]?.integer ?? 100
+        guard limit > 0, let encoder = WordPieceEncoder(tokens: tokens, unknownToken: unknownText, prefix: prefix, maxCharactersPerWord: Int(limit)) else {
+            throw .invalidVocabulary(path: path, reason: "model.unk_token '\(String(decoding: unknownText, as: UTF8.self))' is not in model.vocab")
+        }
+        let (specials, normalizedAdded) = try addedTokens(root)
+        let normalizers = try self.normalizers(root["normalizer"])
+        if !normalizers.isEmpty, let normalizedAdded {
+            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
+        }
+        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: false)
+        guard metaspace == nil else { throw unsupported("pre_tokenizer Metaspace", "with a WordPiece model") }
+        let normalizer: any Normalizer
+        switch normalizers.count {
+        case 0: normalizer = UnicodeNormalizer.identity
+        case 1: normalizer = normalizers[0]
+        default: normalizer = NormalizerSequence(normalizers)
+        }
+        return Tokenizer(
+            name: name, normalizer: normalizer,
+            preTokenizer: stages.isEmpty ? WholeTextPreTokenizer() : stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
+            encoder: encoder, specialTokens: specials, detokenizer: try wordPieceDecoder(root["decoder"]),
+            template: try template(root["post_processor"]))
+    }
+
+    /// `WordPiece`'s decoder; a missing one joins tokens with spaces, as Hugging Face does without a decoder.
+    private func wordPieceDecoder(_ node: JSONNode?) throws(TokcError) -> Detokenizer {
+        guard let node, node.isObject else { return Detokenizer(wordPiece: ([], false)) }
+        guard type(of: node) == "WordPiece" else {
+            throw unsupported("decoder '\(type(of: node))' with a WordPiece model", "supported: WordPiece")
+        }
+        return .wordPiece(prefix: node["prefix"]?.bytes ?? Array("##".utf8), cleanup: node["cleanup"]?.bool ?? true)
+    }
+
     /// The merge list as ids: `"a b"` strings or `["a", "b"]` pairs of tokens.
     private func merges(
         _ value: JSONNode?, table: TokenTable, byteLevel: Bool
     ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
         guard let list = value?.array else {
             throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
-        }
-        func id(_ bytes: [UInt8]) -> TokenID? {
-            bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : table.id(of: $0.baseAddress!, count: $0.count) }
         }
         func bytes(_ text: [UInt8]) -> [UInt8]? {
             byteLevel ? ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)) : text
@@ -248,7 +360,7 @@ private struct Reader {
                 if pair.count != parts.count { pair = [] }
             }
             guard pair.count == 2, let left = bytes(pair[0]), let right = bytes(pair[1]),
-                  let leftID = id(left), let rightID = id(right), let mergedID = id(left + right) else {
+                  let leftID = table.id(of: left), let rightID = table.id(of: right), let mergedID = table.id(of: left + right) else {
                 throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item.source) is not two tokens whose concatenation is a token")
             }
             result.append((leftID, rightID, mergedID))
@@ -286,6 +398,11 @@ private struct Reader {
         case "NFKC": return [UnicodeNormalizer.nfkc]
         case "NFKD": return [UnicodeNormalizer.nfkd]
         case "Lowercase": return [CharacterLowercase()]
+        case "BertNormalizer":
+            let lowercase = node["lowercase"]?.bool ?? true
+            return [BertNormalizer(
+                cleanText: node["clean_text"]?.bool ?? true, handleChineseCharacters: node["handle_chinese_chars"]?.bool ?? true,
+                stripAccents: node["strip_accents"]?.bool, lowercase: lowercase)]
         case "Prepend":
             guard let prefix = node["prepend"]?.bytes else { throw unsupported("normalizer Prepend without 'prepend'", "it needs the prefix") }
             return [PrependNormalizer(prefix: prefix)]
@@ -298,7 +415,7 @@ private struct Reader {
             for part in node["normalizers"]?.array ?? [] { result += try normalizers(part) }
             return result
         case let other:
-            throw unsupported("normalizer '\(other)'", "supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Sequence")
+            throw unsupported("normalizer '\(other)'", "supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, BertNormalizer, Sequence")
         }
     }
 
@@ -330,6 +447,8 @@ private struct Reader {
                 } else if stages.isEmpty {
                     throw unsupported("ByteLevel without regex alone", "nothing splits the text")
                 }
+            case "BertPreTokenizer" where !byteLevel:
+                stages.append(BertPreTokenizer())
             case "Metaspace" where parts.count == 1 && !byteLevel:
                 guard let replacement = part["replacement"]?.string, replacement.unicodeScalars.count == 1 else {
                     throw unsupported("Metaspace with replacement \(part["replacement"]?.source ?? "none")", "supported: one character")
@@ -338,7 +457,7 @@ private struct Reader {
                 if part["split"]?.bool != false { stages.append(MetaspacePreTokenizer(replacement: Array(replacement.utf8))) }
             case let other:
                 let sequence = parts.map { type(of: $0) }.joined(separator: ", ")
-                throw unsupported("pre_tokenizer '\(other)' in [\(sequence)]", "supported: ByteLevel, Split… then ByteLevel, or Metaspace alone")
+                throw unsupported("pre_tokenizer '\(other)' in [\(sequence)]", "supported: ByteLevel, Split… then ByteLevel, Metaspace alone, or BertPreTokenizer")
             }
         }
         return (stages, metaspace)
