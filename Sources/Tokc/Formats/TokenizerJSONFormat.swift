@@ -1,5 +1,3 @@
-import Foundation
-
 /// Hugging Face `tokenizer.json` for BPE and WordPiece: the vocabulary, the merges, the normaliser, the pre-tokenizer, the
 /// decoder, the post-processor's template and the added tokens, assembled into a `Tokenizer`.
 ///
@@ -30,111 +28,111 @@ public enum TokenizerJSONFormat {
         }
     }
 
-    /// Writes a byte-level BPE ranked by its merge list as a Hugging Face `tokenizer.json` (keys sorted, so the
-    /// same vocabulary always gives the same bytes). `tokens[i]` is the token of id `i`.
+    /// Writes a byte-level BPE ranked by its merge list as a Hugging Face `tokenizer.json`, in Hugging Face's
+    /// layout (members in its order, the vocabulary in id order), so the same vocabulary always gives the same
+    /// bytes. `tokens[i]` is the token of id `i`.
     public static func serialize(
         tokens: [[UInt8]], merges: [(left: TokenID, right: TokenID)], pattern: String,
         normalizer: UnicodeNormalizer, specialTokens: [String: TokenID]
     ) throws(TokcError) -> [UInt8] {
-        let normalizerObject: Any
+        let normalizerObject: JSONValue
         switch normalizer {
-        case .identity: normalizerObject = NSNull()
-        case .nfc: normalizerObject = ["type": "NFC"]
-        case .nfkc: normalizerObject = ["type": "NFKC"]
+        case .identity: normalizerObject = .null
+        case .nfc: normalizerObject = .object([("type", .text("NFC"))])
+        case .nfkc: normalizerObject = .object([("type", .text("NFKC"))])
         default:
             throw .invalidVocabulary(path: "tokenizer.json", reason: "normaliser \(normalizer.rawValue) has no tokenizer.json form that tokc writes; use nfc or nfkc")
         }
-        var vocabulary: [String: Int] = [:]
-        for (id, token) in tokens.enumerated() { vocabulary[ByteLevel.text(of: token)] = id }
-        let mergeTexts = merges.map { ByteLevel.text(of: tokens[Int($0.left)]) + " " + ByteLevel.text(of: tokens[Int($0.right)]) }
-        let added: [[String: Any]] = specialTokens.sorted { $0.value < $1.value }.map {
-            ["id": Int($0.value), "content": $0.key, "single_word": false, "lstrip": false, "rstrip": false,
-             "normalized": false, "special": true]
-        }
-        let document: [String: Any] = [
-            "version": "1.0",
-            "truncation": NSNull(),
-            "padding": NSNull(),
-            "added_tokens": added,
-            "normalizer": normalizerObject,
-            "pre_tokenizer": [
-                "type": "Sequence",
-                "pretokenizers": [
-                    ["type": "Split", "pattern": ["Regex": pattern], "behavior": "Isolated", "invert": false],
-                    ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
-                ],
-            ],
-            "post_processor": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": false, "use_regex": false],
-            "decoder": ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false],
-            "model": [
-                "type": "BPE", "dropout": NSNull(), "unk_token": NSNull(), "continuing_subword_prefix": NSNull(),
-                "end_of_word_suffix": NSNull(), "fuse_unk": false, "byte_fallback": false, "ignore_merges": false,
-                "vocab": vocabulary, "merges": mergeTexts,
-            ],
-        ]
-        do {
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-            return Array(data) + [UInt8(ascii: "\n")]
-        } catch {
-            throw .invalidVocabulary(path: "tokenizer.json", reason: "cannot be written: \(error)")
-        }
+        let texts = tokens.map { ByteLevel.text(of: $0) }
+        let byteLevel: JSONValue = .object([
+            ("type", .text("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(true)), ("use_regex", .bool(false)),
+        ])
+        return JSONValue.object([
+            ("version", .text("1.0")),
+            ("truncation", .null),
+            ("padding", .null),
+            ("added_tokens", addedTokens(specialTokens.sorted { $0.value < $1.value }.map { ($0.key, $0.value) })),
+            ("normalizer", normalizerObject),
+            ("pre_tokenizer", .object([
+                ("type", .text("Sequence")),
+                ("pretokenizers", .array([
+                    .object([
+                        ("type", .text("Split")), ("pattern", .object([("Regex", .text(pattern))])),
+                        ("behavior", .text("Isolated")), ("invert", .bool(false)),
+                    ]),
+                    byteLevel,
+                ])),
+            ])),
+            ("post_processor", .object([
+                ("type", .text("ByteLevel")), ("add_prefix_space", .bool(false)), ("trim_offsets", .bool(false)), ("use_regex", .bool(false)),
+            ])),
+            ("decoder", byteLevel),
+            ("model", .object([
+                ("type", .text("BPE")), ("dropout", .null), ("unk_token", .null), ("continuing_subword_prefix", .null),
+                ("end_of_word_suffix", .null), ("fuse_unk", .bool(false)), ("byte_fallback", .bool(false)),
+                ("ignore_merges", .bool(false)),
+                ("vocab", .object(texts.enumerated().map { ($1, .integer($0)) })),
+                ("merges", .array(merges.map { .text(texts[Int($0.left)] + " " + texts[Int($0.right)]) })),
+            ])),
+        ]).serialized()
     }
-}
 
-extension TokenizerJSONFormat {
-    /// Writes a WordPiece vocabulary with BERT's pipeline as a Hugging Face `tokenizer.json` (keys sorted): the
-    /// `BertNormalizer` as given, `BertPreTokenizer`, the WordPiece model, its decoder with cleanup, and the
-    /// vocabulary's BERT special tokens as added tokens with `[CLS] $A [SEP]` (and the pair form) around texts.
-    public static func serialize(
-        wordPiece encoder: WordPieceEncoder, normalizer: BertNormalizer
-    ) throws(TokcError) -> [UInt8] {
+    /// `added_tokens` entries for special tokens, in the order given.
+    private static func addedTokens(_ tokens: [(text: String, id: TokenID)]) -> JSONValue {
+        .array(tokens.map { token in
+            .object([
+                ("id", .integer(Int(token.id))), ("content", .text(token.text)), ("single_word", .bool(false)),
+                ("lstrip", .bool(false)), ("rstrip", .bool(false)), ("normalized", .bool(false)), ("special", .bool(true)),
+            ])
+        })
+    }
+
+    /// Writes a WordPiece vocabulary with BERT's pipeline as a Hugging Face `tokenizer.json`, in Hugging Face's
+    /// layout: the `BertNormalizer` as given, `BertPreTokenizer`, the WordPiece model (vocabulary in id order),
+    /// its decoder with cleanup, and the vocabulary's BERT special tokens as added tokens with `[CLS] $A [SEP]`
+    /// (and the pair form) around texts.
+    public static func serialize(wordPiece encoder: WordPieceEncoder, normalizer: BertNormalizer) throws(TokcError) -> [UInt8] {
         let texts = encoder.tokenTexts
-        var vocabulary: [String: Int] = [:]
-        for (id, token) in texts.enumerated() { vocabulary[String(decoding: token, as: UTF8.self)] = id }
-        let specials = WordPieceFormat.bertSpecialTokens.compactMap { text in vocabulary[text].map { (text, $0) } }
-        let added: [[String: Any]] = specials.map {
-            ["id": $0.1, "content": $0.0, "single_word": false, "lstrip": false, "rstrip": false, "normalized": false, "special": true]
+        let specials = WordPieceFormat.bertSpecialTokens.compactMap { text in encoder.tokens.id(of: Array(text.utf8)).map { (text, $0) } }
+        var postProcessor = JSONValue.null
+        if let cls = specials.first(where: { $0.0 == "[CLS]" })?.1, let sep = specials.first(where: { $0.0 == "[SEP]" })?.1 {
+            func special(_ id: String, _ typeID: Int) -> JSONValue {
+                .object([("SpecialToken", .object([("id", .text(id)), ("type_id", .integer(typeID))]))])
+            }
+            func sequence(_ id: String, _ typeID: Int) -> JSONValue {
+                .object([("Sequence", .object([("id", .text(id)), ("type_id", .integer(typeID))]))])
+            }
+            func entry(_ text: String, _ id: TokenID) -> (key: String, value: JSONValue) {
+                (text, .object([("id", .text(text)), ("ids", .array([.integer(Int(id))])), ("tokens", .array([.text(text)]))]))
+            }
+            postProcessor = .object([
+                ("type", .text("TemplateProcessing")),
+                ("single", .array([special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)])),
+                ("pair", .array([special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1), special("[SEP]", 1)])),
+                ("special_tokens", .object([entry("[CLS]", cls), entry("[SEP]", sep)])),
+            ])
         }
-        var postProcessor: Any = NSNull()
-        if let cls = vocabulary["[CLS]"], let sep = vocabulary["[SEP]"] {
-            func special(_ id: String, _ typeID: Int) -> [String: Any] { ["SpecialToken": ["id": id, "type_id": typeID]] }
-            func sequence(_ id: String, _ typeID: Int) -> [String: Any] { ["Sequence": ["id": id, "type_id": typeID]] }
-            postProcessor = [
-                "type": "TemplateProcessing",
-                "single": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0)],
-                "pair": [special("[CLS]", 0), sequence("A", 0), special("[SEP]", 0), sequence("B", 1), special("[SEP]", 1)],
-                "special_tokens": [
-                    "[CLS]": ["id": "[CLS]", "ids": [cls], "tokens": ["[CLS]"]],
-                    "[SEP]": ["id": "[SEP]", "ids": [sep], "tokens": ["[SEP]"]],
-                ],
-            ] as [String: Any]
-        }
-        let prefix = String(decoding: encoder.prefix, as: UTF8.self)
-        let document: [String: Any] = [
-            "version": "1.0",
-            "truncation": NSNull(),
-            "padding": NSNull(),
-            "added_tokens": added,
-            "normalizer": [
-                "type": "BertNormalizer", "clean_text": normalizer.cleanText,
-                "handle_chinese_chars": normalizer.handleChineseCharacters, "strip_accents": normalizer.stripAccents,
-                "lowercase": normalizer.lowercase,
-            ],
-            "pre_tokenizer": ["type": "BertPreTokenizer"],
-            "post_processor": postProcessor,
-            "decoder": ["type": "WordPiece", "prefix": prefix, "cleanup": true],
-            "model": [
-                "type": "WordPiece", "unk_token": String(decoding: texts[Int(encoder.unknown)], as: UTF8.self),
-                "continuing_subword_prefix": prefix, "max_input_chars_per_word": encoder.maxCharactersPerWord,
-                "vocab": vocabulary,
-            ],
-        ]
-        do {
-            let data = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
-            return Array(data) + [UInt8(ascii: "\n")]
-        } catch {
-            throw .invalidVocabulary(path: "tokenizer.json", reason: "cannot be written: \(error)")
-        }
+        let stripAccents: JSONValue = normalizer.stripAccents == normalizer.lowercase ? .null : .bool(normalizer.stripAccents)
+        return JSONValue.object([
+            ("version", .text("1.0")),
+            ("truncation", .null),
+            ("padding", .null),
+            ("added_tokens", addedTokens(specials.sorted { $0.1 < $1.1 })),
+            ("normalizer", .object([
+                ("type", .text("BertNormalizer")), ("clean_text", .bool(normalizer.cleanText)),
+                ("handle_chinese_chars", .bool(normalizer.handleChineseCharacters)), ("strip_accents", stripAccents),
+                ("lowercase", .bool(normalizer.lowercase)),
+            ])),
+            ("pre_tokenizer", .object([("type", .text("BertPreTokenizer"))])),
+            ("post_processor", postProcessor),
+            ("decoder", .object([("type", .text("WordPiece")), ("prefix", .string(encoder.prefix)), ("cleanup", .bool(true))])),
+            ("model", .object([
+                ("type", .text("WordPiece")), ("unk_token", .string(texts[Int(encoder.unknown)])),
+                ("continuing_subword_prefix", .string(encoder.prefix)),
+                ("max_input_chars_per_word", .integer(encoder.maxCharactersPerWord)),
+                ("vocab", .object(texts.enumerated().map { (String(decoding: $1, as: UTF8.self), .integer($0)) })),
+            ])),
+        ]).serialized()
     }
 }
 

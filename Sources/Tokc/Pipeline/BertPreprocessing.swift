@@ -52,14 +52,14 @@ public struct BertNormalizer: Normalizer {
                 continue
             }
             let scalar = UTF8Scan.scalar(in: text, at: index, length: length)
-            let properties = scalar.properties
+            let traits = BertCharacterTraits.of(scalar)
             if cleanText {
-                if scalar.value == 0 || scalar.value == 0xFFFD || (Self.isOther(properties.generalCategory) && !"\t\n\r".unicodeScalars.contains(scalar)) {
+                if scalar.value == 0 || scalar.value == 0xFFFD || (traits.contains(.other) && !"\t\n\r".unicodeScalars.contains(scalar)) {
                     changed = true
                     index += length
                     continue
                 }
-                if properties.isWhitespace {
+                if traits.contains(.whitespace) {
                     changed = changed || byte != 0x20
                     output.append(0x20)
                     index += length
@@ -107,7 +107,7 @@ public struct BertNormalizer: Normalizer {
             var index = 0
             while index < bytes.count {
                 let length = max(UTF8Scan.sequenceLength(in: bytes, at: index), 1)
-                if length > 1, UTF8Scan.scalar(in: bytes, at: index, length: length).properties.generalCategory == .nonspacingMark {
+                if length > 1, BertCharacterTraits.of(UTF8Scan.scalar(in: bytes, at: index, length: length)).contains(.nonspacingMark) {
                     index += length
                     continue
                 }
@@ -152,9 +152,9 @@ public struct BertPreTokenizer: PreTokenizer {
                     isPunctuation = false
                 } else {
                     length = scalarLength
-                    let properties = UTF8Scan.scalar(in: text, at: index, length: length).properties
-                    isSpace = properties.isWhitespace
-                    isPunctuation = Self.isPunctuation(properties.generalCategory)
+                    let traits = BertCharacterTraits.of(UTF8Scan.scalar(in: text, at: index, length: length))
+                    isSpace = traits.contains(.whitespace)
+                    isPunctuation = traits.contains(.punctuation)
                 }
             }
             if isSpace {
@@ -178,5 +178,38 @@ public struct BertPreTokenizer: PreTokenizer {
         default:
             return false
         }
+    }
+}
+
+/// The character properties BERT's pre-processing asks about, read once per code point of the Basic
+/// Multilingual Plane into a 64 KiB table: Swift's property lookups were a third of WordPiece training's time.
+/// Code points above the BMP are looked up as they come.
+struct BertCharacterTraits: OptionSet {
+    let rawValue: UInt8
+
+    /// General category Cc, Cf, Cn, Co or Cs.
+    static let other = BertCharacterTraits(rawValue: 1)
+    static let whitespace = BertCharacterTraits(rawValue: 2)
+    /// General category P*.
+    static let punctuation = BertCharacterTraits(rawValue: 4)
+    static let nonspacingMark = BertCharacterTraits(rawValue: 8)
+
+    private static let basicPlane: [UInt8] = (0..<0x10000).map { value in
+        // Surrogate code points are no scalars: category Cs.
+        Unicode.Scalar(UInt32(value)).map { lookUp($0).rawValue } ?? other.rawValue
+    }
+
+    static func of(_ scalar: Unicode.Scalar) -> BertCharacterTraits {
+        scalar.value < 0x10000 ? BertCharacterTraits(rawValue: basicPlane[Int(scalar.value)]) : lookUp(scalar)
+    }
+
+    private static func lookUp(_ scalar: Unicode.Scalar) -> BertCharacterTraits {
+        let properties = scalar.properties
+        var traits: BertCharacterTraits = []
+        if BertNormalizer.isOther(properties.generalCategory) { traits.insert(.other) }
+        if properties.isWhitespace { traits.insert(.whitespace) }
+        if BertPreTokenizer.isPunctuation(properties.generalCategory) { traits.insert(.punctuation) }
+        if properties.generalCategory == .nonspacingMark { traits.insert(.nonspacingMark) }
+        return traits
     }
 }

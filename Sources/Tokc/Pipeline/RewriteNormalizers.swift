@@ -176,14 +176,23 @@ public struct CharacterLowercase: Normalizer {
                 continue
             }
             let scalar = UTF8Scan.scalar(in: text, at: index, length: length)
-            let properties = scalar.properties
-            if properties.changesWhenLowercased {
-                output.append(contentsOf: properties.lowercaseMapping.utf8)
+            if Self.changesWhenLowercased(scalar) {
+                output.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
             } else {
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: text[index..<(index + length)]))
             }
             index += length
         }
         return output
+    }
+
+    /// Whether lowercasing changes the code point, from a table of the Basic Multilingual Plane read once (Swift's
+    /// property lookup per character was most of the lowercasing time of CJK text, which never changes).
+    private static func changesWhenLowercased(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x10000 ? changesInBasicPlane[Int(scalar.value)] : scalar.properties.changesWhenLowercased
+    }
+
+    private static let changesInBasicPlane: [Bool] = (0..<0x10000).map { value in
+        Unicode.Scalar(UInt32(value))?.properties.changesWhenLowercased ?? false
     }
 }
