@@ -1,11 +1,12 @@
 /// BERT's text clean-up, as Hugging Face's `BertNormalizer` does it, in its order:
-/// 1. clean text: drop U+0000, U+FFFD and "other" characters (general categories Cc, Cf, Cn, Co, Cs; tab,
-///    LF and CR excepted), and turn every White_Space character into a space;
+/// 1. clean text: drop U+0000, U+FFFD and "other" characters (general categories Cc, Cf, Co, Cs; tab, LF and
+///    CR excepted; unassigned code points stay, as in Hugging Face), and turn every White_Space character into
+///    a space;
 /// 2. put spaces around CJK ideographs (the blocks BERT lists), so each becomes a word of its own;
 /// 3. strip accents (by default when lowercasing): NFD through ICU, then drop nonspacing marks (Mn);
 /// 4. lowercase code point by code point (`CharacterLowercase`).
 ///
-/// Character properties come from Swift's Unicode tables. Ill-formed UTF-8 is dropped by step 1 (Hugging Face
+/// Character categories are Unicode 8.0's, as Hugging Face's are (`BertCharacterTraits`). Ill-formed UTF-8 is dropped by step 1 (Hugging Face
 /// cannot see it: its input is a Rust `str`).
 public struct BertNormalizer: Normalizer {
     public var cleanText: Bool
@@ -81,7 +82,7 @@ public struct BertNormalizer: Normalizer {
 
     static func isOther(_ category: Unicode.GeneralCategory) -> Bool {
         switch category {
-        case .control, .format, .unassigned, .privateUse, .surrogate: return true
+        case .control, .format, .privateUse, .surrogate: return true
         default: return false
         }
     }
@@ -205,11 +206,22 @@ struct BertCharacterTraits: OptionSet {
 
     private static func lookUp(_ scalar: Unicode.Scalar) -> BertCharacterTraits {
         let properties = scalar.properties
+        // Hugging Face's categories are Unicode 8.0's (its `unicode_categories` tables; measured over every code
+        // point): a character assigned later is unassigned there, so neither dropped, punctuation nor a mark.
+        // White_Space is Rust's own, current.
+        if let age = properties.age, (age.major, age.minor) > (8, 0) { return properties.isWhitespace ? .whitespace : [] }
+        let category = unicode8Categories[scalar.value] ?? properties.generalCategory
         var traits: BertCharacterTraits = []
-        if BertNormalizer.isOther(properties.generalCategory) { traits.insert(.other) }
+        if BertNormalizer.isOther(category) { traits.insert(.other) }
         if properties.isWhitespace { traits.insert(.whitespace) }
-        if BertPreTokenizer.isPunctuation(properties.generalCategory) { traits.insert(.punctuation) }
-        if properties.generalCategory == .nonspacingMark { traits.insert(.nonspacingMark) }
+        if BertPreTokenizer.isPunctuation(category) { traits.insert(.punctuation) }
+        if category == .nonspacingMark { traits.insert(.nonspacingMark) }
         return traits
     }
+
+    /// The code points assigned by Unicode 8.0 whose general category has changed since, with their 8.0 one.
+    private static let unicode8Categories: [UInt32: Unicode.GeneralCategory] = [
+        0x166D: .otherPunctuation, 0x1734: .nonspacingMark, 0x1885: .otherLetter, 0x1886: .otherLetter,
+        0xA9BD: .spacingMark, 0x111C9: .otherPunctuation, 0x1171E: .nonspacingMark,
+    ]
 }
