@@ -106,15 +106,7 @@ struct TrainCommand: ParsableCommand {
         options.icuWordLocale = pretokenizer == "icu-words" ? locale : nil
         if !special.isEmpty { options.specialTokens = special }
         var trainer = try WordPieceTrainer(options: options)
-        let progress = ProgressLine()
-        for path in corpus {
-            progress.show("reading \(path)")
-            try trainer.add(file: path)
-        }
-        let model = try trainer.train { step in
-            progress.show("\(step.phase) \(step.done)/\(step.total)")
-        }
-        progress.clear()
+        let model = try feedAndTrain(&trainer)
         try write(try model.serialize(format: fileFormat))
         let seconds = secondsSince(started, clock: clock)
         let tokenizer = try model.tokenizer(name: out)
@@ -139,6 +131,20 @@ struct TrainCommand: ParsableCommand {
             try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutWords) words, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutTokens) / Double(max(1, heldOutWords)))) tokens/word, [UNK] \(String(format: "%.3f", 100 * Double(unknown) / Double(heldOutTokens)))% of tokens")
         }
         try Output.finish()
+    }
+
+    /// Adds every corpus file to the trainer and trains, showing progress on a terminal.
+    private func feedAndTrain<T: Trainer>(_ trainer: inout T) throws -> T.Model {
+        let progress = ProgressLine()
+        for path in corpus {
+            progress.show("reading \(path)")
+            try trainer.add(file: path)
+        }
+        let model = try trainer.train { step in
+            progress.show("\(step.phase) \(step.done)/\(step.total)")
+        }
+        progress.clear()
+        return model
     }
 
     private func write(_ bytes: [UInt8]) throws {
@@ -168,15 +174,7 @@ struct TrainCommand: ParsableCommand {
         options.minFrequency = minFrequency
         options.specialTokens = special
         var trainer = try BPETrainer(options: options)
-        let progress = ProgressLine()
-        for path in corpus {
-            progress.show("reading \(path)")
-            try trainer.add(file: path)
-        }
-        let model = try trainer.train { step in
-            progress.show("\(step.phase) \(step.done)/\(step.total)")
-        }
-        progress.clear()
+        let model = try feedAndTrain(&trainer)
         try write(try model.serialize(format: format))
         let seconds = secondsSince(started, clock: clock)
 

@@ -256,16 +256,27 @@ private struct Reader {
             : try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: Set(fallbackIDs.filter { $0 != MergeListBPEEncoder.noToken }))
         let template = try self.template(root["post_processor"])
 
-        let normalizer: any Normalizer
-        switch normalizers.count {
-        case 0: normalizer = UnicodeNormalizer.identity
-        case 1: normalizer = normalizers[0]
-        default: normalizer = NormalizerSequence(normalizers)
-        }
         return Tokenizer(
-            name: name, normalizer: normalizer,
-            preTokenizer: stages.isEmpty ? WholeTextPreTokenizer() : stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
+            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
             encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
+    }
+
+    /// The normalisers as one: none is the identity, several a sequence.
+    static func chain(_ normalizers: [any Normalizer]) -> any Normalizer {
+        switch normalizers.count {
+        case 0: return UnicodeNormalizer.identity
+        case 1: return normalizers[0]
+        default: return NormalizerSequence(normalizers)
+        }
+    }
+
+    /// The splitting stages as one: none hands the whole text over, several run in sequence.
+    static func chain(_ stages: [any PreTokenizer]) -> any PreTokenizer {
+        switch stages.count {
+        case 0: return WholeTextPreTokenizer()
+        case 1: return stages[0]
+        default: return SequencePreTokenizer(stages)
+        }
     }
 
     /// The added tokens (tokc's special tokens), and one of them that asks to be normalised, if any.
@@ -315,15 +326,8 @@ private struct Reader {
         }
         let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: false)
         guard metaspace == nil else { throw unsupported("pre_tokenizer Metaspace", "with a WordPiece model") }
-        let normalizer: any Normalizer
-        switch normalizers.count {
-        case 0: normalizer = UnicodeNormalizer.identity
-        case 1: normalizer = normalizers[0]
-        default: normalizer = NormalizerSequence(normalizers)
-        }
         return Tokenizer(
-            name: name, normalizer: normalizer,
-            preTokenizer: stages.isEmpty ? WholeTextPreTokenizer() : stages.count == 1 ? stages[0] : SequencePreTokenizer(stages),
+            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
             encoder: encoder, specialTokens: specials, detokenizer: try wordPieceDecoder(root["decoder"]),
             template: try template(root["post_processor"]))
     }

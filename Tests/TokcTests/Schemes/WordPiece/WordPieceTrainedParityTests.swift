@@ -12,36 +12,34 @@ import Testing
         return try trainer.train { _ in }
     }
 
+    /// Python that loads the vocabulary file with `loader` and prints the ids of every held-out line.
+    static func script(loading loader: String) -> String {
+        """
+        import json, sys
+        from tokenizers import Tokenizer, BertWordPieceTokenizer
+        tok = \(loader)
+        for path in sys.argv[2:]:
+            for line in open(path, encoding="utf-8").read().split("\\n")[:-1]:
+                print(json.dumps(tok.encode(line, add_special_tokens=False).ids))
+        """
+    }
+
     @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
     func tokenizerJSONGivesTheSameIdsInTokenizers() throws {
         let model = try Self.model.get()
         #expect(model.encoder.idLimit == 8_000)
-        let script = """
-            import json, sys
-            from tokenizers import Tokenizer
-            tok = Tokenizer.from_file(sys.argv[1])
-            for path in sys.argv[2:]:
-                for line in open(path, encoding="utf-8").read().split("\\n")[:-1]:
-                    print(json.dumps(tok.encode(line, add_special_tokens=False).ids))
-            """
         try TrainedParityTests.compare(
-            python: TrainedParityTests.withTokenizers, script: script, vocabulary: try model.serialize(format: "tokenizer.json"),
+            python: TrainedParityTests.withTokenizers, script: Self.script(loading: "Tokenizer.from_file(sys.argv[1])"),
+            vocabulary: try model.serialize(format: "tokenizer.json"),
             tokenizer: try model.tokenizer(name: "trained"), reference: "tokenizers (tokenizer.json)")
     }
 
     @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
     func vocabTextGivesTheSameIdsInBertWordPieceTokenizer() throws {
         let model = try Self.model.get()
-        let script = """
-            import json, sys
-            from tokenizers import BertWordPieceTokenizer
-            tok = BertWordPieceTokenizer(sys.argv[1], lowercase=True)
-            for path in sys.argv[2:]:
-                for line in open(path, encoding="utf-8").read().split("\\n")[:-1]:
-                    print(json.dumps(tok.encode(line, add_special_tokens=False).ids))
-            """
         try TrainedParityTests.compare(
-            python: TrainedParityTests.withTokenizers, script: script, vocabulary: try model.serialize(format: "vocab.txt"),
+            python: TrainedParityTests.withTokenizers, script: Self.script(loading: "BertWordPieceTokenizer(sys.argv[1], lowercase=True)"),
+            vocabulary: try model.serialize(format: "vocab.txt"),
             tokenizer: try model.tokenizer(name: "trained"), reference: "tokenizers (vocab.txt)")
     }
 }
