@@ -1,28 +1,35 @@
 /// The tokenizer schemes this build of tokc can run. The only file that names every scheme: loading a
-/// vocabulary switches on it once, and `--scheme` parses straight into it. Later schemes (Unigram, ungreedy)
-/// join here when their encoders reproduce their reference ids.
+/// vocabulary switches on it once, and `--scheme` parses straight into it. The ungreedy scheme joins here when
+/// its encoder exists.
 public enum Scheme: String, CaseIterable, Sendable {
     /// Byte-level BPE, as tiktoken and GPT-style tokenizers define it (and SentencePiece-style BPE read from a
     /// tokenizer.json).
     case bpe
     /// WordPiece, as BERT defines it: greedy longest match with `##` continuations.
     case wordpiece
+    /// SentencePiece's Unigram: the best-scoring segmentation by Viterbi.
+    case unigram
 
     /// The file formats a manifest entry of the scheme can name.
     public var formats: [String] {
         switch self {
-        case .bpe: return ["tiktoken", "tokenizer.json"]
+        case .bpe: return ["tiktoken", "tokenizer.json", "sentencepiece"]
         case .wordpiece: return ["vocab.txt", "tokenizer.json"]
+        case .unigram: return ["sentencepiece"]
         }
     }
 
     /// The scheme whose encoder this is.
     public static func of(_ encoder: any Encoder) -> Scheme {
-        encoder is WordPieceEncoder ? .wordpiece : .bpe
+        switch encoder {
+        case is WordPieceEncoder: return .wordpiece
+        case is UnigramEncoder: return .unigram
+        default: return .bpe
+        }
     }
 
     /// Builds the tokenizer a manifest entry in a format other than tokenizer.json describes, from the bytes of
-    /// its file. `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
+    /// its file (a SentencePiece `.model` holds its own normaliser). `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
     /// `bert-cased` for WordPiece.
     static func makeTokenizer(
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
@@ -31,7 +38,16 @@ public enum Scheme: String, CaseIterable, Sendable {
         guard scheme.formats.contains(format), format != "tokenizer.json" else {
             throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
         }
+        if format == "sentencepiece" {
+            let tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
+            guard Scheme.of(tokenizer.encoder) == scheme else {
+                throw .invalidVocabulary(path: path, reason: "the manifest says scheme \(scheme.rawValue), the file holds \(Scheme.of(tokenizer.encoder).rawValue)")
+            }
+            return tokenizer
+        }
         switch scheme {
+        case .unigram:
+            throw .invalidVocabulary(path: path, reason: "a unigram vocabulary is a SentencePiece model (format sentencepiece)")
         case .bpe:
             guard let unicode = UnicodeNormalizer(rawValue: normalizer ?? "identity") else {
                 throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")

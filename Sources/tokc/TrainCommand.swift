@@ -85,6 +85,8 @@ struct TrainCommand: ParsableCommand {
                 throw ValidationError("Hugging Face's tokenizer.json has no ICU word breaking: write vocab.txt (--out FILE.txt) and use it with --pretokenizer icu-words")
             }
             if alphabetLimit < 0 { throw ValidationError("--alphabet-limit is 0 (all) or more") }
+        case .unigram:
+            throw ValidationError("training a unigram vocabulary is not in this tokc yet (issue #7); it reads SentencePiece .model files")
         }
     }
 
@@ -92,6 +94,7 @@ struct TrainCommand: ParsableCommand {
         switch scheme {
         case .bpe: try trainBPE()
         case .wordpiece: try trainWordPiece()
+        case .unigram: break  // refused by validate()
         }
     }
 

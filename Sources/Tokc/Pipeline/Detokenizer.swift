@@ -24,6 +24,9 @@ public struct Detokenizer: Sendable {
     /// WordPiece joining: tokens after the first get a space in front, unless they start with `prefix`
     /// (`##`), which is removed instead; with `cleanup`, English tokenisation artefacts are undone per token.
     public var wordPiece: (prefix: [UInt8], cleanup: Bool)?
+    /// SentencePiece's own decoding, which looks across tokens (byte runs, the first piece's `▁`): when set,
+    /// it decodes the whole id sequence and nothing above applies.
+    public var sentencePiece: SentencePieceDecoding?
 
     public static let none = Detokenizer()
 
@@ -45,7 +48,7 @@ public struct Detokenizer: Sendable {
         Detokenizer(wordPiece: (prefix, cleanup))
     }
 
-    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 && wordPiece == nil }
+    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 && wordPiece == nil && sentencePiece == nil }
 
     /// Rewrites the bytes token `id` (the `position`-th) just appended at `start..<output.count`, in place.
     func rewriteToken(_ id: TokenID, position: Int, in output: inout [UInt8], from start: Int) {

@@ -204,6 +204,7 @@ public struct Tokenizer: Sendable {
     /// vocabularies, `▁` back to spaces). Throws `unknownTokenID` for an id neither the vocabulary nor the
     /// specials have.
     public func decode(_ ids: some Sequence<TokenID>) throws(TokcError) -> [UInt8] {
+        if let sentencePiece = detokenizer.sentencePiece { return try sentencePiece.decode(ids) }
         var output: [UInt8] = []
         let rewrites = !detokenizer.isNone
         for (position, id) in ids.enumerated() {

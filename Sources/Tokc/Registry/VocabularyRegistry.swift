@@ -64,7 +64,8 @@ public struct VocabularyRegistry: Sendable {
     ///
     /// A name found in a manifest loads that entry, after checking its file's sha256. Otherwise an existing file
     /// loads by its content: a Hugging Face `tokenizer.json` (a JSON object) carries its whole pipeline; a
-    /// `*.txt` file is BERT's `vocab.txt`, with BERT's uncased pipeline around it; anything else is a `.tiktoken`
+    /// `*.model` file is a SentencePiece model; a `*.txt` file is BERT's `vocab.txt`, with BERT's uncased pipeline
+    /// around it; anything else is a `.tiktoken`
     /// BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the pattern and special
     /// tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no special tokens.
     /// Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
@@ -80,6 +81,9 @@ public struct VocabularyRegistry: Sendable {
         if content.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") {
             // A Hugging Face tokenizer.json carries its own pattern and added tokens.
             return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
+        }
+        if nameOrPath.hasSuffix(".model") {
+            return try SentencePieceFormat.load(content, name: nameOrPath, path: nameOrPath)
         }
         if nameOrPath.hasSuffix(".txt") {
             // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).

@@ -1,0 +1,150 @@
+/// A SentencePiece `.model` file assembled into a `Tokenizer` that gives SentencePiece's ids: its normaliser
+/// (`SentencePieceNormalizer`), the whole text as one piece, and the model's encoder: Unigram (`UnigramEncoder`)
+/// or BPE (`MergeListBPEEncoder`, every pair whose concatenation is a piece merging, the highest-scoring first).
+/// Decoding is SentencePiece's (`SentencePieceDecoding`).
+///
+/// Control pieces (`<s>`, `</s>`) and the unknown piece are special tokens: never matched in text unless special
+/// tokens are allowed (SentencePiece never matches them).
+public enum SentencePieceFormat {
+    public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
+        try tokenizer(try SentencePieceModel.parse(content, path: path), name: name, path: path)
+    }
+
+    static func tokenizer(_ model: SentencePieceModel, name: String, path: String) throws(TokcError) -> Tokenizer {
+        let encoder: any Encoder
+        switch model.modelType {
+        case .unigram: encoder = UnigramEncoder(model: model)
+        case .bpe: encoder = try bpeEncoder(model, path: path)
+        case .word, .character:
+            throw .invalidVocabulary(path: path, reason: "model_type \(model.modelType) is not supported by this tokc: supported are unigram and bpe")
+        }
+        var specials: [String: TokenID] = [:]
+        for (id, piece) in model.pieces.enumerated() where piece.type == .control || piece.type == .unknown {
+            specials[String(decoding: piece.text, as: UTF8.self)] = TokenID(id)
+        }
+        var detokenizer = Detokenizer()
+        detokenizer.sentencePiece = SentencePieceDecoding(model: model)
+        return Tokenizer(
+            name: name, normalizer: try SentencePieceNormalizer(model: model, path: path), preTokenizer: WholeTextPreTokenizer(),
+            encoder: encoder, specialTokens: specials, detokenizer: detokenizer)
+    }
+
+    /// SentencePiece BPE as merges: a pair merges when its concatenation is a piece, the piece with the highest
+    /// score first (then the lower id), leftmost on a tie; every split of a piece into two pieces is a merge
+    /// of that rank.
+    private static func bpeEncoder(_ model: SentencePieceModel, path: String) throws(TokcError) -> MergeListBPEEncoder {
+        var bytes: [UInt8] = []
+        var entries: [(id: TokenID, range: Range<Int>)] = []
+        var fallback = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
+        for (id, piece) in model.pieces.enumerated() {
+            switch piece.type {
+            case .normal, .userDefined:
+                entries.append((TokenID(id), bytes.count..<bytes.count + piece.text.count))
+                bytes += piece.text
+            case .byte:
+                if let byte = SentencePieceModel.byte(ofPiece: piece.text) { fallback[Int(byte)] = TokenID(id) }
+            default:
+                break
+            }
+        }
+        let table: TokenTable
+        do {
+            table = try TokenTable(bytes: bytes, entries: entries)
+        } catch {
+            throw .invalidVocabulary(path: path, reason: "the pieces cannot be indexed: \(error)")
+        }
+        let ranked = entries.map(\.id).sorted { a, b in
+            let (sa, sb) = (model.pieces[Int(a)].score, model.pieces[Int(b)].score)
+            return sa != sb ? sa > sb : a < b
+        }
+        var merges: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        for id in ranked {
+            let text = model.pieces[Int(id)].text
+            for split in 1..<max(1, text.count) where text[split] & 0xC0 != 0x80 {
+                if let left = table.id(of: Array(text[..<split])), let right = table.id(of: Array(text[split...])) {
+                    merges.append((left, right, id))
+                }
+            }
+        }
+        let alphabet = MergeListBPEEncoder.Alphabet.characters(
+            byteFallback: model.byteFallback ? fallback : nil, unknown: TokenID(model.unknownID), fuseUnknown: !model.byteFallback)
+        guard let encoder = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
+            throw .invalidVocabulary(path: path, reason: "the BPE model cannot be assembled")
+        }
+        return encoder
+    }
+}
+
+/// SentencePiece's decoding of ids, exactly: control pieces vanish, the unknown piece is its surface (` ⁇ `),
+/// runs of byte pieces become their bytes with each ill-formed byte as U+FFFD, `▁` becomes a space, and the
+/// first piece of the text loses one leading `▁` (the one the normaliser put in front), unless the text has
+/// something in it already.
+public struct SentencePieceDecoding: Sendable {
+    let pieces: [[UInt8]]
+    let types: [SentencePieceModel.PieceType]
+    let unknownSurface: [UInt8]
+    /// The first piece's leading `▁` is taken (`add_dummy_prefix` or `remove_extra_whitespaces`).
+    let stripsLeadingSpace: Bool
+    let removesExtraWhitespaces: Bool
+
+    init(model: SentencePieceModel) {
+        pieces = model.pieces.map(\.text)
+        types = model.pieces.map(\.type)
+        unknownSurface = model.unknownSurface
+        stripsLeadingSpace = model.normalization.addDummyPrefix || model.normalization.removeExtraWhitespaces
+        removesExtraWhitespaces = model.normalization.removeExtraWhitespaces
+    }
+
+    func decode(_ ids: some Sequence<TokenID>) throws(TokcError) -> [UInt8] {
+        var text: [UInt8] = []
+        var bytes: [UInt8] = []
+        var expectsLeadingSpace = true
+        var consumedLeadingSpace = false
+        func flushBytes() {
+            bytes.withUnsafeBufferPointer { run in
+                var index = 0
+                while index < run.count {
+                    let length = UTF8Scan.sequenceLength(in: run, at: index)
+                    if length == 0 {
+                        text += [0xEF, 0xBF, 0xBD]
+                        index += 1
+                    } else {
+                        text += run[index..<(index + length)]
+                        index += length
+                    }
+                }
+            }
+            bytes.removeAll(keepingCapacity: true)
+        }
+        for (position, id) in ids.enumerated() {
+            guard Int(id) < pieces.count else { throw .unknownTokenID(id: id, position: position, vocabularySize: pieces.count) }
+            let piece = pieces[Int(id)]
+            switch types[Int(id)] {
+            case .byte:
+                bytes.append(SentencePieceModel.byte(ofPiece: piece) ?? 0)
+                continue
+            case .control:
+                flushBytes()
+                if consumedLeadingSpace || !text.isEmpty { expectsLeadingSpace = false }
+                consumedLeadingSpace = false
+            case .unknown:
+                flushBytes()
+                if consumedLeadingSpace || !text.isEmpty { expectsLeadingSpace = false }
+                consumedLeadingSpace = false
+                text += unknownSurface
+            case .normal, .userDefined, .unused:
+                flushBytes()
+                if consumedLeadingSpace || !text.isEmpty { expectsLeadingSpace = false }
+                var body = piece[...]
+                consumedLeadingSpace = false
+                if expectsLeadingSpace && stripsLeadingSpace && body.starts(with: SentencePieceNormalizer.space) {
+                    body = body.dropFirst(SentencePieceNormalizer.space.count)
+                    consumedLeadingSpace = !removesExtraWhitespaces
+                }
+                text += body.withUnsafeBufferPointer { ReplaceNormalizer.replacing(SentencePieceNormalizer.space, with: [0x20], in: $0) } ?? Array(body)
+            }
+        }
+        flushBytes()
+        return text
+    }
+}

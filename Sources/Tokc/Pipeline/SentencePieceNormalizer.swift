@@ -1,0 +1,126 @@
+/// SentencePiece's normalisation rules as a model file carries them (`precompiled_charsmap`): a double-array trie
+/// (darts-clone's layout) from UTF-8 sequences to their replacements, then the replacements, NUL-terminated.
+/// The blob is `trie size (UInt32, little-endian)`, the trie's 32-bit units, the replacement strings.
+/// The rules are the source of truth: ICU's NFKC is close to `nmt_nfkc` but not identical.
+struct PrecompiledCharsMap: Sendable {
+    private let units: [UInt32]
+    private let replacements: [UInt8]
+
+    /// Nil when the blob is not a charsmap (too short, or a trie size past its end).
+    init?(_ blob: [UInt8]) {
+        guard blob.count > 4 else { return nil }
+        let trieSize = Int(blob[0]) | Int(blob[1]) << 8 | Int(blob[2]) << 16 | Int(blob[3]) << 24
+        guard trieSize < blob.count - 4, trieSize % 4 == 0, trieSize > 0 else { return nil }
+        var units = [UInt32](repeating: 0, count: trieSize / 4)
+        for index in units.indices {
+            let at = 4 + index * 4
+            units[index] = UInt32(blob[at]) | UInt32(blob[at + 1]) << 8 | UInt32(blob[at + 2]) << 16 | UInt32(blob[at + 3]) << 24
+        }
+        self.units = units
+        replacements = Array(blob[(4 + trieSize)...])
+    }
+
+    // darts-clone's unit: a label in the low byte (bit 31 set for a value unit), a leaf flag in bit 8, an offset
+    // to the children in bits 10-31 (shifted by 8 more when bit 9 is set); a value unit holds 31 bits of value.
+    @inline(__always) private static func hasLeaf(_ unit: UInt32) -> Bool { (unit >> 8) & 1 == 1 }
+    @inline(__always) private static func value(_ unit: UInt32) -> Int { Int(unit & 0x7FFF_FFFF) }
+    @inline(__always) private static func label(_ unit: UInt32) -> UInt32 { unit & 0x8000_00FF }
+    @inline(__always) private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
+
+    /// The longest rule that matches at `start`: how many bytes it consumes and its replacement's bytes.
+    func longestMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> (length: Int, replacement: ArraySlice<UInt8>)? {
+        var node = Self.offset(units[0])
+        var found: (length: Int, value: Int)? = nil
+        var index = start
+        while index < text.count {
+            let byte = text[index]
+            node ^= Int(byte)
+            guard node < units.count else { break }
+            let unit = units[node]
+            guard Self.label(unit) == UInt32(byte) else { break }
+            node ^= Self.offset(unit)
+            guard node < units.count else { break }
+            index += 1
+            if Self.hasLeaf(unit) { found = (index - start, Self.value(units[node])) }
+        }
+        guard let found, found.value < replacements.count else { return nil }
+        let end = replacements[found.value...].firstIndex(of: 0) ?? replacements.count
+        return (found.length, replacements[found.value..<end])
+    }
+}
+
+/// SentencePiece's `Normalizer`, exactly: user-defined pieces pass as they are, the charsmap's longest rule
+/// rewrites the rest (an ill-formed byte becomes U+FFFD), `▁` is put in front (`add_dummy_prefix`), runs of
+/// spaces collapse and leading and trailing ones go (`remove_extra_whitespaces`), and spaces become `▁`
+/// (`escape_whitespaces`).
+public struct SentencePieceNormalizer: Normalizer {
+    let charsMap: PrecompiledCharsMap?
+    let spec: SentencePieceModel.Normalization
+    let treatWhitespaceAsSuffix: Bool
+    /// User-defined pieces, longest first: they are matched before the rules and never rewritten.
+    let userDefined: [[UInt8]]
+
+    static let space: [UInt8] = [0xE2, 0x96, 0x81]  // ▁
+    private static let replacementCharacter: ArraySlice<UInt8> = [0xEF, 0xBF, 0xBD]
+
+    init(model: SentencePieceModel, path: String) throws(TokcError) {
+        spec = model.normalization
+        treatWhitespaceAsSuffix = model.treatWhitespaceAsSuffix
+        userDefined = model.pieces.filter { $0.type == .userDefined }.map(\.text).sorted { $0.count > $1.count }
+        if spec.precompiledCharsMap.isEmpty {
+            charsMap = nil
+        } else {
+            guard let map = PrecompiledCharsMap(spec.precompiledCharsMap) else {
+                throw .invalidVocabulary(path: path, reason: "normalizer_spec.precompiled_charsmap is broken: its trie size runs past its end")
+            }
+            charsMap = map
+        }
+    }
+
+    /// The replacement of the longest prefix at `start`, and how many bytes it consumes.
+    private func normalizedPrefix(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> (ArraySlice<UInt8>, Int) {
+        for piece in userDefined where text.count - start >= piece.count {
+            if text[start..<(start + piece.count)].elementsEqual(piece) { return (ArraySlice(piece), piece.count) }
+        }
+        if let match = charsMap?.longestMatch(in: text, from: start) { return (match.replacement, match.length) }
+        let length = UTF8Scan.sequenceLength(in: text, at: start)
+        guard length > 0 else { return (Self.replacementCharacter, 1) }
+        return (ArraySlice(text[start..<(start + length)]), length)
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var input = 0
+        if spec.removeExtraWhitespaces {
+            while input < text.count {
+                let (replacement, consumed) = normalizedPrefix(text, at: input)
+                guard replacement.elementsEqual([0x20]) else { break }
+                input += consumed
+            }
+        }
+        guard input < text.count else { return [] }
+        var output: [UInt8] = []
+        output.reserveCapacity((text.count - input) * 3 / 2 + 3)
+        let space = spec.escapeWhitespaces ? Self.space : [0x20]
+        if !treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
+        var previousIsSpace = spec.removeExtraWhitespaces
+        while input < text.count {
+            var (replacement, consumed) = normalizedPrefix(text, at: input)
+            if previousIsSpace { while replacement.first == 0x20 { replacement = replacement.dropFirst() } }
+            if !replacement.isEmpty {
+                for byte in replacement {
+                    if spec.escapeWhitespaces && byte == 0x20 { output += Self.space } else { output.append(byte) }
+                }
+                previousIsSpace = replacement.last == 0x20
+            }
+            input += consumed
+            if !spec.removeExtraWhitespaces { previousIsSpace = false }
+        }
+        if spec.removeExtraWhitespaces {
+            while output.count >= space.count && output[(output.count - space.count)...].elementsEqual(space) {
+                output.removeLast(space.count)
+            }
+        }
+        if treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
+        return output
+    }
+}

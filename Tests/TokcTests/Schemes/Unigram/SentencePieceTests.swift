@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import Tokc
+
+/// SentencePiece `.model` files against sentencepiece 0.2.3's fixtures: the Unigram `unigram-multi-8k` (shipped)
+/// and Mistral's BPE `tokenizer.model.v1` (in Tests/Fixtures): ids, pieces and decoded text.
+@Suite struct SentencePieceTests {
+    static func check(_ tokenizer: Tokenizer, model: SentencePieceModel, fixtures: String, count: Int) throws {
+        let records = try Fixtures.jsonLines(fixtures)
+        #expect(records.count == count)
+        for record in records {
+            let name = "\(fixtures) \(record.string("id") ?? "?")"
+            let text = try #require(record.string("text"))
+            let expected = try #require(record.ids("ids"))
+            let ids = tokenizer.encode(text)
+            #expect(ids == expected, "\(name): \(text.debugDescription)")
+            #expect(tokenizer.count(text) == expected.count, "\(name) count")
+            let pieces = expected.map { String(decoding: model.pieces[Int($0)].text, as: UTF8.self) }
+            #expect(pieces == record["pieces"] as? [String], "\(name) pieces")
+            #expect(try tokenizer.decodeText(expected) == record.string("decoded"), "\(name) decoded")
+        }
+    }
+
+    @Test func unigramFixtures() throws {
+        let tokenizer = try Tokenizer.named("unigram-multi-8k")
+        #expect(Scheme.of(tokenizer.encoder) == .unigram && tokenizer.vocabularySize == 8_000)
+        let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
+        try Self.check(tokenizer, model: try SentencePieceModel.parse(try FileIO.readAll(path), path: path), fixtures: "unigram-multi-8k.jsonl", count: 112)
+    }
+
+    @Test func sentencePieceBPEFixtures() throws {
+        let path = Fixtures.directory + "/mistral-v1.tokenizer.model"
+        let content = try FileIO.readAll(path)
+        let tokenizer = try SentencePieceFormat.load(content, name: "mistral-v1", path: path)
+        #expect(Scheme.of(tokenizer.encoder) == .bpe && tokenizer.vocabularySize == 32_000)
+        try Self.check(tokenizer, model: try SentencePieceModel.parse(content, path: path), fixtures: "mistral-v1.jsonl", count: 112)
+    }
+
+    @Test func modelRoundTrip() throws {
+        let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
+        let model = try SentencePieceModel.parse(try FileIO.readAll(path), path: path)
+        #expect(model.pieces.count == 8_000 && model.byteFallback && model.normalization.name == "nmt_nfkc")
+        #expect(model.normalization.precompiledCharsMap.count == 240_007)
+        #expect(try SentencePieceModel.parse(model.serialized(), path: "again") == model)
+    }
+
+    @Test func truncatedAndCorruptFilesAreErrors() throws {
+        let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
+        let content = try FileIO.readAll(path)
+        for (bytes, reason) in [
+            // Cut inside the normalizer spec, whose charsmap is the last big field.
+            (Array(content.prefix(370_000)), "byte 130210: expected 240021 bytes of field 3, but the message ends after 239790"),
+            (Array(content.prefix(5)), "byte 2: expected 14 bytes of field 1, but the message ends after 3"),
+            (Array("hello world\n".utf8), "byte 2: expected a field key with wire type 4 and number 13, which is not valid here"),
+            // One piece "a", an empty normalizer spec, no trainer spec.
+            ([0x0A, 0x03, 0x0A, 0x01, 0x61, 0x1A, 0x00], "byte 7: expected pieces and a trainer_spec (this is not a SentencePiece model)"),
+        ] {
+            #expect(throws: TokcError.invalidVocabulary(path: "bad.model", reason: reason)) {
+                _ = try SentencePieceModel.parse(bytes, path: "bad.model")
+            }
+        }
+    }
+}
