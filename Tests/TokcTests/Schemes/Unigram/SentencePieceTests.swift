@@ -36,6 +36,28 @@ import Testing
         try Self.check(tokenizer, model: try SentencePieceModel.parse(content, path: path), fixtures: "mistral-v1.jsonl", count: 112)
     }
 
+    static let withSentencePiece = TrainedParityTests.python(with: "sentencepiece")
+
+    /// Both models give sentencepiece's ids on every held-out line of Corpus/split and on every code point.
+    @Test(.enabled(if: withSentencePiece != nil, "python3 with the sentencepiece package is not installed (pip install sentencepiece); skipped"),
+          arguments: ["Vocabularies/unigram-multi-8k.model", "Tests/Fixtures/mistral-v1.tokenizer.model"])
+    func heldOutAndEveryCodePointAsSentencePiece(model: String) throws {
+        let path = Fixtures.repositoryRoot + "/" + model
+        let tokenizer = try SentencePieceFormat.load(try FileIO.readAll(path), name: model, path: path)
+        let texts = try PythonReference.heldOutLines() + PythonReference.everyCodePoint()
+        let script = """
+            import json, sys
+            import sentencepiece as spm
+            sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
+            for l in open(sys.argv[2], encoding="utf-8"):
+                print(json.dumps(sp.encode(json.loads(l)["text"])))
+            """
+        let theirs = try PythonReference.run(python: Self.withSentencePiece, script: script, arguments: [path], texts: texts)
+        #expect(theirs.count == texts.count && texts.count == 6_789 + 17_376)
+        let differing = zip(texts, theirs).filter { PythonReference.formatted(tokenizer.encode($0)) != $1 }
+        #expect(differing.isEmpty, "\(differing.count) texts differ, the first: \(differing.first.map { String($0.0.prefix(40)).debugDescription } ?? "")")
+    }
+
     @Test func modelRoundTrip() throws {
         let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
         let model = try SentencePieceModel.parse(try FileIO.readAll(path), path: path)
