@@ -77,23 +77,31 @@ public struct SentencePieceNormalizer: Normalizer {
         }
     }
 
-    /// The replacement of the longest prefix at `start`, and how many bytes it consumes.
-    private func normalizedPrefix(_ text: UnsafeBufferPointer<UInt8>, at start: Int) -> (ArraySlice<UInt8>, Int) {
+    /// The replacement of the longest prefix at `start` (a slice of the rules, of a user-defined piece, or of
+    /// the text itself, so nothing is allocated per character), and how many bytes it consumes.
+    @inline(__always)
+    private func withNormalizedPrefix<Result>(
+        _ text: UnsafeBufferPointer<UInt8>, at start: Int, _ body: (UnsafeBufferPointer<UInt8>, Int) -> Result
+    ) -> Result {
         for piece in userDefined where text.count - start >= piece.count {
-            if text[start..<(start + piece.count)].elementsEqual(piece) { return (ArraySlice(piece), piece.count) }
+            if text[start..<(start + piece.count)].elementsEqual(piece) { return body(UnsafeBufferPointer(rebasing: text[start..<(start + piece.count)]), piece.count) }
         }
-        if let match = charsMap?.longestMatch(in: text, from: start) { return (match.replacement, match.length) }
+        if let match = charsMap?.longestMatch(in: text, from: start) {
+            return match.replacement.withUnsafeBufferPointer { body($0, match.length) }
+        }
         let length = UTF8Scan.sequenceLength(in: text, at: start)
-        guard length > 0 else { return (Self.replacementCharacter, 1) }
-        return (ArraySlice(text[start..<(start + length)]), length)
+        guard length > 0 else { return Self.replacementCharacter.withUnsafeBufferPointer { body($0, 1) } }
+        return body(UnsafeBufferPointer(rebasing: text[start..<(start + length)]), length)
     }
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var input = 0
         if spec.removeExtraWhitespaces {
             while input < text.count {
-                let (replacement, consumed) = normalizedPrefix(text, at: input)
-                guard replacement.elementsEqual([0x20]) else { break }
+                let consumed = withNormalizedPrefix(text, at: input) { replacement, consumed in
+                    replacement.count == 1 && replacement[0] == 0x20 ? consumed : 0
+                }
+                guard consumed > 0 else { break }
                 input += consumed
             }
         }
@@ -103,16 +111,19 @@ public struct SentencePieceNormalizer: Normalizer {
         let space = spec.escapeWhitespaces ? Self.space : [0x20]
         if !treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
         var previousIsSpace = spec.removeExtraWhitespaces
+        let escapes = spec.escapeWhitespaces
         while input < text.count {
-            var (replacement, consumed) = normalizedPrefix(text, at: input)
-            if previousIsSpace { while replacement.first == 0x20 { replacement = replacement.dropFirst() } }
-            if !replacement.isEmpty {
-                for byte in replacement {
-                    if spec.escapeWhitespaces && byte == 0x20 { output += Self.space } else { output.append(byte) }
+            input += withNormalizedPrefix(text, at: input) { replacement, consumed in
+                var from = 0
+                if previousIsSpace { while from < replacement.count && replacement[from] == 0x20 { from += 1 } }
+                if from < replacement.count {
+                    for byte in replacement[from...] {
+                        if escapes && byte == 0x20 { output += Self.space } else { output.append(byte) }
+                    }
+                    previousIsSpace = replacement[replacement.count - 1] == 0x20
                 }
-                previousIsSpace = replacement.last == 0x20
+                return consumed
             }
-            input += consumed
             if !spec.removeExtraWhitespaces { previousIsSpace = false }
         }
         if spec.removeExtraWhitespaces {

@@ -7,6 +7,12 @@ struct ByteTrie: Sendable {
     private let edgeTargets: [Int32]
     /// The id a node ends, or -1.
     private let ids: [Int32]
+    /// For a node with many children (the root has one per first byte), the start of its 256 targets in
+    /// `denseTargets` (-1 where no edge), else -1: a linear scan of 200 edges per character was most of a
+    /// Viterbi's time.
+    private let denseStart: [Int32]
+    private let denseTargets: [Int32]
+    private static let denseFanOut = 12
 
     init(_ entries: [(bytes: [UInt8], id: TokenID)]) {
         // Build with a child map per node, then lay the edges out flat, children sorted by byte.
@@ -29,6 +35,8 @@ struct ByteTrie: Sendable {
         var firstEdge: [Int32] = []
         var edgeBytes: [UInt8] = []
         var edgeTargets: [Int32] = []
+        var denseStart: [Int32] = []
+        var denseTargets: [Int32] = []
         firstEdge.reserveCapacity(children.count + 1)
         for map in children {
             firstEdge.append(Int32(edgeBytes.count))
@@ -36,12 +44,22 @@ struct ByteTrie: Sendable {
                 edgeBytes.append(byte)
                 edgeTargets.append(target)
             }
+            if map.count >= Self.denseFanOut {
+                denseStart.append(Int32(denseTargets.count))
+                var block = [Int32](repeating: -1, count: 256)
+                for (byte, target) in map { block[Int(byte)] = target }
+                denseTargets += block
+            } else {
+                denseStart.append(-1)
+            }
         }
         firstEdge.append(Int32(edgeBytes.count))
         self.firstEdge = firstEdge
         self.edgeBytes = edgeBytes
         self.edgeTargets = edgeTargets
         self.ids = ids
+        self.denseStart = denseStart
+        self.denseTargets = denseTargets
     }
 
     /// Calls `body(end, id)` for every entry that `text[start..<end]` spells, shortest first.
@@ -51,11 +69,18 @@ struct ByteTrie: Sendable {
         var index = start
         while index < text.count {
             let byte = text[index]
-            var edge = Int(firstEdge[node])
-            let end = Int(firstEdge[node + 1])
-            while edge < end && edgeBytes[edge] < byte { edge += 1 }
-            guard edge < end && edgeBytes[edge] == byte else { return }
-            node = Int(edgeTargets[edge])
+            let dense = Int(denseStart[node])
+            if dense >= 0 {
+                let target = Int(denseTargets[dense + Int(byte)])
+                guard target >= 0 else { return }
+                node = target
+            } else {
+                var edge = Int(firstEdge[node])
+                let end = Int(firstEdge[node + 1])
+                while edge < end && edgeBytes[edge] < byte { edge += 1 }
+                guard edge < end && edgeBytes[edge] == byte else { return }
+                node = Int(edgeTargets[edge])
+            }
             index += 1
             if ids[node] >= 0 { body(index, TokenID(bitPattern: ids[node])) }
         }
