@@ -181,3 +181,11 @@ const char *tokc_icu_version(void) {
 }
 
 void tokc_icu_free(void *pointer) { free(pointer); }
+
+#include <unicode/uscript.h>
+
+int32_t tokc_icu_script(uint32_t code_point) {
+    UErrorCode status = U_ZERO_ERROR;
+    UScriptCode script = uscript_getScript((UChar32)code_point, &status);
+    return U_FAILURE(status) ? -1 : (int32_t)script;
+}

@@ -44,6 +44,15 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("wordpiece: ICU locale for --pretokenizer icu-words.", valueName: "id"))
     var locale = ""
 
+    @Option(name: .long, help: ArgumentHelp("unigram: the share of character occurrences the alphabet covers; rarer characters become byte pieces.", valueName: "share"))
+    var characterCoverage = 0.9995
+
+    @Flag(name: .long, help: "unigram: no byte pieces; characters outside the alphabet are <unk>.")
+    var noByteFallback = false
+
+    @Flag(name: .long, help: "unigram: no normalisation rules (identity) instead of nmt_nfkc.")
+    var identity = false
+
     @Option(name: .long, help: "Pairs seen fewer times than this are not merged.")
     var minFrequency = 2
 
@@ -61,6 +70,7 @@ struct TrainCommand: ParsableCommand {
         if let format { return format }
         if out.hasSuffix(".txt") { return "vocab.txt" }
         if out.hasSuffix(".tiktoken") { return "tiktoken" }
+        if out.hasSuffix(".model") || scheme == .unigram { return "sentencepiece" }
         return "tokenizer.json"
     }
 
@@ -86,7 +96,8 @@ struct TrainCommand: ParsableCommand {
             }
             if alphabetLimit < 0 { throw ValidationError("--alphabet-limit is 0 (all) or more") }
         case .unigram:
-            throw ValidationError("training a unigram vocabulary is not in this tokc yet (issue #7); it reads SentencePiece .model files")
+            if fileFormat != "sentencepiece" { throw ValidationError("--format is sentencepiece (a .model file) for unigram") }
+            if !(characterCoverage > 0 && characterCoverage <= 1) { throw ValidationError("--character-coverage is a share in (0, 1]") }
         }
     }
 
@@ -94,7 +105,7 @@ struct TrainCommand: ParsableCommand {
         switch scheme {
         case .bpe: try trainBPE()
         case .wordpiece: try trainWordPiece()
-        case .unigram: break  // refused by validate()
+        case .unigram: try trainUnigram()
         }
     }
 
@@ -132,6 +143,39 @@ struct TrainCommand: ParsableCommand {
         }
         if heldOutTokens > 0 {
             try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutWords) words, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutTokens) / Double(max(1, heldOutWords)))) tokens/word, [UNK] \(String(format: "%.3f", 100 * Double(unknown) / Double(heldOutTokens)))% of tokens")
+        }
+        try Output.finish()
+    }
+
+    private func trainUnigram() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var normalization = SentencePieceModel.Normalization()
+        normalization.name = "identity"
+        if !identity {
+            // nmt_nfkc: the rules the shipped unigram-multi-8k carries (sentencepiece's builder made them).
+            let located = try VocabularyRegistry.standard.vocabularies().first { $0.entry.name == "unigram-multi-8k" }
+            guard let located else { throw TokcError.unknownVocabulary(name: "unigram-multi-8k (its nmt_nfkc rules)", known: []) }
+            normalization = try SentencePieceModel.parse(try FileIO.readAll(located.filePath), path: located.filePath).normalization
+        }
+        var options = UnigramTrainer.Options(vocabSize: vocabSize, normalization: normalization)
+        options.characterCoverage = characterCoverage
+        options.byteFallback = !noByteFallback
+        var trainer = try UnigramTrainer(options: options)
+        let model = try feedAndTrain(&trainer)
+        try write(try model.serialize(format: "sentencepiece"))
+        let seconds = secondsSince(started, clock: clock)
+        let tokenizer = try model.tokenizer(name: out)
+        try Output.line("wrote \(out): \(model.model.pieces.count) pieces from \(trainer.distinctWords) distinct words")
+        try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(peakMemoryMiB()) MiB")
+        var (heldOutBytes, heldOutTokens) = (0, 0)
+        for path in heldOutFiles() {
+            let text = try FileIO.readAll(path)
+            heldOutBytes += text.count
+            for line in text.split(separator: UInt8(ascii: "\n")) { heldOutTokens += tokenizer.count(Array(line)) }
+        }
+        if heldOutTokens > 0 {
+            try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutBytes) / Double(heldOutTokens))) bytes/token")
         }
         try Output.finish()
     }

@@ -43,6 +43,10 @@ const char *tokc_icu_version(void);
 
 void tokc_icu_free(void *pointer);
 
+/// The Unicode script of a code point (ICU's UScriptCode: 0 Common, 1 Inherited, 17 Han, 20 Hiragana,
+/// 22 Katakana, ...), or -1.
+int32_t tokc_icu_script(uint32_t code_point);
+
 #ifdef __cplusplus
 }
 #endif

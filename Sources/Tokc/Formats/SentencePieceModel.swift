@@ -24,6 +24,8 @@ public struct SentencePieceModel: Sendable, Equatable {
         public var addDummyPrefix = true
         public var removeExtraWhitespaces = true
         public var escapeWhitespaces = true
+
+        public init() {}
     }
 
     public var pieces: [Piece] = []

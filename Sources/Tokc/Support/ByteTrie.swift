@@ -15,39 +15,45 @@ struct ByteTrie: Sendable {
     private static let denseFanOut = 12
 
     init(_ entries: [(bytes: [UInt8], id: TokenID)]) {
-        // Build with a child map per node, then lay the edges out flat, children sorted by byte.
-        var children: [[UInt8: Int32]] = [[:]]
-        var ids: [Int32] = [-1]
-        for (bytes, id) in entries where !bytes.isEmpty {
-            var node = 0
-            for byte in bytes {
-                if let next = children[node][byte] {
-                    node = Int(next)
-                } else {
-                    children.append([:])
-                    ids.append(-1)
-                    children[node][byte] = Int32(children.count - 1)
-                    node = children.count - 1
-                }
-            }
-            if ids[node] < 0 { ids[node] = Int32(bitPattern: id) }
-        }
+        // Entries sorted by bytes, then laid out breadth-first: a node is a range of sorted entries sharing a
+        // prefix of its depth, and its children are that range grouped by the next byte. No per-node maps.
+        let sorted = entries.filter { !$0.bytes.isEmpty }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
         var firstEdge: [Int32] = []
         var edgeBytes: [UInt8] = []
         var edgeTargets: [Int32] = []
+        var ids: [Int32] = []
         var denseStart: [Int32] = []
         var denseTargets: [Int32] = []
-        firstEdge.reserveCapacity(children.count + 1)
-        for map in children {
-            firstEdge.append(Int32(edgeBytes.count))
-            for (byte, target) in map.sorted(by: { $0.key < $1.key }) {
-                edgeBytes.append(byte)
-                edgeTargets.append(target)
+        var queue: [(range: Range<Int>, depth: Int)] = [(0..<sorted.count, 0)]
+        var head = 0
+        while head < queue.count {
+            let (range, depth) = queue[head]
+            head += 1
+            var start = range.lowerBound
+            // An entry that ends here is this node's id (the first listed, if several are equal).
+            var id: Int32 = -1
+            while start < range.upperBound && sorted[start].bytes.count == depth {
+                if id < 0 { id = Int32(bitPattern: sorted[start].id) }
+                start += 1
             }
-            if map.count >= Self.denseFanOut {
+            ids.append(id)
+            firstEdge.append(Int32(edgeBytes.count))
+            var children = 0
+            while start < range.upperBound {
+                let byte = sorted[start].bytes[depth]
+                var end = start + 1
+                while end < range.upperBound && sorted[end].bytes[depth] == byte { end += 1 }
+                let child = Int32(queue.count)
+                queue.append((start..<end, depth + 1))
+                edgeBytes.append(byte)
+                edgeTargets.append(child)
+                children += 1
+                start = end
+            }
+            if children >= Self.denseFanOut {
                 denseStart.append(Int32(denseTargets.count))
                 var block = [Int32](repeating: -1, count: 256)
-                for (byte, target) in map { block[Int(byte)] = target }
+                for edge in (edgeBytes.count - children)..<edgeBytes.count { block[Int(edgeBytes[edge])] = edgeTargets[edge] }
                 denseTargets += block
             } else {
                 denseStart.append(-1)

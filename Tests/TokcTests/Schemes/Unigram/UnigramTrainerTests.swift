@@ -1,0 +1,64 @@
+import Foundation
+import Testing
+@testable import Tokc
+
+@Suite struct UnigramTrainerTests {
+    static func nmtNFKC() throws -> SentencePieceModel.Normalization {
+        let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
+        return try SentencePieceModel.parse(try FileIO.readAll(path), path: path).normalization
+    }
+
+    static func train(vocabSize: Int, batchBytes: Int = 8 << 20) throws -> TrainedUnigram {
+        var options = UnigramTrainer.Options(vocabSize: vocabSize, normalization: try nmtNFKC())
+        options.batchBytes = batchBytes
+        var trainer = try UnigramTrainer(options: options)
+        try trainer.add(file: Fixtures.repositoryRoot + "/Corpus/split/fr.heldout.txt")
+        return try trainer.train { _ in }
+    }
+
+    @Test func modelShapeAndDeterminism() throws {
+        let model = try Self.train(vocabSize: 1_000).model
+        #expect(model.pieces.count == 1_000)
+        #expect(model.pieces[0] == .init(text: Array("<unk>".utf8), score: 0, type: .unknown))
+        #expect(model.pieces[1].type == .control && model.pieces[2].type == .control)
+        #expect(model.pieces[3] == .init(text: Array("<0x00>".utf8), score: 0, type: .byte))
+        #expect(model.pieces[258] == .init(text: Array("<0xFF>".utf8), score: 0, type: .byte))
+        // Learned pieces follow, by score, highest first; `▁` alone and the frequent words are among them.
+        let learned = model.pieces[259...]
+        #expect(learned.allSatisfy { $0.type == .normal })
+        #expect(zip(learned, learned.dropFirst()).allSatisfy { $0.score >= $1.score })
+        #expect(learned.contains { $0.text == Array("▁de".utf8) })
+        #expect(try SentencePieceModel.parse(model.serialized(), path: "again") == model)
+        // Counting in small batches changes nothing.
+        #expect(try Self.train(vocabSize: 1_000, batchBytes: 4096).model == model)
+    }
+
+    @Test(.enabled(if: SentencePieceTests.withSentencePiece != nil, "python3 with the sentencepiece package is not installed (pip install sentencepiece); skipped"))
+    func sentencePieceLoadsTheModelAndGivesTokcsIds() throws {
+        let trained = try Self.train(vocabSize: 1_000)
+        let folder = NSTemporaryDirectory() + "tokc-unigram-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/trained.model"
+        try Data(try trained.serialize(format: "sentencepiece")).write(to: URL(fileURLWithPath: path))
+        let texts = try PythonReference.heldOutLines()
+        let script = """
+            import json, sys
+            import sentencepiece as spm
+            sp = spm.SentencePieceProcessor(model_file=sys.argv[1])
+            for l in open(sys.argv[2], encoding="utf-8"):
+                print(json.dumps(sp.encode(json.loads(l)["text"])))
+            """
+        let theirs = try PythonReference.run(python: SentencePieceTests.withSentencePiece, script: script, arguments: [path], texts: texts)
+        #expect(theirs.count == texts.count)
+        let tokenizer = try trained.tokenizer(name: "trained")
+        let differing = zip(texts, theirs).filter { PythonReference.formatted(tokenizer.encode($0)) != $1 }
+        #expect(differing.isEmpty, "\(differing.count) held-out lines differ")
+    }
+
+    @Test func badOptionsAreErrors() throws {
+        #expect(throws: TokcError.malformedInput(source: "--vocab-size", line: 1, expected: "more than the 259 meta pieces (unknown, <s>, </s>, 256 bytes)")) {
+            _ = try UnigramTrainer(options: .init(vocabSize: 259, normalization: .init()))
+        }
+    }
+}
