@@ -228,46 +228,36 @@ public struct UnigramTrainer: Trainer {
 
         /// The expected count of every piece over all words (forward-backward), on every core.
         func expectedCounts(words: [[UInt8]], counts: [Int]) -> [Double] {
-            let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, words.count))
-            var partial = [[Double]](repeating: [], count: threads)
-            partial.withUnsafeMutableBufferPointer { partial in
-                nonisolated(unsafe) let partial = partial
-                DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                    var expected = [Double](repeating: 0, count: scores.count)
-                    var edges: [(start: Int32, end: Int32, id: Int32)] = []
-                    var alpha: [Double] = []
-                    var beta: [Double] = []
-                    for index in stride(from: thread, to: words.count, by: threads) {
-                        edges.removeAll(keepingCapacity: true)
-                        words[index].withUnsafeBufferPointer { buffer in
-                            forEachEdge(buffer) { edges.append((Int32($0), Int32($1), Int32($2))) }
-                        }
-                        let size = words[index].count
-                        alpha.removeAll(keepingCapacity: true)
-                        alpha.append(contentsOf: repeatElement(-.infinity, count: size + 1))
-                        beta.removeAll(keepingCapacity: true)
-                        beta.append(contentsOf: repeatElement(-.infinity, count: size + 1))
-                        alpha[0] = 0
-                        for edge in edges {  // in order of start: forward
-                            alpha[Int(edge.end)] = logAdd(alpha[Int(edge.end)], alpha[Int(edge.start)] + score(Int(edge.id)))
-                        }
-                        beta[size] = 0
-                        for edge in edges.reversed() {  // ends are after starts: backward
-                            beta[Int(edge.start)] = logAdd(beta[Int(edge.start)], beta[Int(edge.end)] + score(Int(edge.id)))
-                        }
-                        let z = alpha[size]
-                        guard z > -.infinity else { continue }
-                        let count = Double(counts[index])
-                        for edge in edges where edge.id >= 0 {
-                            expected[Int(edge.id)] += count * exp(alpha[Int(edge.start)] + score(Int(edge.id)) + beta[Int(edge.end)] - z)
-                        }
+            UnigramTrainer.sumPerPiece(pieces: scores.count, words: words.count) { indices, expected in
+                var edges: [(start: Int32, end: Int32, id: Int32)] = []
+                var alpha: [Double] = []
+                var beta: [Double] = []
+                for index in indices {
+                    edges.removeAll(keepingCapacity: true)
+                    words[index].withUnsafeBufferPointer { buffer in
+                        forEachEdge(buffer) { edges.append((Int32($0), Int32($1), Int32($2))) }
                     }
-                    partial[thread] = expected
+                    let size = words[index].count
+                    alpha.removeAll(keepingCapacity: true)
+                    alpha.append(contentsOf: repeatElement(-.infinity, count: size + 1))
+                    beta.removeAll(keepingCapacity: true)
+                    beta.append(contentsOf: repeatElement(-.infinity, count: size + 1))
+                    alpha[0] = 0
+                    for edge in edges {  // in order of start: forward
+                        alpha[Int(edge.end)] = logAdd(alpha[Int(edge.end)], alpha[Int(edge.start)] + score(Int(edge.id)))
+                    }
+                    beta[size] = 0
+                    for edge in edges.reversed() {  // ends are after starts: backward
+                        beta[Int(edge.start)] = logAdd(beta[Int(edge.start)], beta[Int(edge.end)] + score(Int(edge.id)))
+                    }
+                    let z = alpha[size]
+                    guard z > -.infinity else { continue }
+                    let count = Double(counts[index])
+                    for edge in edges where edge.id >= 0 {
+                        expected[Int(edge.id)] += count * exp(alpha[Int(edge.start)] + score(Int(edge.id)) + beta[Int(edge.end)] - z)
+                    }
                 }
             }
-            var total = partial[0]
-            for other in partial.dropFirst() { for index in total.indices { total[index] += other[index] } }
-            return total
         }
 
         /// The best segmentation of `bytes`; `excluding` a piece id that may not be used. Nil when none exists.
@@ -327,23 +317,14 @@ public struct UnigramTrainer: Trainer {
                 }
             }
         }
-        // Viterbi counts over the corpus, on every core.
-        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, words.count))
-        var partial = [[Double]](repeating: [], count: threads)
-        partial.withUnsafeMutableBufferPointer { partial in
-            nonisolated(unsafe) let partial = partial
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                var frequency = [Double](repeating: 0, count: pieces.count)
-                var scratch: [(score: Double, start: Int, id: Int)] = []
-                for index in stride(from: thread, to: words.count, by: threads) {
-                    guard let path = words[index].withUnsafeBufferPointer({ lattices.viterbi($0, scratch: &scratch) }) else { continue }
-                    for id in path where id >= 0 { frequency[id] += Double(counts[index]) }
-                }
-                partial[thread] = frequency
+        // Viterbi counts over the corpus.
+        let frequency = Self.sumPerPiece(pieces: pieces.count, words: words.count) { indices, frequency in
+            var scratch: [(score: Double, start: Int, id: Int)] = []
+            for index in indices {
+                guard let path = words[index].withUnsafeBufferPointer({ lattices.viterbi($0, scratch: &scratch) }) else { continue }
+                for id in path where id >= 0 { frequency[id] += Double(counts[index]) }
             }
         }
-        var frequency = partial[0]
-        for other in partial.dropFirst() { for index in frequency.indices { frequency[index] += other[index] } }
         let totalWords = Double(counts.reduce(0, +))
         let sum = frequency.reduce(0, +)
         let logSum = log(sum)
@@ -370,6 +351,27 @@ public struct UnigramTrainer: Trainer {
             kept.append(pieces[candidate.index])
         }
         return kept
+    }
+
+    /// Per-piece sums over all words: the words are dealt out to one thread per core, `body` adds each thread's
+    /// words into its own array, and the arrays are added up.
+    private static func sumPerPiece(
+        pieces: Int, words: Int, _ body: @escaping @Sendable (StrideTo<Int>, inout [Double]) -> Void
+    ) -> [Double] {
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, words))
+        var partial = [[Double]](repeating: [], count: threads)
+        partial.withUnsafeMutableBufferPointer { partial in
+            // Each thread writes only its own slot, and the buffer outlives the loop.
+            nonisolated(unsafe) let partial = partial
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var sums = [Double](repeating: 0, count: pieces)
+                body(stride(from: thread, to: words, by: threads), &sums)
+                partial[thread] = sums
+            }
+        }
+        var total = partial[0]
+        for other in partial.dropFirst() { for index in total.indices { total[index] += other[index] } }
+        return total
     }
 
     // MARK: - The model
