@@ -113,14 +113,14 @@ public struct UnigramTrainer: Trainer {
     /// Validity of a piece as sentencepiece defines it (`IsValidSentencePiece`), checked a character at a time:
     /// `▁` only first, no unknown character, one script (kana count as Han; combining marks take the script
     /// before them; digits are their own script, Common).
+    /// Only the script is kept (4 bytes: a position of the seed search is 16); the length is the caller's.
     private struct PieceShape {
         static let any: Int32 = -2
         var script: Int32 = any
-        var length = 0
 
-        mutating func extend(with scalar: UInt32, maxLength: Int) -> Bool {
+        /// Whether the piece of `length` characters so far stays valid with `scalar` after it.
+        mutating func extend(with scalar: UInt32, length: Int, maxLength: Int) -> Bool {
             guard length < maxLength, scalar != UnigramTrainer.unknownCharacter, scalar != 0, scalar != 0x20 else { return false }
-            defer { length += 1 }
             if scalar == UnigramTrainer.space { return length == 0 }
             var script = tokc_icu_script(scalar)
             if script == 20 || script == 22 || scalar == 0x30FC { script = 17 }  // Hiragana, Katakana → Han
@@ -144,7 +144,7 @@ public struct UnigramTrainer: Trainer {
         for (index, word) in words.enumerated() {
             for start in word.indices {
                 var shape = PieceShape()
-                if shape.extend(with: word[start], maxLength: options.maxPieceLength) {
+                if shape.extend(with: word[start], length: 0, maxLength: options.maxPieceLength) {
                     positions.append(Position(word: Int32(index), start: Int32(start), id: Int32(bitPattern: word[start]), shape: shape))
                 }
             }
@@ -152,37 +152,38 @@ public struct UnigramTrainer: Trainer {
         var found: [(word: Int32, start: Int32, length: Int32, score: Int)] = []
         var length = 1
         while !positions.isEmpty && length < options.maxPieceLength {
-            // Extend every live position by one character; ids of the longer substrings by (id, character).
+            // Extend every live position by one character, in place (the positions are the biggest thing
+            // training holds: one per character of the distinct words); ids of the longer substrings by (id,
+            // character).
             var ids: [UInt64: Int32] = [:]
             var frequency: [Int] = []
             var exemplar: [Int32] = []
-            var next: [Position] = []
-            next.reserveCapacity(positions.count)
-            for position in positions {
+            var kept = 0
+            for index in positions.indices {
+                var position = positions[index]
                 let word = words[Int(position.word)]
                 let end = Int(position.start) + length
-                guard end < word.count else { continue }
-                var shape = position.shape
-                guard shape.extend(with: word[end], maxLength: options.maxPieceLength) else { continue }
+                guard end < word.count, position.shape.extend(with: word[end], length: length, maxLength: options.maxPieceLength) else { continue }
                 let key = UInt64(UInt32(bitPattern: position.id)) << 32 | UInt64(word[end])
-                let id: Int32
                 if let known = ids[key] {
-                    id = known
+                    position.id = known
                 } else {
-                    id = Int32(frequency.count)
-                    ids[key] = id
+                    position.id = Int32(frequency.count)
+                    ids[key] = position.id
                     frequency.append(0)
-                    exemplar.append(Int32(next.count))
+                    exemplar.append(Int32(kept))
                 }
-                frequency[Int(id)] += counts[Int(position.word)]
-                next.append(Position(word: position.word, start: position.start, id: id, shape: shape))
+                frequency[Int(position.id)] += counts[Int(position.word)]
+                positions[kept] = position
+                kept += 1
             }
+            positions.removeLast(positions.count - kept)
             length += 1
             for (id, count) in frequency.enumerated() where count >= 2 {
-                let at = next[Int(exemplar[id])]
+                let at = positions[Int(exemplar[id])]
                 found.append((at.word, at.start, Int32(length), count * length))
             }
-            positions = next.filter { frequency[Int($0.id)] >= 2 }
+            positions.removeAll { frequency[Int($0.id)] < 2 }
         }
         found.sort { $0.score != $1.score ? $0.score > $1.score : ($0.word, $0.start, $0.length) < ($1.word, $1.start, $1.length) }
         var result: [(piece: [UInt32], score: Double)] = required.sorted { ($0.count, $1.scalar) > ($1.count, $0.scalar) }.map { ([$0.scalar], Double($0.count)) }
