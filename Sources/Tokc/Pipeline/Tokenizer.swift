@@ -75,17 +75,20 @@ public struct Tokenizer: Sendable {
     private func encodeOrdinary<Sink: TokenSink>(
         _ segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, into sink: inout Sink
     ) {
-        guard !segment.isEmpty else { return }
-        if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
-            normalized.withUnsafeBufferPointer { split($0, into: &sink) }
-        } else {
-            split(segment, into: &sink)
+        forEachPiece(of: segment, atTextStart: atTextStart) { piece in
+            encoder.encode(piece: piece, into: &sink)
         }
     }
 
-    private func split<Sink: TokenSink>(_ text: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
-        preTokenizer.forEachPiece(in: text) { piece in
-            encoder.encode(piece: piece, into: &sink)
+    /// The pieces of a segment without special tokens: normalised, then split.
+    private func forEachPiece(
+        of segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        guard !segment.isEmpty else { return }
+        if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
+            normalized.withUnsafeBufferPointer { preTokenizer.forEachPiece(in: $0, body) }
+        } else {
+            preTokenizer.forEachPiece(in: segment, body)
         }
     }
 
@@ -130,14 +133,7 @@ public struct Tokenizer: Sendable {
     /// tokens are not looked for.
     public func pieceCount(_ bytes: [UInt8]) -> Int {
         var count = 0
-        bytes.withUnsafeBufferPointer { text in
-            guard !text.isEmpty else { return }
-            if let normalized = normalizer.normalize(text, atTextStart: true) {
-                normalized.withUnsafeBufferPointer { preTokenizer.forEachPiece(in: $0) { _ in count += 1 } }
-            } else {
-                preTokenizer.forEachPiece(in: text) { _ in count += 1 }
-            }
-        }
+        bytes.withUnsafeBufferPointer { forEachPiece(of: $0, atTextStart: true) { _ in count += 1 } }
         return count
     }
 
