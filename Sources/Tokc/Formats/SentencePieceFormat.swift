@@ -33,27 +33,25 @@ public enum SentencePieceFormat {
     /// score first (then the lower id), leftmost on a tie; every split of a piece into two pieces is a merge
     /// of that rank.
     private static func bpeEncoder(_ model: SentencePieceModel, path: String) throws(TokcError) -> MergeListBPEEncoder {
-        var bytes: [UInt8] = []
-        var entries: [(id: TokenID, range: Range<Int>)] = []
+        var mergeable: [(id: TokenID, bytes: [UInt8])] = []
         var fallback = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
         for (id, piece) in model.pieces.enumerated() {
             switch piece.type {
             case .normal, .userDefined:
-                entries.append((TokenID(id), bytes.count..<bytes.count + piece.text.count))
-                bytes += piece.text
+                mergeable.append((TokenID(id), piece.text))
             case .byte:
-                if let byte = SentencePieceModel.byte(ofPiece: piece.text) { fallback[Int(byte)] = TokenID(id) }
+                if let byte = ByteFallback.byte(ofToken: piece.text) { fallback[Int(byte)] = TokenID(id) }
             default:
                 break
             }
         }
         let table: TokenTable
         do {
-            table = try TokenTable(bytes: bytes, entries: entries)
+            table = try TokenTable(tokens: mergeable)
         } catch {
             throw .invalidVocabulary(path: path, reason: "the pieces cannot be indexed: \(error)")
         }
-        let ranked = entries.map(\.id).sorted { a, b in
+        let ranked = mergeable.map(\.id).sorted { a, b in
             let (sa, sb) = (model.pieces[Int(a)].score, model.pieces[Int(b)].score)
             return sa != sb ? sa > sb : a < b
         }
@@ -121,7 +119,7 @@ public struct SentencePieceDecoding: Sendable {
             let piece = pieces[Int(id)]
             switch types[Int(id)] {
             case .byte:
-                bytes.append(SentencePieceModel.byte(ofPiece: piece) ?? 0)
+                bytes.append(ByteFallback.byte(ofToken: piece) ?? 0)
                 continue
             case .control:
                 flushBytes()

@@ -156,19 +156,12 @@ public struct SentencePieceModel: Sendable, Equatable {
             if piece.type == .unknown { unknowns += 1 }
             if piece.type == .byte {
                 guard byteFallback else { throw .invalidVocabulary(path: path, reason: "piece \(id) is a byte piece, but byte_fallback is off") }
-                guard Self.byte(ofPiece: piece.text) != nil else { throw .invalidVocabulary(path: path, reason: "piece \(id) '\(String(decoding: piece.text, as: UTF8.self))' is not a byte piece <0xNN>") }
+                guard ByteFallback.byte(ofToken: piece.text) != nil else { throw .invalidVocabulary(path: path, reason: "piece \(id) '\(String(decoding: piece.text, as: UTF8.self))' is not a byte piece <0xNN>") }
             }
         }
         guard unknowns == 1, pieces.indices.contains(unknownID), pieces[unknownID].type == .unknown else {
             throw .invalidVocabulary(path: path, reason: "the model needs exactly one unknown piece, at unk_id \(unknownID)")
         }
-    }
-
-    /// The byte of a byte piece's text, `<0x0A>` → 10.
-    static func byte(ofPiece text: [UInt8]) -> UInt8? {
-        guard text.count == 6, text.starts(with: Array("<0x".utf8)), text[5] == UInt8(ascii: ">"),
-              text[3..<5].allSatisfy({ (0x30...0x39).contains($0) || (0x41...0x46).contains($0) }) else { return nil }
-        return UInt8(String(decoding: text[3..<5], as: UTF8.self), radix: 16)
     }
 
     /// The `.model` bytes of this model.

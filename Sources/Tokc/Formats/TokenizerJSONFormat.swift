@@ -195,7 +195,7 @@ private struct Reader {
                 }
                 bytes = decoded
             } else {
-                if byteFallback, let byte = Self.fallbackByte(text) {
+                if byteFallback, let byte = ByteFallback.byte(ofToken: text) {
                     fallbackIDs[Int(byte)] = id
                     continue
                 }
@@ -368,12 +368,6 @@ private struct Reader {
             result.append((leftID, rightID, mergedID))
         }
         return result
-    }
-
-    /// The byte of a byte-fallback token's text, `<0x0A>` → 10.
-    static func fallbackByte(_ text: [UInt8]) -> UInt8? {
-        guard text.count == 6, text.starts(with: Array("<0x".utf8)), text[5] == UInt8(ascii: ">") else { return nil }
-        return UInt8(String(decoding: text[3..<5], as: UTF8.self), radix: 16)
     }
 
     /// Whether a pre-tokenizer is or contains `ByteLevel`: what makes a vocabulary byte-level.

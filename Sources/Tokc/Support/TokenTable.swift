@@ -49,6 +49,17 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         case tooLarge
     }
 
+    /// Builds the table from tokens given whole, each an id and its bytes; empty tokens are left out.
+    convenience init(tokens: some Sequence<(id: TokenID, bytes: [UInt8])>) throws(BuildError) {
+        var bytes: [UInt8] = []
+        var entries: [(id: TokenID, range: Range<Int>)] = []
+        for (id, token) in tokens where !token.isEmpty {
+            entries.append((id, bytes.count..<bytes.count + token.count))
+            bytes += token
+        }
+        try self.init(bytes: bytes, entries: entries)
+    }
+
     /// Builds the table from `entries`: each is an id and the range of its bytes in `bytes`.
     init(bytes: [UInt8], entries: [(id: TokenID, range: Range<Int>)]) throws(BuildError) {
         guard bytes.count < Int(UInt32.max), entries.count < Int(UInt32.max / 2) else { throw .tooLarge }

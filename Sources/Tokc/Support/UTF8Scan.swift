@@ -67,4 +67,19 @@ public enum UTF8Scan {
         while index < bytes.count && sequenceLength(in: bytes, at: index) == 0 { index += 1 }
         return index
     }
+
+    /// The code points of UTF-8 text, for trainers that work a character at a time (ill-formed bytes become
+    /// U+FFFD; their normalisers leave none).
+    static func scalarValues(of bytes: [UInt8]) -> [UInt32] {
+        String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)
+    }
+
+    /// The UTF-8 of code points (a value that is no scalar becomes U+FFFD).
+    static func encode(scalarValues values: some Sequence<UInt32>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for value in values {
+            UTF8.encode(Unicode.Scalar(value) ?? "\u{FFFD}") { bytes.append($0) }
+        }
+        return bytes
+    }
 }

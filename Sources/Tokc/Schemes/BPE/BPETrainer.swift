@@ -88,14 +88,8 @@ public struct TrainedBPE: TrainedModel, Sendable {
     }
 
     private func table() throws(TokcError) -> TokenTable {
-        var bytes: [UInt8] = []
-        var entries: [(id: TokenID, range: Range<Int>)] = []
-        for (id, token) in tokens.enumerated() {
-            entries.append((TokenID(id), bytes.count..<bytes.count + token.count))
-            bytes += token
-        }
         do {
-            return try TokenTable(bytes: bytes, entries: entries)
+            return try TokenTable(tokens: tokens.enumerated().map { (TokenID($0.offset), $0.element) })
         } catch {
             throw .invalidVocabulary(path: "trained vocabulary", reason: "\(error)")
         }

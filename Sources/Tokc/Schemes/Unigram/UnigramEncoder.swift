@@ -29,7 +29,7 @@ public struct UnigramEncoder: Encoder {
         })
         texts = pieces.map { piece in
             switch piece.type {
-            case .byte: return SentencePieceModel.byte(ofPiece: piece.text).map { [$0] } ?? []
+            case .byte: return ByteFallback.byte(ofToken: piece.text).map { [$0] } ?? []
             case .control: return []
             default: return piece.text
             }
@@ -48,7 +48,7 @@ public struct UnigramEncoder: Encoder {
         if model.byteFallback {
             var byteIDs = [TokenID](repeating: TokenID(model.unknownID), count: 256)
             for (id, piece) in pieces.enumerated() where piece.type == .byte {
-                if let byte = SentencePieceModel.byte(ofPiece: piece.text) { byteIDs[Int(byte)] = TokenID(id) }
+                if let byte = ByteFallback.byte(ofToken: piece.text) { byteIDs[Int(byte)] = TokenID(id) }
             }
             self.byteIDs = byteIDs
         } else {

@@ -68,7 +68,7 @@ public struct UnigramTrainer: Trainer {
     public mutating func train(progress: (TrainingProgress) -> Void) throws(TokcError) -> TrainedUnigram {
         counter.countPending()
         let counted = counter.counts.sorted()
-        var words: [[UInt32]] = counted.map { Self.scalars(of: $0.piece) }
+        var words: [[UInt32]] = counted.map { UTF8Scan.scalarValues(of: $0.piece) }
         let counts: [Int] = counted.map(\.count)
 
         // The alphabet: the most frequent characters up to the coverage; the others become the unknown character.
@@ -92,7 +92,7 @@ public struct UnigramTrainer: Trainer {
 
         progress(TrainingProgress(phase: "seeds", done: 0, total: 1))
         var pieces = seeds(words: words, counts: counts, required: required)
-        let wordBytes = words.map(Self.utf8)
+        let wordBytes = words.map { UTF8Scan.encode(scalarValues: $0) }
         let desired = Int(Double(options.vocabSize) * 1.1)
         var round = 0
         while true {
@@ -204,7 +204,7 @@ public struct UnigramTrainer: Trainer {
         let unknownScore: Double
 
         init(pieces: [(piece: [UInt32], score: Double)]) {
-            trie = ByteTrie(pieces.enumerated().map { (UnigramTrainer.utf8($1.piece), TokenID($0)) })
+            trie = ByteTrie(pieces.enumerated().map { (UTF8Scan.encode(scalarValues: $1.piece), TokenID($0)) })
             scores = pieces.map(\.score)
             unknownScore = (scores.min() ?? 0) - 10
         }
@@ -308,7 +308,7 @@ public struct UnigramTrainer: Trainer {
         var alwaysKeep = [Bool](repeating: true, count: pieces.count)
         var alternatives = [[Int]](repeating: [], count: pieces.count)
         for (index, piece) in pieces.enumerated() where piece.piece.count > 1 {
-            let bytes = Self.utf8(piece.piece)
+            let bytes = UTF8Scan.encode(scalarValues: piece.piece)
             bytes.withUnsafeBufferPointer { buffer in
                 guard let best = lattices.viterbi(buffer, scratch: &scratch) else { return }
                 if best.count >= 2 {
@@ -390,9 +390,8 @@ public struct UnigramTrainer: Trainer {
             .init(text: Array("</s>".utf8), score: 0, type: .control),
         ]
         if options.byteFallback {
-            let hex = Array("0123456789ABCDEF".utf8)
-            for byte in 0..<256 {
-                model.pieces.append(.init(text: Array("<0x".utf8) + [hex[byte >> 4], hex[byte & 15], UInt8(ascii: ">")], score: 0, type: .byte))
+            for byte in 0...255 {
+                model.pieces.append(.init(text: ByteFallback.token(of: UInt8(byte)), score: 0, type: .byte))
             }
         }
         let scores = Dictionary(pieces.map { ($0.piece, $0.score) }, uniquingKeysWith: { first, _ in first })
@@ -413,24 +412,9 @@ public struct UnigramTrainer: Trainer {
             if chosen[piece.piece] == nil { chosen[piece.piece] = piece.score }
         }
         for (piece, score) in chosen.sorted(by: { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }) {
-            model.pieces.append(.init(text: Self.utf8(piece), score: Float(score), type: .normal))
+            model.pieces.append(.init(text: UTF8Scan.encode(scalarValues: piece), score: Float(score), type: .normal))
         }
         return model
-    }
-
-    // MARK: - Helpers
-
-    static func scalars(of bytes: [UInt8]) -> [UInt32] {
-        String(decoding: bytes, as: UTF8.self).unicodeScalars.map(\.value)
-    }
-
-    static func utf8(_ scalars: [UInt32]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(scalars.count * 3)
-        for value in scalars {
-            if let scalar = Unicode.Scalar(value) { bytes += Array(String(Character(scalar)).utf8) }
-        }
-        return bytes
     }
 }
 

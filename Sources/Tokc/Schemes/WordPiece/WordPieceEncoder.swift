@@ -20,19 +20,10 @@ public struct WordPieceEncoder: Encoder {
     /// two tokens are equal.
     init?(tokens: [[UInt8]], unknownToken: [UInt8], prefix: [UInt8] = Array("##".utf8), maxCharactersPerWord: Int = 100) {
         guard let unknownIndex = tokens.firstIndex(of: unknownToken) else { return nil }
-        func table(_ entries: [(TokenID, [UInt8])]) -> TokenTable? {
-            var bytes: [UInt8] = []
-            var ranges: [(id: TokenID, range: Range<Int>)] = []
-            for (id, token) in entries where !token.isEmpty {
-                ranges.append((id, bytes.count..<bytes.count + token.count))
-                bytes += token
-            }
-            return try? TokenTable(bytes: bytes, entries: ranges)
-        }
-        let all = tokens.enumerated().map { (TokenID($0.offset), $0.element) }
-        guard let spelled = table(all),
-              let continuations = table(all.filter { $0.1.count > prefix.count && $0.1.starts(with: prefix) }.map { ($0.0, Array($0.1.dropFirst(prefix.count))) })
-        else { return nil }
+        let all = tokens.enumerated().map { (id: TokenID($0.offset), bytes: $0.element) }
+        let continuing = all.filter { $0.bytes.count > prefix.count && $0.bytes.starts(with: prefix) }
+            .map { (id: $0.id, bytes: Array($0.bytes.dropFirst(prefix.count))) }
+        guard let spelled = try? TokenTable(tokens: all), let continuations = try? TokenTable(tokens: continuing) else { return nil }
         self.tokens = spelled
         self.continuations = continuations
         self.unknown = TokenID(unknownIndex)

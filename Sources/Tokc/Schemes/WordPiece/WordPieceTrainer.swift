@@ -80,7 +80,7 @@ public struct WordPieceTrainer: Trainer {
         counter.countPending()
         // Words in byte order: the table's order depends on how the texts were batched, the result must not.
         let words = counter.counts.sorted().compactMap { word, count -> (scalars: [UInt32], count: Int)? in
-            let scalars = Self.scalars(of: word)
+            let scalars = UTF8Scan.scalarValues(of: word)
             return scalars.count <= options.maxCharactersPerWord ? (scalars, count) : nil
         }
 
@@ -96,7 +96,7 @@ public struct WordPieceTrainer: Trainer {
         var vocabulary = Tokens(prefix: Array(options.continuationPrefix.utf8))
         for special in options.specialTokens { _ = vocabulary.add(Array(special.utf8), continuation: false) }
         var first: [UInt32: TokenID] = [:]
-        for scalar in alphabet { first[scalar] = vocabulary.add(Self.utf8(scalar), continuation: false) }
+        for scalar in alphabet { first[scalar] = vocabulary.add(UTF8Scan.encode(scalarValues: [scalar]), continuation: false) }
 
         // Each word as its first character and continuation characters; words with a character outside the
         // alphabet are left out (see the type's comment).
@@ -112,7 +112,7 @@ public struct WordPieceTrainer: Trainer {
                 if let id = continuation[scalar] {
                     word.append(id)
                 } else {
-                    let id = vocabulary.add(vocabulary.prefix + Self.utf8(scalar), continuation: true)
+                    let id = vocabulary.add(vocabulary.prefix + UTF8Scan.encode(scalarValues: [scalar]), continuation: true)
                     continuation[scalar] = id
                     word.append(id)
                 }
@@ -161,24 +161,6 @@ public struct WordPieceTrainer: Trainer {
             let tail = isContinuation[Int(right)] ? tokens[Int(right)].dropFirst(prefix.count) : tokens[Int(right)][...]
             return add(tokens[Int(left)] + tail, continuation: isContinuation[Int(left)])
         }
-    }
-
-    private static func scalars(of word: [UInt8]) -> [UInt32] {
-        var result: [UInt32] = []
-        result.reserveCapacity(word.count)
-        word.withUnsafeBufferPointer { bytes in
-            var index = 0
-            while index < bytes.count {
-                let length = max(1, UTF8Scan.sequenceLength(in: bytes, at: index))
-                result.append(UTF8Scan.scalar(in: bytes, at: index, length: length).value)
-                index += length
-            }
-        }
-        return result
-    }
-
-    private static func utf8(_ scalar: UInt32) -> [UInt8] {
-        Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8)
     }
 }
 
