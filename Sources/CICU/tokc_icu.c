@@ -104,23 +104,28 @@ int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t leng
     return error;
 }
 
-// Opening a word break iterator costs far more than breaking a short piece (it loads and sets up the rules),
-// and a pre-tokenizer breaks one piece at a time: each thread keeps its iterator for its last locale.
+// Opening a break iterator costs far more than breaking a short piece (it loads and sets up the rules),
+// and a pre-tokenizer breaks one piece at a time: each thread keeps its iterator for its last kind and locale.
 static __thread UBreakIterator *cached_iterator = NULL;
+static __thread tokc_icu_break_kind cached_kind;
 static __thread char cached_locale[64];
 
-static UBreakIterator *word_iterator(const char *locale, UErrorCode *status) {
-    if (cached_iterator != NULL && strncmp(cached_locale, locale, sizeof(cached_locale)) == 0) return cached_iterator;
+static UBreakIterator *break_iterator(tokc_icu_break_kind kind, const char *locale, UErrorCode *status) {
+    UBreakIteratorType type = kind == TOKC_ICU_WORDS ? UBRK_WORD : UBRK_CHARACTER;
+    if (cached_iterator != NULL && cached_kind == kind && strncmp(cached_locale, locale, sizeof(cached_locale)) == 0) {
+        return cached_iterator;
+    }
     if (cached_iterator != NULL) { ubrk_close(cached_iterator); cached_iterator = NULL; }
-    if (strlen(locale) >= sizeof(cached_locale)) return ubrk_open(UBRK_WORD, locale, NULL, 0, status);
-    cached_iterator = ubrk_open(UBRK_WORD, locale, NULL, 0, status);
+    if (strlen(locale) >= sizeof(cached_locale)) return ubrk_open(type, locale, NULL, 0, status);
+    cached_iterator = ubrk_open(type, locale, NULL, 0, status);
     if (U_FAILURE(*status)) { cached_iterator = NULL; return NULL; }
+    cached_kind = kind;
     strcpy(cached_locale, locale);
     return cached_iterator;
 }
 
-int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_t length,
-                                 int64_t **offsets, int64_t *count) {
+int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const uint8_t *text, int64_t length,
+                            int64_t **offsets, int64_t *count) {
     *offsets = NULL;
     *count = 0;
     if (length < 0) return U_INDEX_OUTOFBOUNDS_ERROR;
@@ -129,7 +134,7 @@ int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_
     UText stack_text = UTEXT_INITIALIZER;
     UText *utext = utext_openUTF8(&stack_text, (const char *)text, length, &status);
     if (U_FAILURE(status)) return status;
-    UBreakIterator *iterator = word_iterator(locale, &status);
+    UBreakIterator *iterator = break_iterator(kind, locale, &status);
     if (U_FAILURE(status)) { utext_close(utext); return status; }
     int owned = iterator != cached_iterator;
     ubrk_setUText(iterator, utext, &status);

@@ -62,7 +62,7 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The file to write.", valueName: "file"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("bpe: tokenizer.json (Hugging Face: the exact merge list) or tiktoken (ranks; tiktoken's merge rule, checked on the held-out text). wordpiece: vocab.txt or tokenizer.json. Default: from --out's extension (.txt, .tiktoken), else tokenizer.json.", valueName: "format"))
+    @Option(name: .long, help: ArgumentHelp("bpe: tokenizer.json (Hugging Face: the exact merge list) or tiktoken (ranks; tiktoken's merge rule, checked on the held-out text). wordpiece: vocab.txt or tokenizer.json. unigram: sentencepiece (.model) or tokenizer.json. Default: from --out's extension (.txt, .tiktoken, .model, .json), else tokenizer.json (sentencepiece for unigram).", valueName: "format"))
     var format: String?
 
     /// `--format`, or what `--out` names.
@@ -70,7 +70,7 @@ struct TrainCommand: ParsableCommand {
         if let format { return format }
         if out.hasSuffix(".txt") { return "vocab.txt" }
         if out.hasSuffix(".tiktoken") { return "tiktoken" }
-        if out.hasSuffix(".model") || scheme == .unigram { return "sentencepiece" }
+        if out.hasSuffix(".model") || (scheme == .unigram && !out.hasSuffix(".json")) { return "sentencepiece" }
         return "tokenizer.json"
     }
 
@@ -96,7 +96,7 @@ struct TrainCommand: ParsableCommand {
             }
             if alphabetLimit < 0 { throw ValidationError("--alphabet-limit is 0 (all) or more") }
         case .unigram:
-            if fileFormat != "sentencepiece" { throw ValidationError("--format is sentencepiece (a .model file) for unigram") }
+            if !["sentencepiece", "tokenizer.json"].contains(fileFormat) { throw ValidationError("--format is sentencepiece (a .model file) or tokenizer.json for unigram") }
             if !(characterCoverage > 0 && characterCoverage <= 1) { throw ValidationError("--character-coverage is a share in (0, 1]") }
         }
     }
@@ -163,9 +163,12 @@ struct TrainCommand: ParsableCommand {
         options.byteFallback = !noByteFallback
         var trainer = try UnigramTrainer(options: options)
         let model = try feedAndTrain(&trainer)
-        try write(try model.serialize(format: "sentencepiece"))
+        let file = try model.serialize(format: fileFormat)
+        try write(file)
         let seconds = secondsSince(started, clock: clock)
-        let tokenizer = try model.tokenizer(name: out)
+        // Measured as the written file encodes: SentencePiece's rules for .model, Hugging Face's for tokenizer.json.
+        let tokenizer = fileFormat == "tokenizer.json"
+            ? try TokenizerJSONFormat.load(file, name: out, path: out) : try model.tokenizer(name: out)
         try Output.line("wrote \(out): \(model.model.pieces.count) pieces from \(trainer.distinctWords) distinct words")
         try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(peakMemoryMiB()) MiB")
         var (heldOutBytes, heldOutTokens) = (0, 0)

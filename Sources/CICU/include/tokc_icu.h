@@ -28,12 +28,20 @@ typedef enum {
 int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t length,
                            uint8_t **out, int64_t *out_length);
 
-/// Word boundaries of UTF-8 text, as byte offsets, by ICU's dictionary-based word break iterator for
-/// `locale` ("ja", "zh", "th", "" for the root locale). Ill-formed UTF-8 sequences are kept as they are.
-/// On success returns 0 and sets `*offsets` to a malloc'ed array of `*count` offsets, always starting
-/// with 0 and ending with `length`. On failure returns the ICU error code (> 0).
-int32_t tokc_icu_word_boundaries(const char *locale, const uint8_t *text, int64_t length,
-                                 int64_t **offsets, int64_t *count);
+/// What `tokc_icu_boundaries` breaks text into.
+typedef enum {
+    /// Extended grapheme clusters (user-perceived characters), UAX #29.
+    TOKC_ICU_GRAPHEMES = 0,
+    /// Words, by ICU's dictionary-based word break iterator for the locale.
+    TOKC_ICU_WORDS = 1,
+} tokc_icu_break_kind;
+
+/// Boundaries of UTF-8 text, as byte offsets: grapheme clusters, or words by ICU's dictionary-based word
+/// break iterator for `locale` ("ja", "zh", "th", "" for the root locale). Ill-formed UTF-8 sequences are
+/// kept as they are. On success returns 0 and sets `*offsets` to a malloc'ed array of `*count` offsets,
+/// always starting with 0 and ending with `length`. On failure returns the ICU error code (> 0).
+int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const uint8_t *text, int64_t length,
+                            int64_t **offsets, int64_t *count);
 
 /// The name of an ICU error code, e.g. "U_ILLEGAL_ARGUMENT_ERROR". Static storage: do not free.
 const char *tokc_icu_error_name(int32_t code);

@@ -104,7 +104,7 @@ public struct SentencePieceDecoding: Sendable {
                 while index < run.count {
                     let length = UTF8Scan.sequenceLength(in: run, at: index)
                     if length == 0 {
-                        text += [0xEF, 0xBF, 0xBD]
+                        text += UTF8Scan.replacementCharacter
                         index += 1
                     } else {
                         text += run[index..<(index + length)]

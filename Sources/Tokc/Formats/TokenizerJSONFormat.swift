@@ -1,5 +1,6 @@
-/// Hugging Face `tokenizer.json` for BPE and WordPiece: the vocabulary, the merges, the normaliser, the pre-tokenizer, the
-/// decoder, the post-processor's template and the added tokens, assembled into a `Tokenizer`.
+/// Hugging Face `tokenizer.json` for BPE, WordPiece and Unigram: the vocabulary, the merges or scores, the
+/// normaliser, the pre-tokenizer, the decoder, the post-processor's template and the added tokens, assembled
+/// into a `Tokenizer`.
 ///
 /// Two families of BPE file are read:
 /// - **byte-level** (a `ByteLevel` pre-tokenizer: GPT-2, Llama 3, DeepSeek V3): tokens are bytes written in
@@ -11,11 +12,16 @@
 ///   `fuse_unk` cover the rest; the `▁` comes from `Prepend`/`Replace` normalisers or a `Metaspace`
 ///   pre-tokenizer, and the decoder (`Replace`, `ByteFallback`, `Fuse`, `Strip`, or `Metaspace`) undoes it.
 ///
-/// Components read: normalizers NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (string pattern) and
-/// Sequence; pre-tokenizers ByteLevel, Split (regex, `Isolated`), Metaspace, Sequence; decoders ByteLevel,
-/// Metaspace, Replace, ByteFallback, Fuse, Strip, Sequence; post-processors ByteLevel, TemplateProcessing
-/// (its single-sequence template) and Sequence. Anything else is an error that names the component: a
-/// vocabulary is never loaded with a part skipped.
+/// Unigram files (converted T5, ALBERT, XLM-R models) are pieces with scores, encoded by Hugging Face's rules
+/// (`UnigramEncoder`), SentencePiece's normalisation as a `Precompiled` charsmap (`PrecompiledNormalizer`), and
+/// `Metaspace`.
+///
+/// Components read: normalizers NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace (string or regex pattern),
+/// Strip, Precompiled, BertNormalizer and Sequence; pre-tokenizers ByteLevel, Split (regex, `Isolated`),
+/// Metaspace, BertPreTokenizer, Sequence; decoders ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip,
+/// WordPiece, Sequence; post-processors ByteLevel, TemplateProcessing (its single-sequence template) and
+/// Sequence. Anything else is an error that names the component: a vocabulary is never loaded with a part
+/// skipped. Numbers are read as Hugging Face reads them (`JSONNode.serdeNumber`), so scores are its scores.
 ///
 /// Added tokens are the tokenizer's special tokens. Hugging Face recognises them in the text always; in tokc
 /// they are recognised when the caller allows special tokens (`allowedSpecial: .all`, `--allow-special`),
@@ -73,6 +79,75 @@ public enum TokenizerJSONFormat {
                 ("ignore_merges", .bool(false)),
                 ("vocab", .object(texts.enumerated().map { ($1, .integer($0)) })),
                 ("merges", .array(merges.map { .text(texts[Int($0.left)] + " " + texts[Int($0.right)]) })),
+            ])),
+        ]).serialized()
+    }
+
+    /// Writes a SentencePiece Unigram model as a Hugging Face `tokenizer.json`, in the layout transformers'
+    /// converter (`SpmConverter`) gives: control pieces as added tokens; the normaliser as `Precompiled` (the
+    /// model's charsmap), then, with `remove_extra_whitespaces`, `Strip` on the right and `Replace` of runs of
+    /// spaces by `▁`; `Metaspace` (prepending `▁` when the model adds a dummy prefix); the pieces and scores in
+    /// id order. Unlike that converter it keeps `byte_fallback` (Hugging Face's Unigram implements it), with
+    /// the `Replace`/`ByteFallback`/`Fuse`/`Strip` decoder that turns `<0xNN>` pieces back into bytes.
+    ///
+    /// Hugging Face then gives the ids tokc gives reading this file; they are SentencePiece's ids except where
+    /// the two pipelines differ (leading spaces, which SentencePiece removes and `Metaspace` keeps as `▁`;
+    /// clusters `Precompiled` rewrites whole).
+    public static func serialize(unigram model: SentencePieceModel) throws(TokcError) -> [UInt8] {
+        guard model.modelType == .unigram else {
+            throw .invalidVocabulary(path: "tokenizer.json", reason: "only Unigram .model files are written as Unigram tokenizer.json, not \(model.modelType)")
+        }
+        guard model.normalization.escapeWhitespaces, !model.treatWhitespaceAsSuffix else {
+            throw .invalidVocabulary(path: "tokenizer.json", reason: "Metaspace needs escape_whitespaces and a prefix (not suffix) space: this model has no tokenizer.json form")
+        }
+        let space = JSONValue.string(SentencePieceNormalizer.space)
+        var normalizers: [JSONValue] = []
+        if !model.normalization.precompiledCharsMap.isEmpty {
+            normalizers.append(.object([
+                ("type", .text("Precompiled")), ("precompiled_charsmap", .text(Base64.encode(model.normalization.precompiledCharsMap))),
+            ]))
+        }
+        if model.normalization.removeExtraWhitespaces {
+            normalizers.append(.object([("type", .text("Strip")), ("strip_left", .bool(false)), ("strip_right", .bool(true))]))
+            normalizers.append(.object([
+                ("type", .text("Replace")), ("pattern", .object([("Regex", .text(" {2,}"))])), ("content", space),
+            ]))
+        }
+        let prependScheme = JSONValue.text(model.normalization.addDummyPrefix ? "always" : "never")
+        let metaspace = JSONValue.object([
+            ("type", .text("Metaspace")), ("replacement", space), ("prepend_scheme", prependScheme), ("split", .bool(true)),
+        ])
+        let decoder: JSONValue
+        if model.byteFallback {
+            decoder = .object([
+                ("type", .text("Sequence")),
+                ("decoders", .array([
+                    .object([("type", .text("Replace")), ("pattern", .object([("String", space)])), ("content", .text(" "))]),
+                    .object([("type", .text("ByteFallback"))]),
+                    .object([("type", .text("Fuse"))]),
+                    .object([
+                        ("type", .text("Strip")), ("content", .text(" ")),
+                        ("start", .integer(model.normalization.addDummyPrefix ? 1 : 0)), ("stop", .integer(0)),
+                    ]),
+                ])),
+            ])
+        } else {
+            decoder = metaspace
+        }
+        let controls = model.pieces.enumerated().filter { $0.element.type == .control }
+        return JSONValue.object([
+            ("version", .text("1.0")),
+            ("truncation", .null),
+            ("padding", .null),
+            ("added_tokens", addedTokens(controls.map { (String(decoding: $0.element.text, as: UTF8.self), TokenID($0.offset)) })),
+            ("normalizer", .object([("type", .text("Sequence")), ("normalizers", .array(normalizers))])),
+            ("pre_tokenizer", metaspace),
+            ("post_processor", .null),
+            ("decoder", decoder),
+            ("model", .object([
+                ("type", .text("Unigram")), ("unk_id", .integer(model.unknownID)),
+                ("vocab", .array(model.pieces.map { .array([.string($0.text), .number(Double($0.score))]) })),
+                ("byte_fallback", .bool(model.byteFallback)),
             ])),
         ]).serialized()
     }
@@ -158,7 +233,8 @@ private struct Reader {
         switch model["type"]?.string {
         case "BPE": break
         case "WordPiece": return try wordPieceTokenizer(root, model: model, name: name)
-        case let other: throw unsupported("model type '\(other ?? "none")'", "supported: BPE, WordPiece")
+        case "Unigram": return try unigramTokenizer(root, model: model, name: name)
+        case let other: throw unsupported("model type '\(other ?? "none")'", "supported: BPE, WordPiece, Unigram")
         }
         let byteLevel = Self.containsByteLevel(root["pre_tokenizer"])
         let byteFallback = model["byte_fallback"]?.bool == true
@@ -332,6 +408,44 @@ private struct Reader {
             template: try template(root["post_processor"]))
     }
 
+    /// A Unigram vocabulary: `model.vocab` (`[piece, score]` by id), `unk_id`, `byte_fallback`; SentencePiece's
+    /// normalisation as a `Precompiled` charsmap with `Strip` and `Replace`, `Metaspace` to mark and split
+    /// words, and the `Metaspace` (or `Replace`/`ByteFallback`/`Fuse`/`Strip`) decoder. Encoded by Hugging
+    /// Face's rules (`UnigramEncoder.Reading.huggingFace`).
+    private func unigramTokenizer(_ root: JSONNode, model: JSONNode, name: String) throws(TokcError) -> Tokenizer {
+        guard let entries = model["vocab"]?.array, !entries.isEmpty else {
+            throw .malformedFile(path: path, line: 1, expected: "'model.vocab', a non-empty list of [piece, score]")
+        }
+        var vocabulary: [(text: [UInt8], score: Double)] = []
+        vocabulary.reserveCapacity(entries.count)
+        for (id, entry) in entries.enumerated() {
+            guard let pair = entry.array, pair.count == 2, let text = pair[0].bytes, let score = pair[1].serdeNumber, score.isFinite else {
+                throw .malformedFile(path: path, line: 1, expected: "model.vocab[\(id)] as [piece, score], not \(entry.source)")
+            }
+            vocabulary.append((text, score))
+        }
+        guard let unknownID = model["unk_id"]?.integer else {
+            throw unsupported("a Unigram model without unk_id", "Hugging Face fails on any character the pieces do not cover; tokc needs the unknown piece")
+        }
+        guard unknownID >= 0, unknownID < vocabulary.count else {
+            throw .invalidVocabulary(path: path, reason: "model.unk_id \(unknownID) is not an id of model.vocab (0..<\(vocabulary.count))")
+        }
+        let byteFallback = model["byte_fallback"]?.bool == true
+        let encoder = UnigramEncoder(huggingFaceVocabulary: vocabulary, unknown: TokenID(unknownID), byteFallback: byteFallback)
+        let (specials, normalizedAdded) = try addedTokens(root)
+        var normalizers = try self.normalizers(root["normalizer"])
+        if !normalizers.isEmpty, let normalizedAdded {
+            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
+        }
+        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: false)
+        if let metaspace { normalizers.append(metaspace) }
+        return Tokenizer(
+            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages), encoder: encoder,
+            specialTokens: specials,
+            detokenizer: try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: encoder.rawByteIDs),
+            template: try template(root["post_processor"]))
+    }
+
     /// `WordPiece`'s decoder; a missing one joins tokens with spaces, as Hugging Face does without a decoder.
     private func wordPieceDecoder(_ node: JSONNode?) throws(TokcError) -> Detokenizer {
         guard let node, node.isObject else { return Detokenizer(wordPiece: ([], false)) }
@@ -403,15 +517,30 @@ private struct Reader {
             guard let prefix = node["prepend"]?.bytes else { throw unsupported("normalizer Prepend without 'prepend'", "it needs the prefix") }
             return [PrependNormalizer(prefix: prefix)]
         case "Replace":
-            let pattern = try literalPattern(node["pattern"], in: "normalizer Replace")
             guard let content = node["content"]?.bytes else { throw unsupported("normalizer Replace without 'content'", "it needs the replacement") }
+            if let regex = node["pattern"]?["Regex"]?.string {
+                return [try RegexReplaceNormalizer(pattern: regex, replacement: content)]
+            }
+            let pattern = try literalPattern(node["pattern"], in: "normalizer Replace")
             return [ReplaceNormalizer(pattern: pattern, replacement: content)]
+        case "Strip":
+            return [StripNormalizer(left: node["strip_left"]?.bool ?? true, right: node["strip_right"]?.bool ?? true)]
+        case "Precompiled":
+            var blob: [UInt8] = []
+            let text = node["precompiled_charsmap"]?.bytes ?? []
+            guard text.withUnsafeBufferPointer({ Base64.decode($0, appendingTo: &blob) }) else {
+                throw .invalidVocabulary(path: path, reason: "normalizer Precompiled: precompiled_charsmap is not base64")
+            }
+            guard let precompiled = PrecompiledNormalizer(charsMap: blob) else {
+                throw .invalidVocabulary(path: path, reason: "normalizer Precompiled: precompiled_charsmap is not a charsmap (\(blob.count) bytes; its trie size runs past its end)")
+            }
+            return [precompiled]
         case "Sequence":
             var result: [any Normalizer] = []
             for part in node["normalizers"]?.array ?? [] { result += try normalizers(part) }
             return result
         case let other:
-            throw unsupported("normalizer '\(other)'", "supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, BertNormalizer, Sequence")
+            throw unsupported("normalizer '\(other)'", "supported: NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip, Precompiled, BertNormalizer, Sequence")
         }
     }
 

@@ -23,23 +23,12 @@ public struct ICUWordPreTokenizer: PreTokenizer {
             body(text)
             return
         }
-        var offsets: UnsafeMutablePointer<Int64>? = nil
-        var count: Int64 = 0
-        let status = tokc_icu_word_boundaries(locale, text.baseAddress, Int64(text.count), &offsets, &count)
-        defer { tokc_icu_free(offsets) }
-        guard status == 0, let offsets, count >= 2 else {
-            // ICU fails only on allocation or an unknown-locale data error; keep the contract with one piece.
-            body(text)
-            return
-        }
         var start = 0
-        for index in 1..<Int(count) {
-            let end = Int(offsets[index])
-            guard end > start else { continue }
-            let isBlank = text[start..<end].allSatisfy { $0 == 0x20 || $0 == 0x09 }
-            if isBlank && end < text.count { continue }  // glued to the word that follows
-            body(UnsafeBufferPointer(rebasing: text[start..<end]))
-            start = end
+        ICUBreaks.forEachSegment(TOKC_ICU_WORDS, locale: locale, in: text) { word in
+            let isBlank = text[word].allSatisfy { $0 == 0x20 || $0 == 0x09 }
+            if isBlank && word.upperBound < text.count { return }  // glued to the word that follows
+            body(UnsafeBufferPointer(rebasing: text[start..<word.upperBound]))
+            start = word.upperBound
         }
     }
 }

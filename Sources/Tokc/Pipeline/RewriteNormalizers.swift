@@ -78,6 +78,79 @@ public struct ReplaceNormalizer: Normalizer {
     }
 }
 
+/// Replaces every match of a regex, left to right (Hugging Face's `Replace` with a `Regex` pattern, such as the
+/// `" {2,}"` → `▁` that SentencePiece conversions use to collapse runs of spaces). The regex runs on PCRE2 in the
+/// dialect `RegexPreTokenizer` accepts; ill-formed UTF-8 is left as it is and cuts the text for the regex.
+public struct RegexReplaceNormalizer: Normalizer {
+    public let pattern: String
+    public let replacement: [UInt8]
+    private let regex: PCRE2Pattern
+
+    public init(pattern: String, replacement: [UInt8]) throws(TokcError) {
+        self.pattern = pattern
+        self.replacement = replacement
+        regex = try PCRE2Pattern(RegexPreTokenizer.pcre2Dialect(of: pattern))
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output: [UInt8]? = nil
+        var copied = 0
+        var start = 0
+        while start < text.count {
+            let end = UTF8Scan.wellFormedEnd(in: text, from: start)
+            _ = regex.forEachMatch(in: UnsafeBufferPointer(rebasing: text[start..<end])) { match in
+                if output == nil { output = []; output!.reserveCapacity(text.count) }
+                output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<(start + match.lowerBound)]))
+                output!.append(contentsOf: replacement)
+                copied = start + match.upperBound
+            }
+            start = end < text.count ? UTF8Scan.illFormedEnd(in: text, from: end) : end
+        }
+        guard var result = output else { return nil }
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied...]))
+        return result
+    }
+}
+
+/// Removes white space (Unicode `White_Space`, Rust's `char::is_whitespace`) from the start and/or the end of
+/// the text (Hugging Face's `Strip`).
+public struct StripNormalizer: Normalizer {
+    public let left: Bool
+    public let right: Bool
+
+    public init(left: Bool, right: Bool) {
+        self.left = left
+        self.right = right
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var start = 0, end = text.count
+        if left {
+            while start < end, let length = Self.whiteSpaceLength(in: text, at: start) { start += length }
+        }
+        if right {
+            while end > start {
+                var lead = end - 1
+                while lead > start && text[lead] & 0xC0 == 0x80 { lead -= 1 }
+                guard let length = Self.whiteSpaceLength(in: text, at: lead), lead + length == end else { break }
+                end = lead
+            }
+        }
+        guard start > 0 || end < text.count else { return nil }
+        return Array(text[start..<end])
+    }
+
+    /// The length of the white-space character at `index`, or nil if there is none there.
+    static func whiteSpaceLength(in text: UnsafeBufferPointer<UInt8>, at index: Int) -> Int? {
+        let length = UTF8Scan.sequenceLength(in: text, at: index)
+        guard length > 0, index + length <= text.count else { return nil }
+        switch UTF8Scan.scalar(in: text, at: index, length: length).value {
+        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000: return length
+        default: return nil
+        }
+    }
+}
+
 /// Puts a prefix before any non-empty text (Hugging Face's `Prepend`, SentencePiece's dummy prefix).
 public struct PrependNormalizer: Normalizer {
     public let prefix: [UInt8]
@@ -123,6 +196,8 @@ public struct MetaspaceNormalizer: Normalizer {
     }
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
+        // Nothing is put before empty text (a normaliser before this one may have emptied it), as there.
+        guard !text.isEmpty else { return nil }
         let replaced = ReplaceNormalizer.replacing([0x20], with: replacement, in: text)
         let prepend: Bool
         switch prependScheme {

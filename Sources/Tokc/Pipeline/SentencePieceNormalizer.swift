@@ -1,3 +1,5 @@
+import CICU
+
 /// SentencePiece's normalisation rules as a model file carries them (`precompiled_charsmap`): a double-array trie
 /// (darts-clone's layout) from UTF-8 sequences to their replacements, then the replacements, NUL-terminated.
 /// The blob is `trie size (UInt32, little-endian)`, the trie's 32-bit units, the replacement strings.
@@ -27,6 +29,32 @@ struct PrecompiledCharsMap: Sendable {
     @inline(__always) private static func label(_ unit: UInt32) -> UInt32 { unit & 0x8000_00FF }
     @inline(__always) private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
 
+    /// The shortest rule that matches at `start` within `text[start..<end]` (a NUL byte ends the search):
+    /// its replacement's bytes. Hugging Face's `Precompiled` takes this one, where SentencePiece takes the longest.
+    func shortestMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> ArraySlice<UInt8>? {
+        var node = Self.offset(units[0])
+        var index = start
+        while index < end && text[index] != 0 {
+            let byte = text[index]
+            node ^= Int(byte)
+            guard node < units.count else { return nil }
+            let unit = units[node]
+            guard Self.label(unit) == UInt32(byte) else { return nil }
+            node ^= Self.offset(unit)
+            guard node < units.count else { return nil }
+            index += 1
+            if Self.hasLeaf(unit) { return replacement(at: Self.value(units[node])) }
+        }
+        return nil
+    }
+
+    /// The NUL-terminated replacement at `offset`; nil past the end (a broken blob).
+    private func replacement(at offset: Int) -> ArraySlice<UInt8>? {
+        guard offset < replacements.count else { return nil }
+        let end = replacements[offset...].firstIndex(of: 0) ?? replacements.count
+        return replacements[offset..<end]
+    }
+
     /// The longest rule that matches at `start`: how many bytes it consumes and its replacement's bytes.
     func longestMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> (length: Int, replacement: ArraySlice<UInt8>)? {
         var node = Self.offset(units[0])
@@ -43,9 +71,8 @@ struct PrecompiledCharsMap: Sendable {
             index += 1
             if Self.hasLeaf(unit) { found = (index - start, Self.value(units[node])) }
         }
-        guard let found, found.value < replacements.count else { return nil }
-        let end = replacements[found.value...].firstIndex(of: 0) ?? replacements.count
-        return (found.length, replacements[found.value..<end])
+        guard let found, let replacement = replacement(at: found.value) else { return nil }
+        return (found.length, replacement)
     }
 }
 
@@ -61,7 +88,6 @@ public struct SentencePieceNormalizer: Normalizer {
     let userDefined: [[UInt8]]
 
     static let space: [UInt8] = [0xE2, 0x96, 0x81]  // ▁
-    private static let replacementCharacter: ArraySlice<UInt8> = [0xEF, 0xBF, 0xBD]
 
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization
@@ -90,7 +116,7 @@ public struct SentencePieceNormalizer: Normalizer {
             return match.replacement.withUnsafeBufferPointer { body($0, match.length) }
         }
         let length = UTF8Scan.sequenceLength(in: text, at: start)
-        guard length > 0 else { return Self.replacementCharacter.withUnsafeBufferPointer { body($0, 1) } }
+        guard length > 0 else { return UTF8Scan.replacementCharacter.withUnsafeBufferPointer { body($0, 1) } }
         return body(UnsafeBufferPointer(rebasing: text[start..<(start + length)]), length)
     }
 
@@ -133,5 +159,58 @@ public struct SentencePieceNormalizer: Normalizer {
         }
         if treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
         return output
+    }
+}
+
+/// Hugging Face's `Precompiled` normaliser, exactly: the same charsmap as SentencePiece's, applied differently.
+/// The text is cut into grapheme clusters (ICU, UAX #29); a cluster under 6 bytes is replaced whole by the
+/// replacement of the *shortest* rule that matches at its start (the rest of the cluster is dropped, as Hugging
+/// Face does); any other cluster, or one no rule matches, is rewritten one code point at a time. So `e` + U+0301
+/// becomes `é` by the two-character rule, where SentencePiece's longest match gives the same by another road,
+/// and the two differ on a few clusters: this type is for `tokenizer.json` files, `SentencePieceNormalizer`
+/// for `.model` files.
+///
+/// Ill-formed UTF-8 becomes U+FFFD first (Hugging Face takes only well-formed text).
+public struct PrecompiledNormalizer: Normalizer {
+    let charsMap: PrecompiledCharsMap
+
+    /// Nil when the blob is not a charsmap.
+    init?(charsMap blob: [UInt8]) {
+        guard let charsMap = PrecompiledCharsMap(blob) else { return nil }
+        self.charsMap = charsMap
+    }
+
+    public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        if let wellFormed = UTF8Scan.replacingIllFormed(text) {
+            return wellFormed.withUnsafeBufferPointer { rewrite($0) ?? wellFormed }
+        }
+        return rewrite(text)
+    }
+
+    /// The rewritten text; nil when no rule applies anywhere.
+    private func rewrite(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output: [UInt8]? = nil
+        var copied = 0  // text[..<copied] is in output already
+        func replace(_ range: Range<Int>, with replacement: ArraySlice<UInt8>) {
+            if output == nil { output = []; output!.reserveCapacity(text.count + text.count / 4) }
+            output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<range.lowerBound]))
+            output!.append(contentsOf: replacement)
+            copied = range.upperBound
+        }
+        ICUBreaks.forEachSegment(TOKC_ICU_GRAPHEMES, in: text) { cluster in
+            if cluster.count < 6, let replacement = charsMap.shortestMatch(in: text, from: cluster.lowerBound, to: cluster.upperBound) {
+                replace(cluster, with: replacement)
+                return
+            }
+            var start = cluster.lowerBound
+            while start < cluster.upperBound {
+                let end = start + max(1, UTF8Scan.sequenceLength(in: text, at: start))
+                if let replacement = charsMap.shortestMatch(in: text, from: start, to: end) { replace(start..<end, with: replacement) }
+                start = end
+            }
+        }
+        guard var result = output else { return nil }
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied...]))
+        return result
     }
 }

@@ -200,23 +200,50 @@ public struct Tokenizer: Sendable {
     /// vocabularies, `▁` back to spaces). Throws `unknownTokenID` for an id neither the vocabulary nor the
     /// specials have.
     public func decode(_ ids: some Sequence<TokenID>) throws(TokcError) -> [UInt8] {
+        try decode(ids, replacingIllFormedByteRuns: false)
+    }
+
+    /// `decode` as text; ill-formed UTF-8 (a token boundary inside a character) becomes U+FFFD. A run of
+    /// byte-fallback tokens that is not UTF-8 becomes one U+FFFD per token, as Hugging Face's `ByteFallback`
+    /// decoder gives it (SentencePiece's own decoding has its own rule, which `decode` follows already).
+    public func decodeText(_ ids: some Sequence<TokenID>) throws(TokcError) -> String {
+        String(decoding: try decode(ids, replacingIllFormedByteRuns: true), as: UTF8.self)
+    }
+
+    private func decode(_ ids: some Sequence<TokenID>, replacingIllFormedByteRuns: Bool) throws(TokcError) -> [UInt8] {
         if let sentencePiece = detokenizer.sentencePiece { return try sentencePiece.decode(ids) }
         var output: [UInt8] = []
         let rewrites = !detokenizer.isNone
+        let checksByteRuns = replacingIllFormedByteRuns && !detokenizer.rawByteIDs.isEmpty
+        var byteRun = (start: 0, tokens: 0)
+        func closeByteRun() {
+            defer { byteRun.tokens = 0 }
+            guard byteRun.tokens > 0 else { return }
+            let wellFormed = output.withUnsafeBufferPointer { all in
+                let run = UnsafeBufferPointer(rebasing: all[byteRun.start...])
+                return UTF8Scan.wellFormedEnd(in: run, from: 0) == run.count
+            }
+            guard !wellFormed else { return }
+            output.replaceSubrange(byteRun.start..., with: Array(repeating: UTF8Scan.replacementCharacter, count: byteRun.tokens).joined())
+        }
         for (position, id) in ids.enumerated() {
+            if checksByteRuns {
+                if detokenizer.rawByteIDs.contains(id) {
+                    if byteRun.tokens == 0 { byteRun.start = output.count }
+                    byteRun.tokens += 1
+                } else {
+                    closeByteRun()
+                }
+            }
             let start = output.count
             guard appendBytes(of: id, to: &output) else {
                 throw .unknownTokenID(id: id, position: position, vocabularySize: vocabularySize)
             }
             if rewrites { detokenizer.rewriteToken(id, position: position, in: &output, from: start) }
         }
+        if checksByteRuns { closeByteRun() }
         if rewrites { detokenizer.finish(&output) }
         return output
-    }
-
-    /// `decode` as text; ill-formed UTF-8 (a token boundary inside a character) becomes U+FFFD.
-    public func decodeText(_ ids: some Sequence<TokenID>) throws(TokcError) -> String {
-        String(decoding: try decode(ids), as: UTF8.self)
     }
 
     private func withUTF8<Result>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result {

@@ -6,6 +6,8 @@ public indirect enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case integer(Int)
+    /// A finite number, written in the shortest form that reads back to the same `Double` (as Python's `repr`).
+    case number(Double)
     /// A string as UTF-8 bytes, written as they are (escaped where JSON requires).
     case string([UInt8])
     case array([JSONValue])
@@ -27,6 +29,7 @@ public indirect enum JSONValue: Sendable {
         case .null: output += Array("null".utf8)
         case .bool(let value): output += Array((value ? "true" : "false").utf8)
         case .integer(let value): output += Array(String(value).utf8)
+        case .number(let value): output += Array((value.isFinite ? value.description : "null").utf8)
         case .string(let bytes): Self.appendString(bytes, to: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))

@@ -61,6 +61,27 @@ public enum UTF8Scan {
         return index
     }
 
+    /// U+FFFD REPLACEMENT CHARACTER, what an ill-formed byte becomes where text must be well-formed.
+    static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// `text` with each byte of an ill-formed sequence replaced by U+FFFD (SentencePiece's rule); nil when the
+    /// text is well-formed, so nothing is copied.
+    static func replacingIllFormed(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var end = wellFormedEnd(in: text, from: 0)
+        guard end < text.count else { return nil }
+        var output: [UInt8] = []
+        output.reserveCapacity(text.count + 8)
+        var start = 0
+        while start < text.count {
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: text[start..<end]))
+            let illFormedEnd = illFormedEnd(in: text, from: end)
+            for _ in end..<illFormedEnd { output += replacementCharacter }
+            start = illFormedEnd
+            end = start < text.count ? wellFormedEnd(in: text, from: start) : start
+        }
+        return output
+    }
+
     /// The end of the ill-formed run starting at `start`: the first index where a well-formed sequence starts.
     static func illFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start

@@ -1,27 +1,36 @@
-/// A SentencePiece Unigram model: the text (normalised, `▁` for spaces) is cut where the sum of the pieces'
-/// scores (log probabilities) is highest, by Viterbi over every piece that starts at every character, as
-/// SentencePiece's optimised encoder does it: one best path per end position, kept as the lattice is walked,
-/// never stored whole.
+/// A Unigram model: the text (normalised, `▁` for spaces) is cut where the sum of the pieces' scores (log
+/// probabilities) is highest, by Viterbi over every piece that starts at every character, as SentencePiece's
+/// optimised encoder does it: one best path per end position, kept as the lattice is walked, never stored whole.
 ///
-/// Exactly as SentencePiece: scores are added in `Float`; of equal paths the first found stays (shorter pieces
-/// and earlier starts are tried first); a character no piece covers is an unknown node scoring the lowest
-/// normal score minus 10; a user-defined piece scores `length × highest score − 0.1` so it always wins;
-/// unused pieces are never chosen. Unknown spans become their UTF-8 bytes' `<0xNN>` pieces with byte fallback,
-/// else one unknown id for each run of them.
+/// Two readings of the same model, each exact against its reference:
+/// - **SentencePiece** (`.model` files): scores are added in `Float`; a user-defined piece scores
+///   `length × highest score − 0.1` so it always wins; unused, control and byte pieces are never matched.
+/// - **Hugging Face** (`tokenizer.json`): scores are added in `Double`; every piece of the vocabulary is matched,
+///   by its own score (so the text `<0x41>` can be the byte piece, as it is there).
+///
+/// In both, of equal paths the first found stays (shorter pieces and earlier starts are tried first); a
+/// character no piece covers is an unknown node scoring the lowest score minus 10; unknown spans become their
+/// UTF-8 bytes' `<0xNN>` pieces with byte fallback, else one unknown id for each run of them.
 public struct UnigramEncoder: Encoder {
     let trie: ByteTrie
     /// Piece texts by id (byte pieces as their byte, control pieces as nothing) for decoding.
     let texts: [[UInt8]]
-    let scores: [Float]
+    let scores: [Double]
+    /// SentencePiece's piece types; all `.normal` in Hugging Face's reading.
     let types: [SentencePieceModel.PieceType]
+    /// Whose rules: SentencePiece's (`.model`) or Hugging Face's (`tokenizer.json`).
+    let reading: Reading
+    public enum Reading: Sendable { case sentencePiece, huggingFace }
     public let unknown: TokenID
-    let unknownScore: Float
-    let highestScore: Float
-    /// `<0xNN>` ids by byte, with byte fallback.
+    let unknownScore: Double
+    let highestScore: Double
+    /// `<0xNN>` ids by byte (`noByte` where the vocabulary has none), with byte fallback.
     let byteIDs: [TokenID]?
     /// What the unknown piece decodes to.
     let unknownSurface: [UInt8]
+    static let noByte = TokenID.max
 
+    /// SentencePiece's reading of a `.model`.
     init(model: SentencePieceModel) {
         let pieces = model.pieces
         trie = ByteTrie(pieces.enumerated().compactMap { id, piece in
@@ -34,8 +43,9 @@ public struct UnigramEncoder: Encoder {
             default: return piece.text
             }
         }
-        scores = pieces.map(\.score)
+        scores = pieces.map { Double($0.score) }
         types = pieces.map(\.type)
+        reading = .sentencePiece
         unknown = TokenID(model.unknownID)
         // SentencePiece starts its maximum at FLT_MIN (the smallest positive float), not at -FLT_MAX.
         var lowest = Float.greatestFiniteMagnitude, highest = Float.leastNormalMagnitude
@@ -43,9 +53,10 @@ public struct UnigramEncoder: Encoder {
             lowest = min(lowest, piece.score)
             highest = max(highest, piece.score)
         }
-        unknownScore = lowest - 10
-        highestScore = highest
+        unknownScore = Double(lowest - 10)
+        highestScore = Double(highest)
         if model.byteFallback {
+            // SentencePiece looks each byte's piece up and gets the unknown id where there is none.
             var byteIDs = [TokenID](repeating: TokenID(model.unknownID), count: 256)
             for (id, piece) in pieces.enumerated() where piece.type == .byte {
                 if let byte = ByteFallback.byte(ofToken: piece.text) { byteIDs[Int(byte)] = TokenID(id) }
@@ -57,6 +68,34 @@ public struct UnigramEncoder: Encoder {
         unknownSurface = model.unknownSurface
     }
 
+    /// Hugging Face's reading of a `tokenizer.json` Unigram model: `vocab[i]` is the text and score of id `i`.
+    /// Where a text is listed twice, the last id is the one matched, as there. With `byteFallback`, `<0xNN>`
+    /// pieces decode to their byte.
+    init(huggingFaceVocabulary vocabulary: [(text: [UInt8], score: Double)], unknown: TokenID, byteFallback: Bool) {
+        var idOfText: [[UInt8]: TokenID] = [:]
+        for (id, piece) in vocabulary.enumerated() { idOfText[piece.text] = TokenID(id) }
+        trie = ByteTrie(idOfText.map { ($0.key, $0.value) })
+        var byteIDs = [TokenID](repeating: Self.noByte, count: 256)
+        texts = vocabulary.enumerated().map { id, piece in
+            if byteFallback, let byte = ByteFallback.byte(ofToken: piece.text), idOfText[piece.text] == TokenID(id) {
+                byteIDs[Int(byte)] = TokenID(id)
+                return [byte]
+            }
+            return piece.text
+        }
+        self.byteIDs = byteFallback ? byteIDs : nil
+        scores = vocabulary.map(\.score)
+        types = Array(repeating: .normal, count: vocabulary.count)
+        reading = .huggingFace
+        self.unknown = unknown
+        unknownScore = (scores.min() ?? 0) - 10
+        highestScore = scores.max() ?? 0
+        unknownSurface = vocabulary[Int(unknown)].text
+    }
+
+    /// The ids of the byte pieces that decode to their byte.
+    var rawByteIDs: Set<TokenID> { Set((byteIDs ?? []).filter { $0 != Self.noByte && $0 != unknown }) }
+
     public var idLimit: Int { texts.count }
 
     /// SentencePiece's character length from the lead byte (a stray continuation byte counts as one).
@@ -65,7 +104,7 @@ public struct UnigramEncoder: Encoder {
     }
 
     private struct Node {
-        var score: Float = 0
+        var score: Double = 0
         var start: Int32 = -1
         var id: Int32 = -1
     }
@@ -73,6 +112,7 @@ public struct UnigramEncoder: Encoder {
     public func encode<Sink: TokenSink>(piece text: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         guard !text.isEmpty else { return }
         let size = text.count
+        let addsInFloat = reading == .sentencePiece
         withUnsafeTemporaryAllocation(of: Node.self, capacity: size + 1) { best in
             best.initialize(repeating: Node())
             var start = 0
@@ -83,19 +123,22 @@ public struct UnigramEncoder: Encoder {
                 trie.forEachPrefix(of: text, from: start) { end, id in
                     let type = types[Int(id)]
                     if type == .unused { return }
-                    let candidate: Float
+                    var candidate: Double
                     if type == .userDefined {
-                        candidate = Float(Double(end - start) * Double(highestScore) - 0.1 + Double(scoreHere))
+                        candidate = Double(end - start) * highestScore - 0.1 + scoreHere
                     } else {
                         candidate = scores[Int(id)] + scoreHere
                     }
+                    // A sum of two floats rounded once from Double is the Float sum (53 ≥ 2 × 24 + 2 bits).
+                    if addsInFloat { candidate = Double(Float(candidate)) }
                     if best[end].start < 0 || candidate > best[end].score {
                         best[end] = Node(score: candidate, start: Int32(start), id: Int32(id))
                     }
                     if end - start == length { coversCharacter = true }
                 }
                 if !coversCharacter {
-                    let candidate = unknownScore + scoreHere
+                    var candidate = unknownScore + scoreHere
+                    if addsInFloat { candidate = Double(Float(candidate)) }
                     if best[start + length].start < 0 || candidate > best[start + length].score {
                         best[start + length] = Node(score: candidate, start: Int32(start), id: Int32(unknown))
                     }
@@ -111,24 +154,29 @@ public struct UnigramEncoder: Encoder {
                 next = Int32(end)
                 end = previous
             }
+            // A run of unknown nodes is one span: its bytes' pieces with byte fallback (when the vocabulary has
+            // them all, else one unknown id, as Hugging Face), else one unknown id.
             var from = 0
-            var previousUnknown = false
             while next >= 0 {
-                let to = Int(next)
+                var to = Int(next)
                 let id = TokenID(best[to].id)
+                next = best[to].start
                 if id == unknown {
-                    if let byteIDs {
+                    while next >= 0 && TokenID(best[Int(next)].id) == unknown {
+                        to = Int(next)
+                        next = best[to].start
+                    }
+                    // Hugging Face looks the span up first: the text `<unk>` alone is the unknown piece itself.
+                    let isUnknownPiece = reading == .huggingFace && text[from..<to].elementsEqual(unknownSurface)
+                    if let byteIDs, !isUnknownPiece, !text[from..<to].contains(where: { byteIDs[Int($0)] == Self.noByte }) {
                         for byte in text[from..<to] { sink.append(byteIDs[Int(byte)]) }
-                    } else if !previousUnknown {
+                    } else {
                         sink.append(id)
                     }
-                    previousUnknown = true
                 } else {
                     sink.append(id)
-                    previousUnknown = false
                 }
                 from = to
-                next = best[to].start
             }
         }
     }

@@ -447,11 +447,12 @@ public struct TrainedUnigram: TrainedModel, Sendable {
         try SentencePieceFormat.tokenizer(model, name: name, path: name)
     }
 
-    /// `sentencepiece` (`.model`), which Python's sentencepiece loads.
+    /// `sentencepiece` (`.model`), which Python's sentencepiece loads, or `tokenizer.json` (Hugging Face).
     public func serialize(format: String) throws(TokcError) -> [UInt8] {
-        guard format == "sentencepiece" else {
-            throw .malformedInput(source: "--format", line: 1, expected: "sentencepiece (a .model file)")
+        switch format {
+        case "sentencepiece": return model.serialized()
+        case "tokenizer.json": return try TokenizerJSONFormat.serialize(unigram: model)
+        default: throw .malformedInput(source: "--format", line: 1, expected: "sentencepiece (a .model file) or tokenizer.json")
         }
-        return model.serialized()
     }
 }

@@ -75,8 +75,9 @@ import Testing
         let cases: [(String, String)] = [
             (Self.file(model: #""ignore_merges": false, "merges": ["a c"]"#).replacingOccurrences(of: #", "merges": ["a b"]"#, with: ""), #"model.merges[0] "a c" is not two tokens whose concatenation is a token"#),
             (Self.file(model: #""ignore_merges": true, "byte_fallback": true"#), "model.byte_fallback is not supported by this tokc: true in a byte-level vocabulary"),
-            (Self.file(normalizer: #"{"type": "Precompiled"}"#), "normalizer 'Precompiled' is not supported"),
-            (Self.file(normalizer: #"{"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "}"#), #"normalizer Replace with pattern {"Regex": "\s+"} is not supported"#),
+            (Self.file(normalizer: #"{"type": "Precompiled"}"#), "normalizer Precompiled: precompiled_charsmap is not a charsmap (0 bytes"),
+            (Self.file(normalizer: #"{"type": "Precompiled", "precompiled_charsmap": "AAA*"}"#), "normalizer Precompiled: precompiled_charsmap is not base64"),
+            (Self.file(normalizer: #"{"type": "StripAccents"}"#), "normalizer 'StripAccents' is not supported"),
             (Self.file(preTokenizer: #"{"type": "Sequence", "pretokenizers": [{"type": "Whitespace"}, {"type": "ByteLevel"}]}"#), "pre_tokenizer 'Whitespace' in [Whitespace, ByteLevel] is not supported"),
             (Self.file(model: #""ignore_merges": false"#, preTokenizer: #"{"type": "Metaspace", "replacement": "▁"}"#), "a text BPE with neither unk_token nor byte_fallback is not supported"),
             (Self.file(decoder: #"{"type": "WordPiece"}"#), "decoder 'WordPiece' is not supported"),

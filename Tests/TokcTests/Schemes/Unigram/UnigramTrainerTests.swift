@@ -56,6 +56,20 @@ import Testing
         #expect(differing.isEmpty, "\(differing.count) held-out lines differ")
     }
 
+    /// Written as tokenizer.json, the trained model gives the .model's ids on every held-out line (the two
+    /// pipelines agree there with byte fallback on), and `--format` names both files.
+    @Test func tokenizerJSONGivesTheModelsIds() throws {
+        let trained = try Self.train(vocabSize: 1_000)
+        let json = try TokenizerJSONFormat.load(try trained.serialize(format: "tokenizer.json"), name: "trained", path: "trained.json")
+        let model = try trained.tokenizer(name: "trained")
+        let lines = try PythonReference.heldOutLines()
+        #expect(lines.count == 6_789)
+        #expect(lines.filter { json.encode($0) != model.encode($0) }.isEmpty)
+        #expect(throws: TokcError.malformedInput(source: "--format", line: 1, expected: "sentencepiece (a .model file) or tokenizer.json")) {
+            try trained.serialize(format: "vocab.txt")
+        }
+    }
+
     @Test func badOptionsAreErrors() throws {
         #expect(throws: TokcError.malformedInput(source: "--vocab-size", line: 1, expected: "more than the 259 meta pieces (unknown, <s>, </s>, 256 bytes)")) {
             _ = try UnigramTrainer(options: .init(vocabSize: 259, normalization: .init()))

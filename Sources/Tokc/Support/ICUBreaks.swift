@@ -1,0 +1,28 @@
+import CICU
+
+/// ICU's break iterators over UTF-8 text, reported as byte ranges: grapheme clusters for Hugging Face's
+/// `Precompiled` normaliser, dictionary words for `ICUWordPreTokenizer`.
+enum ICUBreaks {
+    /// Calls `body` with the byte range of each segment of non-empty `text`, in order; together they cover the
+    /// text. ICU fails only on allocation or missing locale data: the whole text is then one segment.
+    static func forEachSegment(
+        _ kind: tokc_icu_break_kind, locale: String = "", in text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void
+    ) {
+        guard !text.isEmpty else { return }
+        var offsets: UnsafeMutablePointer<Int64>? = nil
+        var count: Int64 = 0
+        let status = tokc_icu_boundaries(kind, locale, text.baseAddress, Int64(text.count), &offsets, &count)
+        defer { tokc_icu_free(offsets) }
+        guard status == 0, let offsets, count >= 2 else {
+            body(0..<text.count)
+            return
+        }
+        var start = 0
+        for index in 1..<Int(count) {
+            let end = Int(offsets[index])
+            guard end > start else { continue }
+            body(start..<end)
+            start = end
+        }
+    }
+}
