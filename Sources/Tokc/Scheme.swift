@@ -1,6 +1,5 @@
 /// The tokenizer schemes this build of tokc can run. The only file that names every scheme: loading a
-/// vocabulary switches on it once, and `--scheme` parses straight into it. The ungreedy scheme joins here when
-/// its encoder exists.
+/// vocabulary switches on it once, and `--scheme` parses straight into it.
 public enum Scheme: String, CaseIterable, Sendable {
     /// Byte-level BPE, as tiktoken and GPT-style tokenizers define it (and SentencePiece-style BPE read from a
     /// tokenizer.json).
@@ -9,6 +8,8 @@ public enum Scheme: String, CaseIterable, Sendable {
     case wordpiece
     /// SentencePiece's Unigram: the best-scoring segmentation by Viterbi.
     case unigram
+    /// tokc's ungreedy scheme: the fewest tokens over every branch, TokenMonster-style vocabularies.
+    case ungreedy
 
     /// The file formats a manifest entry of the scheme can name.
     public var formats: [String] {
@@ -16,6 +17,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         case .bpe: return ["tiktoken", "tokenizer.json", "sentencepiece"]
         case .wordpiece: return ["vocab.txt", "tokenizer.json"]
         case .unigram: return ["sentencepiece"]
+        case .ungreedy: return [UngreedyFormat.formatName]
         }
     }
 
@@ -24,6 +26,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         switch encoder {
         case is WordPieceEncoder: return .wordpiece
         case is UnigramEncoder: return .unigram
+        case is UngreedyEncoder: return .ungreedy
         default: return .bpe
         }
     }
@@ -46,6 +49,8 @@ public enum Scheme: String, CaseIterable, Sendable {
             return tokenizer
         }
         switch scheme {
+        case .ungreedy:
+            return try UngreedyFormat.load(content, name: name, path: path)
         case .unigram:
             throw .invalidVocabulary(path: path, reason: "a unigram vocabulary is a SentencePiece model (format sentencepiece)")
         case .bpe:

@@ -53,6 +53,18 @@ struct TrainCommand: ParsableCommand {
     @Flag(name: .long, help: "unigram: no normalisation rules (identity) instead of nmt_nfkc.")
     var identity = false
 
+    @Flag(name: .long, help: "ungreedy: no capitalisation markers (capcode is on by default).")
+    var noCapcode = false
+
+    @Option(name: .long, help: ArgumentHelp("ungreedy: the longest token, in bytes.", valueName: "bytes"))
+    var maxTokenBytes = 32
+
+    @Option(name: .long, help: ArgumentHelp("ungreedy: the seed of the line sample (used when the corpus exceeds the sample).", valueName: "n"))
+    var seed: UInt64 = 0
+
+    @Option(name: .long, help: ArgumentHelp("ungreedy: seconds of distillation, after which the rest of the excess goes at once.", valueName: "seconds"))
+    var timeBudget: Double?
+
     @Option(name: .long, help: "Pairs seen fewer times than this are not merged.")
     var minFrequency = 2
 
@@ -70,6 +82,7 @@ struct TrainCommand: ParsableCommand {
         if let format { return format }
         if out.hasSuffix(".txt") { return "vocab.txt" }
         if out.hasSuffix(".tiktoken") { return "tiktoken" }
+        if scheme == .ungreedy { return UngreedyFormat.formatName }
         if out.hasSuffix(".model") || (scheme == .unigram && !out.hasSuffix(".json")) { return "sentencepiece" }
         return "tokenizer.json"
     }
@@ -98,6 +111,10 @@ struct TrainCommand: ParsableCommand {
         case .unigram:
             if !["sentencepiece", "tokenizer.json"].contains(fileFormat) { throw ValidationError("--format is sentencepiece (a .model file) or tokenizer.json for unigram") }
             if !(characterCoverage > 0 && characterCoverage <= 1) { throw ValidationError("--character-coverage is a share in (0, 1]") }
+        case .ungreedy:
+            if fileFormat != UngreedyFormat.formatName { throw ValidationError("--format is \(UngreedyFormat.formatName) (a JSON vocabulary) for ungreedy") }
+            if maxTokenBytes < 2 { throw ValidationError("--max-token-bytes is 2 or more") }
+            if let timeBudget, !(timeBudget >= 0) { throw ValidationError("--time-budget is seconds, 0 or more") }
         }
     }
 
@@ -106,7 +123,35 @@ struct TrainCommand: ParsableCommand {
         case .bpe: try trainBPE()
         case .wordpiece: try trainWordPiece()
         case .unigram: try trainUnigram()
+        case .ungreedy: try trainUngreedy()
         }
+    }
+
+    private func trainUngreedy() throws {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var options = UngreedyTrainer.Options(vocabSize: vocabSize)
+        options.capcode = !noCapcode
+        options.maxTokenBytes = maxTokenBytes
+        options.seed = seed
+        options.timeBudget = timeBudget
+        var trainer = try UngreedyTrainer(options: options)
+        let model = try feedAndTrain(&trainer)
+        try write(try model.serialize(format: fileFormat))
+        let seconds = secondsSince(started, clock: clock)
+        let tokenizer = try model.tokenizer(name: out)
+        try Output.line("wrote \(out): \(model.encoder.idLimit) tokens in \(model.rounds) distillation rounds")
+        try Output.line("time \(String(format: "%.2f", seconds)) s, peak memory \(peakMemoryMiB()) MiB")
+        var (heldOutBytes, heldOutTokens) = (0, 0)
+        for path in heldOutFiles() {
+            let text = try FileIO.readAll(path)
+            heldOutBytes += text.count
+            heldOutTokens += tokenizer.count(text)
+        }
+        if heldOutTokens > 0 {
+            try Output.line("held-out: \(heldOutBytes) bytes, \(heldOutTokens) tokens, \(String(format: "%.3f", Double(heldOutBytes) / Double(heldOutTokens))) bytes/token")
+        }
+        try Output.finish()
     }
 
     private func trainWordPiece() throws {

@@ -24,6 +24,8 @@ public struct Detokenizer: Sendable {
     /// WordPiece joining: tokens after the first get a space in front, unless they start with `prefix`
     /// (`##`), which is removed instead; with `cleanup`, English tokenisation artefacts are undone per token.
     public var wordPiece: (prefix: [UInt8], cleanup: Bool)?
+    /// Capitalisation markers to apply at the end (`Capcode`, ungreedy vocabularies that use them).
+    public var capcode = false
     /// SentencePiece's own decoding, which looks across tokens (byte runs, the first piece's `▁`): when set,
     /// it decodes the whole id sequence and nothing above applies.
     public var sentencePiece: SentencePieceDecoding?
@@ -48,7 +50,9 @@ public struct Detokenizer: Sendable {
         Detokenizer(wordPiece: (prefix, cleanup))
     }
 
-    var isNone: Bool { replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 && wordPiece == nil && sentencePiece == nil }
+    var isNone: Bool {
+        replacement == nil && stripLeadingSpaces == 0 && stripTrailingSpaces == 0 && wordPiece == nil && sentencePiece == nil && !capcode
+    }
 
     /// Rewrites the bytes token `id` (the `position`-th) just appended at `start..<output.count`, in place.
     func rewriteToken(_ id: TokenID, position: Int, in output: inout [UInt8], from start: Int) {
@@ -99,6 +103,7 @@ public struct Detokenizer: Sendable {
         }
         if trailing > 0 { output.removeLast(trailing) }
         if leading > 0 { output.removeFirst(leading) }
+        if capcode { output = Capcode.decode(output) }
     }
 }
 

@@ -156,3 +156,28 @@ struct PieceCounter {
         return total
     }
 }
+
+/// Sums per piece, computed on every core.
+enum PerPieceSums {
+    /// Per-piece sums over all items (words, lines): the items are dealt out to one thread per core, `body` adds
+    /// each thread's items into its own array, and the arrays are added up. The trainers' E-steps and usage
+    /// counts.
+    static func sum(
+        pieces: Int, words: Int, _ body: @escaping @Sendable (StrideTo<Int>, inout [Double]) -> Void
+    ) -> [Double] {
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, words))
+        var partial = [[Double]](repeating: [], count: threads)
+        partial.withUnsafeMutableBufferPointer { partial in
+            // Each thread writes only its own slot, and the buffer outlives the loop.
+            nonisolated(unsafe) let partial = partial
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                var sums = [Double](repeating: 0, count: pieces)
+                body(stride(from: thread, to: words, by: threads), &sums)
+                partial[thread] = sums
+            }
+        }
+        var total = partial[0]
+        for other in partial.dropFirst() { for index in total.indices { total[index] += other[index] } }
+        return total
+    }
+}

@@ -63,7 +63,8 @@ public struct VocabularyRegistry: Sendable {
     /// Loads a vocabulary by manifest name, or from a file path.
     ///
     /// A name found in a manifest loads that entry, after checking its file's sha256. Otherwise an existing file
-    /// loads by its content: a Hugging Face `tokenizer.json` (a JSON object) carries its whole pipeline; a
+    /// loads by its content: tokc's ungreedy vocabulary (a JSON object whose `format` is `tokc-ungreedy`) and a
+    /// Hugging Face `tokenizer.json` (any other JSON object) carry their whole pipeline; a
     /// `*.model` file is a SentencePiece model; a `*.txt` file is BERT's `vocab.txt`, with BERT's uncased pipeline
     /// around it; anything else is a `.tiktoken`
     /// BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the pattern and special
@@ -79,6 +80,9 @@ public struct VocabularyRegistry: Sendable {
         }
         let content = try FileIO.readAll(nameOrPath)
         if content.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") {
+            if UngreedyFormat.isUngreedyFile(content) {
+                return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
+            }
             // A Hugging Face tokenizer.json carries its own pattern and added tokens.
             return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
         }

@@ -229,7 +229,7 @@ public struct UnigramTrainer: Trainer {
 
         /// The expected count of every piece over all words (forward-backward), on every core.
         func expectedCounts(words: [[UInt8]], counts: [Int]) -> [Double] {
-            UnigramTrainer.sumPerPiece(pieces: scores.count, words: words.count) { indices, expected in
+            PerPieceSums.sum(pieces: scores.count, words: words.count) { indices, expected in
                 var edges: [(start: Int32, end: Int32, id: Int32)] = []
                 var alpha: [Double] = []
                 var beta: [Double] = []
@@ -319,7 +319,7 @@ public struct UnigramTrainer: Trainer {
             }
         }
         // Viterbi counts over the corpus.
-        let frequency = Self.sumPerPiece(pieces: pieces.count, words: words.count) { indices, frequency in
+        let frequency = PerPieceSums.sum(pieces: pieces.count, words: words.count) { indices, frequency in
             var scratch: [(score: Double, start: Int, id: Int)] = []
             for index in indices {
                 guard let path = words[index].withUnsafeBufferPointer({ lattices.viterbi($0, scratch: &scratch) }) else { continue }
@@ -352,27 +352,6 @@ public struct UnigramTrainer: Trainer {
             kept.append(pieces[candidate.index])
         }
         return kept
-    }
-
-    /// Per-piece sums over all words: the words are dealt out to one thread per core, `body` adds each thread's
-    /// words into its own array, and the arrays are added up.
-    private static func sumPerPiece(
-        pieces: Int, words: Int, _ body: @escaping @Sendable (StrideTo<Int>, inout [Double]) -> Void
-    ) -> [Double] {
-        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, words))
-        var partial = [[Double]](repeating: [], count: threads)
-        partial.withUnsafeMutableBufferPointer { partial in
-            // Each thread writes only its own slot, and the buffer outlives the loop.
-            nonisolated(unsafe) let partial = partial
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
-                var sums = [Double](repeating: 0, count: pieces)
-                body(stride(from: thread, to: words, by: threads), &sums)
-                partial[thread] = sums
-            }
-        }
-        var total = partial[0]
-        for other in partial.dropFirst() { for index in total.indices { total[index] += other[index] } }
-        return total
     }
 
     // MARK: - The model
