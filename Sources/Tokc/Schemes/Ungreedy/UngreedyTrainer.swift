@@ -8,7 +8,7 @@ import Foundation
 /// 2. **Candidates**: every substring of the sample of 2 to `maxTokenBytes` bytes (one character or more) that
 ///    starts and ends on a character boundary and occurs at least `minCount` times, counted level by level (a substring one
 ///    character longer is counted only where its prefix was frequent). They may span spaces and words
-///    (`of the`, `, and`) but not a line break in the middle. The best `candidates` by count × (length − 1)
+///    (`of the`, `, and`) but not a line break in the middle. The best `candidates` (2,000,000) by count × (length − 1)
 ///    bytes, the bytes they would save, are kept.
 /// 3. **Distillation**: the sample is encoded with the current vocabulary (`UngreedyEncoder`, on every core);
 ///    a token's loss is how many more tokens the sample would need without it: its uses × (the fewest other
@@ -24,7 +24,7 @@ public struct UngreedyTrainer: Trainer {
         public var capcode = true
         public var maxTokenBytes = 32
         public var minCount = 4
-        public var candidates = 400_000
+        public var candidates = 2_000_000
         public var sampleBytes = 64 << 20
         public var seed: UInt64 = 0
         /// Seconds of distillation after which the remaining excess is removed at once; nil for none.
