@@ -60,18 +60,6 @@ func median(_ values: [Double]) -> Double {
     return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
-/// A fixed-seed generator (SplitMix64), so every run slices the corpus the same way.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 // MARK: - Options
 
 let usage = """
@@ -244,7 +232,7 @@ func makePayload(_ corpus: [UInt8], ranges: [Range<Int>], vocab: String, tokeniz
 
 /// The small workload's pool: distinct ~1 KB texts from all over the corpus; request n uses pool[n % count].
 func smallPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer) -> [Payload] {
-    var random = SplitMix(state: 1)
+    var random = SplitMix64(seed: 1)  // fixed seeds: every run slices the corpus the same way
     let span = max(1, corpus.count - 1024)
     return (0..<2048).map { _ in
         let start = Int(random.next() % UInt64(span))
@@ -254,7 +242,7 @@ func smallPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer) -> [P
 
 /// The batch workload's texts: 8 distinct batches of 16 texts of ~64 KB (~1 MB a request).
 func batchRanges(_ corpus: [UInt8]) -> [[Range<Int>]] {
-    var random = SplitMix(state: 2)
+    var random = SplitMix64(seed: 2)
     let span = max(1, corpus.count - 65536)
     return (0..<8).map { _ in
         (0..<16).map { _ in utf8Slice(corpus, start: Int(random.next() % UInt64(span)), length: 65536) }

@@ -35,7 +35,7 @@ import Tokc
     }
 
     static func temporaryFile(_ bytes: [UInt8], name: String = "input.txt") throws -> String {
-        let folder = NSTemporaryDirectory() + "tokc-cli-" + UUID().uuidString
+        let folder = Fixtures.scratchDirectory + "/cli-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let path = folder + "/" + name
         try Data(bytes).write(to: URL(fileURLWithPath: path))

@@ -6,9 +6,7 @@ import Testing
     static let registry = VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"])
 
     static func write(_ text: String) throws -> String {
-        let path = NSTemporaryDirectory() + "tokc-prices-" + UUID().uuidString + ".json"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-        return path
+        try Fixtures.writeScratch(text.utf8, name: "prices")
     }
 
     @Test func theShippedTableMapsModelsToVocabulariesWithDatedPrices() throws {

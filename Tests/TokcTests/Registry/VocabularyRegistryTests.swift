@@ -7,7 +7,7 @@ import Testing
 
     /// A scratch folder with a manifest listing `entries`, each a copy of a shipped file.
     static func makeFolder(_ edit: (inout VocabularyManifest) -> Void = { _ in }) throws -> String {
-        let folder = NSTemporaryDirectory() + "tokc-registry-" + UUID().uuidString
+        let folder = Fixtures.scratchDirectory + "/registry-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let manifestPath = shipped + "/manifest.json"
         var manifest = try VocabularyManifest.parse(try FileIO.readAll(manifestPath), path: manifestPath)

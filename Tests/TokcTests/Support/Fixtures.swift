@@ -12,6 +12,22 @@ enum Fixtures {
     /// The repository root (holds `Vocabularies/`, `README.md`).
     static let repositoryRoot: String = ((directory as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent
 
+    /// A folder for the files tests write, removed when the test process exits (tests once left hundreds of
+    /// files in /tmp per run).
+    static let scratchDirectory: String = {
+        let path = NSTemporaryDirectory() + "tokc-tests-" + UUID().uuidString
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: Fixtures.scratchDirectory) }
+        return path
+    }()
+
+    /// Writes `bytes` to a new file in `scratchDirectory` and returns its path.
+    static func writeScratch(_ bytes: some Sequence<UInt8>, name: String) throws -> String {
+        let path = scratchDirectory + "/" + name + "-" + UUID().uuidString + ".json"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     /// One JSON object per line; records are split on "\n" only (U+2028 may sit inside a string).
     static func jsonLines(_ name: String) throws -> [[String: Any]] {
         let bytes = try FileIO.readAll(directory + "/" + name)
@@ -37,20 +53,8 @@ extension Dictionary where Key == String, Value == Any {
     func string(_ key: String) -> String? { self[key] as? String }
 }
 
-/// Deterministic pseudo-random numbers (SplitMix64), so a failing random case reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Deterministic pseudo-random numbers, so a failing random case reproduces.
+typealias SeededGenerator = SplitMix64
 
 /// Hex of bytes, for readable failures.
 func hex(_ bytes: some Sequence<UInt8>) -> String {

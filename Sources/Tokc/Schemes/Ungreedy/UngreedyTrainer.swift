@@ -269,15 +269,16 @@ public struct TrainedUngreedy: TrainedModel, Sendable {
     }
 }
 
-/// SplitMix64: a small, fast, seedable generator, so sampling is the same on every platform and run.
-struct SplitMix64: RandomNumberGenerator {
+/// SplitMix64: a small, fast, seedable generator, so sampling is the same on every platform and run (the
+/// ungreedy trainer's line sample; tests and benchmarks draw their random inputs from it too).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    public init(seed: UInt64) {
         state = seed
     }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

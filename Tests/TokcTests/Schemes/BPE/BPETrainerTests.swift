@@ -66,8 +66,7 @@ import Testing
         #expect(written == (try batched.serialize(format: "tokenizer.json")))
         #expect(first.tokens.count == 1000)
 
-        let path = NSTemporaryDirectory() + "tokc-trained-" + UUID().uuidString + ".json"
-        try Data(written).write(to: URL(fileURLWithPath: path))
+        let path = try Fixtures.writeScratch(written, name: "trained")
         let loaded = try VocabularyRegistry(folders: [Fixtures.repositoryRoot + "/Vocabularies"]).load(path)
         let trained = try first.tokenizer(name: "trained")
         let heldOut = try FileIO.readAll(Fixtures.repositoryRoot + "/Corpus/split/en.heldout.txt")

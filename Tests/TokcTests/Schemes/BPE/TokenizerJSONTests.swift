@@ -31,9 +31,7 @@ import Testing
     }
 
     static func write(_ json: String) throws -> String {
-        let path = NSTemporaryDirectory() + "tokc-tokenizer-" + UUID().uuidString + ".json"
-        try Data(json.utf8).write(to: URL(fileURLWithPath: path))
-        return path
+        try Fixtures.writeScratch(json.utf8, name: "tokenizer")
     }
 
     /// A minimal byte-level BPE file: the 256 bytes and one merge.
