@@ -3,7 +3,7 @@ import Tokc
 
 /// Options every command that loads a vocabulary shares.
 struct VocabularyOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("A vocabulary name from 'tokc vocab list', or a path to a .tiktoken, tokenizer.json or BERT vocab.txt file.", valueName: "name|path"))
+    @Option(name: .long, help: ArgumentHelp("A vocabulary name from 'tokc vocab list', or a path to a .tiktoken, tokenizer.json (BPE, WordPiece, Unigram), BERT vocab.txt, SentencePiece .model or tokc-ungreedy JSON file.", valueName: "name|path"))
     var vocab: String?
 
     @Option(name: .long, help: ArgumentHelp("Pre-tokenizer pattern for a vocabulary file no manifest describes: o200k, cl100k, gpt2, llama3, or a regex.", valueName: "name|regex"))
