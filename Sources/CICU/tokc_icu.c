@@ -107,19 +107,19 @@ int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t leng
 // Opening a break iterator costs far more than breaking a short piece (it loads and sets up the rules),
 // and a pre-tokenizer breaks one piece at a time: each thread keeps its iterator for its last kind and locale.
 static __thread UBreakIterator *cached_iterator = NULL;
-static __thread tokc_icu_break_kind cached_kind;
+static __thread UBreakIteratorType cached_type;
 static __thread char cached_locale[64];
 
 static UBreakIterator *break_iterator(tokc_icu_break_kind kind, const char *locale, UErrorCode *status) {
-    UBreakIteratorType type = kind == TOKC_ICU_WORDS ? UBRK_WORD : UBRK_CHARACTER;
-    if (cached_iterator != NULL && cached_kind == kind && strncmp(cached_locale, locale, sizeof(cached_locale)) == 0) {
+    UBreakIteratorType type = kind == TOKC_ICU_GRAPHEMES ? UBRK_CHARACTER : UBRK_WORD;
+    if (cached_iterator != NULL && cached_type == type && strncmp(cached_locale, locale, sizeof(cached_locale)) == 0) {
         return cached_iterator;
     }
     if (cached_iterator != NULL) { ubrk_close(cached_iterator); cached_iterator = NULL; }
     if (strlen(locale) >= sizeof(cached_locale)) return ubrk_open(type, locale, NULL, 0, status);
     cached_iterator = ubrk_open(type, locale, NULL, 0, status);
     if (U_FAILURE(*status)) { cached_iterator = NULL; return NULL; }
-    cached_kind = kind;
+    cached_type = type;
     strcpy(cached_locale, locale);
     return cached_iterator;
 }
@@ -144,7 +144,24 @@ int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const 
     int64_t capacity = 64, used = 0;
     int64_t *result = (int64_t *)malloc(sizeof(int64_t) * (size_t)capacity);
     if (result == NULL) { RELEASE_ITERATOR(); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+    int words_only = kind == TOKC_ICU_WORD_SPANS;
+    int32_t previous = 0;
     for (int32_t boundary = ubrk_first(iterator); boundary != UBRK_DONE; boundary = ubrk_next(iterator)) {
+        if (words_only) {
+            // The rule status of the segment that ends here: spaces and punctuation are below the limit.
+            int32_t start = previous;
+            previous = boundary;
+            if (boundary == 0 || ubrk_getRuleStatus(iterator) < UBRK_WORD_NONE_LIMIT) continue;
+            if (used + 2 > capacity) {
+                capacity *= 2;
+                int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)capacity);
+                if (grown == NULL) { free(result); RELEASE_ITERATOR(); utext_close(utext); return U_MEMORY_ALLOCATION_ERROR; }
+                result = grown;
+            }
+            result[used++] = start;
+            result[used++] = boundary;
+            continue;
+        }
         if (used == capacity) {
             capacity *= 2;
             int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)capacity);
@@ -159,7 +176,7 @@ int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const 
     if (!owned) ubrk_setUText(iterator, utext_openUTF8(&empty_text, "", 0, &reset_status), &reset_status);
     RELEASE_ITERATOR();
     utext_close(utext);
-    if (used == 0 || result[used - 1] != length) {
+    if (!words_only && (used == 0 || result[used - 1] != length)) {
         // Empty text yields the single boundary 0; make the contract (first 0, last length) hold always.
         if (used == capacity) {
             int64_t *grown = (int64_t *)realloc(result, sizeof(int64_t) * (size_t)(capacity + 1));

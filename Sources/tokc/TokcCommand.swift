@@ -16,7 +16,7 @@ struct TokcCommand: AsyncParsableCommand {
         commandName: "tokc",
         abstract: "Exact token counts, encodings and vocabularies for LLM tokenizers.",
         version: "0.1.0",
-        subcommands: [CountCommand.self, EncodeCommand.self, DecodeCommand.self, CostCommand.self, TrainCommand.self, ServeCommand.self, VocabCommand.self]
+        subcommands: [CountCommand.self, EncodeCommand.self, DecodeCommand.self, CostCommand.self, TrainCommand.self, CompareCommand.self, ServeCommand.self, VocabCommand.self]
     )
 }
 

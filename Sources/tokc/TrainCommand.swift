@@ -197,12 +197,7 @@ struct TrainCommand: ParsableCommand {
         let started = clock.now
         var normalization = SentencePieceModel.Normalization()
         normalization.name = "identity"
-        if !identity {
-            // nmt_nfkc: the rules the shipped unigram-multi-8k carries (sentencepiece's builder made them).
-            let located = try VocabularyRegistry.standard.vocabularies().first { $0.entry.name == "unigram-multi-8k" }
-            guard let located else { throw TokcError.unknownVocabulary(name: "unigram-multi-8k (its nmt_nfkc rules)", known: []) }
-            normalization = try SentencePieceModel.parse(try FileIO.readAll(located.filePath), path: located.filePath).normalization
-        }
+        if !identity { normalization = try .nmtNFKC() }
         var options = UnigramTrainer.Options(vocabSize: vocabSize, normalization: normalization)
         options.characterCoverage = characterCoverage
         options.byteFallback = !noByteFallback
@@ -325,6 +320,13 @@ final class ProgressLine {
         guard enabled, ContinuousClock.now - last > .milliseconds(100) else { return }
         last = ContinuousClock.now
         try? Output.writeAll(Array("\r\u{1B}[K\(text)".utf8), to: STDERR_FILENO)
+    }
+
+    /// `[#####-----] 3/8 text`: a bar of how much of `total` is done, then what is being done now.
+    func show(_ text: String, done: Int, total: Int) {
+        let width = 20
+        let filled = total > 0 ? min(width, width * done / total) : 0
+        show("[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "] \(done)/\(total) " + text)
     }
 
     func clear() {

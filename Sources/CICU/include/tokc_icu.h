@@ -34,12 +34,16 @@ typedef enum {
     TOKC_ICU_GRAPHEMES = 0,
     /// Words, by ICU's dictionary-based word break iterator for the locale.
     TOKC_ICU_WORDS = 1,
+    /// Only the word segments of `TOKC_ICU_WORDS` (those ICU's rules tag as letters, numbers, kana or
+    /// ideographs, not spaces or punctuation), as (start, end) pairs of offsets.
+    TOKC_ICU_WORD_SPANS = 2,
 } tokc_icu_break_kind;
 
 /// Boundaries of UTF-8 text, as byte offsets: grapheme clusters, or words by ICU's dictionary-based word
 /// break iterator for `locale` ("ja", "zh", "th", "" for the root locale). Ill-formed UTF-8 sequences are
 /// kept as they are. On success returns 0 and sets `*offsets` to a malloc'ed array of `*count` offsets,
-/// always starting with 0 and ending with `length`. On failure returns the ICU error code (> 0).
+/// always starting with 0 and ending with `length` (for `TOKC_ICU_WORD_SPANS`: starts and ends of the words
+/// in pairs, possibly none). On failure returns the ICU error code (> 0).
 int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const uint8_t *text, int64_t length,
                             int64_t **offsets, int64_t *count);
 

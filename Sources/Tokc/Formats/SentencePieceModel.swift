@@ -26,6 +26,15 @@ public struct SentencePieceModel: Sendable, Equatable {
         public var escapeWhitespaces = true
 
         public init() {}
+
+        /// sentencepiece's `nmt_nfkc` rules, as the shipped `unigram-multi-8k` carries them (sentencepiece's
+        /// builder made them; tokc has no builder of its own).
+        public static func nmtNFKC(registry: VocabularyRegistry = .standard) throws(TokcError) -> Normalization {
+            guard let located = try registry.vocabularies().first(where: { $0.entry.name == "unigram-multi-8k" }) else {
+                throw .unknownVocabulary(name: "unigram-multi-8k (its nmt_nfkc rules)", known: try registry.vocabularies().map(\.entry.name))
+            }
+            return try SentencePieceModel.parse(try FileIO.readAll(located.filePath), path: located.filePath).normalization
+        }
     }
 
     public var pieces: [Piece] = []

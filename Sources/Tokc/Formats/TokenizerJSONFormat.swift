@@ -442,7 +442,7 @@ private struct Reader {
         return Tokenizer(
             name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages), encoder: encoder,
             specialTokens: specials,
-            detokenizer: try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: encoder.rawByteIDs),
+            detokenizer: try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: encoder.byteFallbackIDs),
             template: try template(root["post_processor"]))
     }
 

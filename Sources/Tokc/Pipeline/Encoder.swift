@@ -21,4 +21,17 @@ public protocol Encoder: Sendable {
 
     /// One past the highest id this encoder can emit.
     var idLimit: Int { get }
+
+    /// The id emitted for what the vocabulary cannot spell (`[UNK]`, `<unk>`); nil for schemes that spell
+    /// everything from bytes.
+    var unknownID: TokenID? { get }
+
+    /// The ids that stand for one raw byte in place of a character the vocabulary lacks (SentencePiece's
+    /// `<0xNN>` byte fallback); empty for vocabularies without byte fallback.
+    var byteFallbackIDs: Set<TokenID> { get }
+}
+
+extension Encoder {
+    public var unknownID: TokenID? { nil }
+    public var byteFallbackIDs: Set<TokenID> { [] }
 }

@@ -29,7 +29,7 @@ public struct VocabularyRegistry: Sendable {
     public static var standard: VocabularyRegistry {
         let environment = ProcessInfoLite.environment
         var folders = (environment["TOKC_VOCAB_PATH"] ?? "").split(separator: ":").map(String.init)
-        if let shipped = shippedFolder(environment: environment) { folders.append(shipped) }
+        if let shipped = shippedFolder("Vocabularies", marker: "manifest.json", environment: environment) { folders.append(shipped) }
         return VocabularyRegistry(folders: folders)
     }
 
@@ -178,24 +178,27 @@ public struct VocabularyRegistry: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
-    private static func shippedFolder(environment: [String: String]) -> String? {
-        func hasManifest(_ folder: String) -> Bool { FileIO.isFile(folder + "/manifest.json") }
+    /// The folder `name` (`Vocabularies`, `Corpus`) shipped with tokc, recognised by the file `marker` in it:
+    /// `$TOKC_HOME/<name>`; else `<executable dir>/../share/tokc/<name>`; else the first `<name>` found walking
+    /// up from the executable (a build inside a checkout); else the checkout this library was compiled from.
+    static func shippedFolder(_ name: String, marker: String, environment: [String: String]) -> String? {
+        func hasMarker(_ folder: String) -> Bool { FileIO.isFile(folder + "/" + marker) }
         if let home = environment["TOKC_HOME"] {
-            return home + "/Vocabularies"
+            return home + "/" + name
         }
         if let executable = executablePath() {
             var directory = parent(of: executable)
-            let installed = directory + "/../share/tokc/Vocabularies"
-            if hasManifest(installed) { return installed }
+            let installed = directory + "/../share/tokc/" + name
+            if hasMarker(installed) { return installed }
             while directory.count > 1 {
-                if hasManifest(directory + "/Vocabularies") { return directory + "/Vocabularies" }
+                if hasMarker(directory + "/" + name) { return directory + "/" + name }
                 directory = parent(of: directory)
             }
         }
         // Sources/Tokc/Registry/VocabularyRegistry.swift → the checkout root.
         var checkout = #filePath
         for _ in 0..<4 { checkout = parent(of: checkout) }
-        return hasManifest(checkout + "/Vocabularies") ? checkout + "/Vocabularies" : nil
+        return hasMarker(checkout + "/" + name) ? checkout + "/" + name : nil
     }
 
     private static func parent(of path: String) -> String {

@@ -44,6 +44,20 @@ public enum UTF8Scan {
         return Unicode.Scalar(value) ?? "\u{FFFD}"
     }
 
+    /// The number of characters (Unicode scalars) in `bytes`, each ill-formed byte counted as one.
+    public static func characterCount(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var (index, count) = (0, 0)
+        while index < bytes.count {
+            if bytes[index] < 0x80 {
+                index += 1
+            } else {
+                index += max(1, sequenceLength(in: bytes, at: index))
+            }
+            count += 1
+        }
+        return count
+    }
+
     /// The end of the well-formed run starting at `start`. ASCII is skipped eight bytes at a time.
     public static func wellFormedEnd(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
         var index = start

@@ -55,6 +55,13 @@ public struct MergeListBPEEncoder: Encoder {
 
     public var idLimit: Int { table.idLimit }
 
+    public var unknownID: TokenID? {
+        if case .characters(_, let unknown, _) = alphabet { return unknown }
+        return nil
+    }
+
+    public var byteFallbackIDs: Set<TokenID> { Set(byteOfFallbackID.keys) }
+
     @inline(__always)
     private func merge(_ left: TokenID, _ right: TokenID) -> UInt64 {
         merges[UInt64(left) << 32 | UInt64(right)] ?? Self.noMerge

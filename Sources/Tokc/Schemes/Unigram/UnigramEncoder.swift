@@ -22,6 +22,7 @@ public struct UnigramEncoder: Encoder {
     let reading: Reading
     public enum Reading: Sendable { case sentencePiece, huggingFace }
     public let unknown: TokenID
+    public var unknownID: TokenID? { unknown }
     let unknownScore: Double
     let highestScore: Double
     /// `<0xNN>` ids by byte (`noByte` where the vocabulary has none), with byte fallback.
@@ -94,7 +95,7 @@ public struct UnigramEncoder: Encoder {
     }
 
     /// The ids of the byte pieces that decode to their byte.
-    var rawByteIDs: Set<TokenID> { Set((byteIDs ?? []).filter { $0 != Self.noByte && $0 != unknown }) }
+    public var byteFallbackIDs: Set<TokenID> { Set((byteIDs ?? []).filter { $0 != Self.noByte && $0 != unknown }) }
 
     public var idLimit: Int { texts.count }
 

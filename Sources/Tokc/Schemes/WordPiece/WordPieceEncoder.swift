@@ -11,6 +11,7 @@ public struct WordPieceEncoder: Encoder {
     /// Continuation tokens keyed by the bytes after the prefix.
     let continuations: TokenTable
     public let unknown: TokenID
+    public var unknownID: TokenID? { unknown }
     public let prefix: [UInt8]
     public let maxCharactersPerWord: Int
     /// The longest token in bytes: no match is tried beyond it.
