@@ -105,7 +105,8 @@ public struct Comparison: Sendable {
             if let parallel = options.parallel {
                 progress(Progress(step: "\(vocabulary.name): parity", done: index, total: options.candidates.count))
                 parities += Self.parity(
-                    of: tokenizer, named: vocabulary.name, on: parallel, reference: referenceColumn, languages: parityLanguages)
+                    of: tokenizer, named: vocabulary.name, on: parallel, reference: referenceColumn, languages: parityLanguages,
+                    classes: classes)
             }
         }
         progress(Progress(step: "done", done: options.candidates.count, total: options.candidates.count))
@@ -155,7 +156,8 @@ public struct Comparison: Sendable {
             let tokenizer = try registry.load(nameOrPath)
             let entry = try registry.vocabularies().first { $0.entry.name == nameOrPath }?.entry
             return (tokenizer, ComparisonReport.Vocabulary(
-                name: nameOrPath, scheme: Scheme.of(tokenizer.encoder), origin: entry == nil ? "file" : "shipped",
+                name: entry == nil ? (nameOrPath as NSString).lastPathComponent : nameOrPath,
+                scheme: Scheme.of(tokenizer.encoder), origin: entry == nil ? "file" : "shipped",
                 source: entry?.source ?? nameOrPath, vocabularySize: tokenizer.vocabularySize,
                 preparationSeconds: Self.seconds(clock.now - start)))
         case .tokenizer(let tokenizer, let origin):
@@ -211,24 +213,33 @@ public struct Comparison: Sendable {
 
     /// Tokens of each language's sentence ÷ tokens of the reference sentence, over the rows that have both.
     static func parity(
-        of tokenizer: Tokenizer, named name: String, on parallel: ParallelCorpus, reference: Int, languages: [Int]
+        of tokenizer: Tokenizer, named name: String, on parallel: ParallelCorpus, reference: Int, languages: [Int],
+        classes: TokenClasses
     ) -> [ComparisonReport.Parity] {
         let referenceTokens = (0..<parallel.rowCount).map { row in
             parallel.withText(row: row, language: reference) { text in text.map { tokenizer.count($0) } ?? 0 }
         }
+        var sink = ReusedIDSink()
         return languages.map { language in
             var ratios: [Double] = []
-            var (tokens, baseline) = (0, 0)
+            var (tokens, baseline, unknown) = (0, 0, 0)
             for row in 0..<parallel.rowCount where referenceTokens[row] > 0 {
-                guard let count = parallel.withText(row: row, language: language, { text in text.map { tokenizer.count($0) } }) else { continue }
-                ratios.append(Double(count) / Double(referenceTokens[row]))
-                tokens += count
+                let present = parallel.withText(row: row, language: language) { text -> Bool in
+                    guard let text else { return false }
+                    sink.ids.removeAll(keepingCapacity: true)
+                    tokenizer.encode(text, into: &sink)
+                    return true
+                }
+                guard present else { continue }
+                ratios.append(Double(sink.ids.count) / Double(referenceTokens[row]))
+                tokens += sink.ids.count
                 baseline += referenceTokens[row]
+                unknown += sink.ids.count { Int($0) < classes.flags.count && classes.flags[Int($0)] & TokenClasses.unknown != 0 }
             }
             return ComparisonReport.Parity(
                 vocabulary: name, language: parallel.languages[language], sentences: ratios.count,
                 mean: ratios.isEmpty ? nil : ratios.reduce(0, +) / Double(ratios.count), median: median(&ratios),
-                tokens: tokens, referenceTokens: baseline)
+                tokens: tokens, referenceTokens: baseline, unknownTokens: unknown)
         }
     }
 

@@ -36,7 +36,11 @@ extension ComparisonReport {
                 let sentences = parity.first { $0.language == language }?.sentences ?? 0
                 page += barChart(
                     title: "\(language) (\(sentences) sentences)",
-                    rows: vocabularies.map { ($0, parity($0.name, language)?.mean) }, reference: 1, digits: 2)
+                    rows: vocabularies.map { vocabulary in
+                        let entry = parity(vocabulary.name, language)
+                        let unknown = entry?.unknownShare.flatMap { $0 > Self.notableUnknownShare ? " (\(Self.format(100 * $0, digits: 0))% unk)" : nil }
+                        return (vocabulary, entry?.mean, unknown ?? "")
+                    }, reference: 1, digits: 2)
             }
             page += "</div>\n</section>\n"
         }
@@ -50,7 +54,7 @@ extension ComparisonReport {
             for code in languages.map(\.code) + [Self.allLanguages] {
                 page += barChart(
                     title: code == Self.allLanguages ? "all languages" : code,
-                    rows: vocabularies.map { vocabulary in (vocabulary, measurement(vocabulary.name, code).flatMap(chart.value)) },
+                    rows: vocabularies.map { vocabulary in (vocabulary, measurement(vocabulary.name, code).flatMap(chart.value), "") },
                     reference: nil, digits: 2)
             }
             page += "</div>\n</section>\n"
@@ -59,7 +63,7 @@ extension ComparisonReport {
         page += "<section id=\"measurements\">\n<h2>All measurements</h2>\n<p>Click a column to sort. Definitions: docs/metrics.md.</p>\n"
         page += measurementTable()
         if !parity.isEmpty {
-            page += "<h2>Parity table</h2>\n<p>Mean (median) of the per-sentence ratio.</p>\n" + parityTable()
+            page += "<h2>Parity table</h2>\n<p>Mean (median) of the per-sentence ratio; “unk” marks languages where over \(Int(100 * Self.notableUnknownShare))% of the tokens are unknown (a word the vocabulary cannot read costs one token, which looks cheap).</p>\n" + parityTable()
         }
         page += "</section>\n"
         page += settingsSection()
@@ -70,21 +74,22 @@ extension ComparisonReport {
     // MARK: - Charts
 
     /// A horizontal bar chart, one bar per vocabulary coloured by scheme, with an optional reference line.
-    private func barChart(title: String, rows: [(Vocabulary, Double?)], reference: Double?, digits: Int) -> String {
-        let (labelWidth, barWidth, valueWidth, rowHeight, top) = (150.0, 200.0, 50.0, 18.0, 6.0)
+    /// Each row's note follows its value (`(60% unk)`).
+    private func barChart(title: String, rows: [(Vocabulary, Double?, String)], reference: Double?, digits: Int) -> String {
+        let (labelWidth, barWidth, valueWidth, rowHeight, top) = (150.0, 200.0, 90.0, 18.0, 6.0)
         let width = labelWidth + barWidth + valueWidth
         let height = top + rowHeight * Double(rows.count) + 16
         let largest = max(rows.compactMap(\.1).max() ?? 0, reference ?? 0)
         let scale = largest > 0 ? barWidth / (largest * 1.05) : 0
         var svg = "<figure>\n<figcaption>\(Self.escape(title))</figcaption>\n"
         svg += "<svg class=\"chart\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(Self.escape(title))\">\n"
-        for (index, (vocabulary, value)) in rows.enumerated() {
+        for (index, (vocabulary, value, note)) in rows.enumerated() {
             let y = top + rowHeight * Double(index)
             svg += "<text x=\"\(Self.f(labelWidth - 6))\" y=\"\(Self.f(y + 12.5))\" text-anchor=\"end\">\(Self.escape(vocabulary.name))</text>"
             if let value {
                 let length = max(0.5, value * scale)
                 svg += "<rect x=\"\(Self.f(labelWidth))\" y=\"\(Self.f(y + 2))\" width=\"\(Self.f(length))\" height=\"\(Self.f(rowHeight - 4))\" fill=\"\(Self.color(of: vocabulary.scheme))\"><title>\(Self.escape(vocabulary.name)): \(String(format: "%.\(digits + 2)f", value))</title></rect>"
-                svg += "<text x=\"\(Self.f(labelWidth + length + 4))\" y=\"\(Self.f(y + 12.5))\">\(String(format: "%.\(digits)f", value))</text>\n"
+                svg += "<text x=\"\(Self.f(labelWidth + length + 4))\" y=\"\(Self.f(y + 12.5))\">\(String(format: "%.\(digits)f", value))\(Self.escape(note))</text>\n"
             } else {
                 svg += "<text x=\"\(Self.f(labelWidth + 4))\" y=\"\(Self.f(y + 12.5))\">–</text>\n"
             }
@@ -126,7 +131,8 @@ extension ComparisonReport {
             table += "<tr>" + Self.textCell(vocabulary.name) + Self.textCell(vocabulary.scheme.rawValue)
             for language in columns {
                 let p = parity(vocabulary.name, language)
-                let text = p?.mean.map { mean in Self.format(mean, digits: 3) + " (" + (p?.median.map { Self.format($0, digits: 3) } ?? "–") + ")" } ?? "–"
+                var text = p?.mean.map { mean in Self.format(mean, digits: 3) + " (" + (p?.median.map { Self.format($0, digits: 3) } ?? "–") + ")" } ?? "–"
+                if let share = p?.unknownShare, share > Self.notableUnknownShare { text += " <span class=\"unk\" title=\"unknown tokens\">\(Self.format(100 * share, digits: 0))% unk</span>" }
                 table += "<td data-v=\"\(p?.mean.map { String($0) } ?? "-1e308")\">\(text)</td>"
             }
             table += "</tr>\n"
@@ -205,7 +211,7 @@ extension ComparisonReport {
         table{border-collapse:collapse;font-size:12px;margin:6px 0}th,td{border:1px solid #ddd;padding:2px 6px;text-align:left}
         td.n{text-align:right;font-variant-numeric:tabular-nums}table.sortable th{cursor:pointer;background:#f4f4f4}
         th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
-        blockquote{color:#555;margin:6px 0 6px 12px}code{font-size:11px}
+        blockquote{color:#555;margin:6px 0 6px 12px}.unk{color:#c00;font-size:11px}code{font-size:11px}
         """
 
     /// Sorts a table by the clicked column: by `data-v` numbers where cells have them, else by text.

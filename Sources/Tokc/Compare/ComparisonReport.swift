@@ -6,6 +6,8 @@ import Foundation
 public struct ComparisonReport: Sendable {
     /// The language code of the measurement over every language together.
     public static let allLanguages = "all"
+    /// Parity figures whose unknown share is above this are marked in the table and the HTML report.
+    public static let notableUnknownShare = 0.01
 
     public struct Language: Sendable {
         public let code: String
@@ -105,6 +107,11 @@ public struct ComparisonReport: Sendable {
         public let median: Double?
         public let tokens: Int
         public let referenceTokens: Int
+        /// Unknown tokens among `tokens`: a vocabulary that spells a whole word it cannot read as one `[UNK]`
+        /// looks cheap here, so parity is read with this.
+        public let unknownTokens: Int
+
+        public var unknownShare: Double? { tokens > 0 ? Double(unknownTokens) / Double(tokens) : nil }
     }
 
     public let started: Date
@@ -203,6 +210,7 @@ public struct ComparisonReport: Sendable {
                     ("vocabulary", .text(p.vocabulary)), ("language", .text(p.language)),
                     ("sentences", .integer(p.sentences)), ("mean", number(p.mean)), ("median", number(p.median)),
                     ("tokens", .integer(p.tokens)), ("reference_tokens", .integer(p.referenceTokens)),
+                    ("unknown_tokens", .integer(p.unknownTokens)), ("unknown_share", number(p.unknownShare)),
                 ])
             })),
         ])
@@ -218,7 +226,7 @@ public struct ComparisonReport: Sendable {
             "vocabulary", "scheme", "language", "lines", "bytes", "characters", "words", "tokens", "bytes_per_token",
             "characters_per_token", "fertility", "split_word_share", "unknown_share", "byte_fallback_share",
             "round_trip_share", "distinct_tokens", "vocabulary_utilisation", "encode_mb_per_second",
-            "parity_language", "parity_sentences", "parity_mean", "parity_median",
+            "parity_language", "parity_sentences", "parity_mean", "parity_median", "parity_unknown_share",
         ]
         var rows = [header]
         func number(_ value: Double?) -> String { value.map { String($0) } ?? "" }
@@ -240,7 +248,7 @@ public struct ComparisonReport: Sendable {
                 } else {
                     row += Array(repeating: "", count: 15)
                 }
-                row += p.map { [$0.language, String($0.sentences), number($0.mean), number($0.median)] } ?? ["", "", "", ""]
+                row += p.map { [$0.language, String($0.sentences), number($0.mean), number($0.median), number($0.unknownShare)] } ?? ["", "", "", "", ""]
                 rows.append(row)
             }
         }
@@ -292,12 +300,20 @@ public struct ComparisonReport: Sendable {
         if let parallel, !parity.isEmpty {
             let parityColumns = parityLanguages
             out += "parity: tokens for a sentence ÷ tokens for its \(parallel.referenceLanguage) original, mean over the sentences with both (\(parallel.path), \(parallel.rows) rows)\n"
-            let width = max(6, parityColumns.map(\.count).max() ?? 0)
+            let width = max(7, parityColumns.map(\.count).max() ?? 0)
             out += pad("vocabulary", nameWidth, left: true) + parityColumns.map { " " + pad($0, width) }.joined() + "\n"
+            var marked = false
             for vocabulary in vocabularies {
                 out += pad(vocabulary.name, nameWidth, left: true)
-                    + parityColumns.map { " " + pad(fixed(parity(vocabulary.name, $0)?.mean, 3), width) }.joined() + "\n"
+                for language in parityColumns {
+                    let entry = parity(vocabulary.name, language)
+                    let unknown = (entry?.unknownShare ?? 0) > Self.notableUnknownShare
+                    marked = marked || unknown
+                    out += " " + pad(fixed(entry?.mean, 3) + (unknown ? "*" : " "), width)
+                }
+                out += "\n"
             }
+            if marked { out += "* over \(Int(100 * Self.notableUnknownShare))% of the tokens are unknown: the vocabulary cannot read the language, and a whole word as one unknown token looks cheap\n" }
         }
         return out
     }
