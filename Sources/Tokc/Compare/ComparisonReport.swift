@@ -301,7 +301,7 @@ public struct ComparisonReport: Sendable {
             let parityColumns = parityLanguages
             out += "parity: tokens for a sentence ÷ tokens for its \(parallel.referenceLanguage) original, mean over the sentences with both (\(parallel.path), \(parallel.rows) rows)\n"
             let width = max(7, parityColumns.map(\.count).max() ?? 0)
-            out += pad("vocabulary", nameWidth, left: true) + parityColumns.map { " " + pad($0, width) }.joined() + "\n"
+            out += pad("vocabulary", nameWidth, left: true) + parityColumns.map { " " + pad($0, width - 1) + " " }.joined() + "\n"
             var marked = false
             for vocabulary in vocabularies {
                 out += pad(vocabulary.name, nameWidth, left: true)

@@ -1,0 +1,40 @@
+import Foundation
+import Testing
+@testable import Tokc
+
+/// The HTML report in a real browser: `scripts/check-report-html.py` loads it in headless Chromium and checks
+/// that its charts and tables render, that its script runs, and that it makes no network request (with a
+/// control page proving the check can fail). Skipped, with a message, where Chromium is not installed.
+@Suite struct ReportRenderingTests {
+    static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
+        .first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    @Test func rendersInHeadlessChromiumWithoutNetwork() throws {
+        guard Self.chromium != nil else {
+            print("ReportRenderingTests: skipped, no Chromium (apt-get install chromium to run it)")
+            return
+        }
+        let tiny = try ComparisonTests.tinyCorpus()
+        var options = Comparison.Options(corpus: try EvaluationCorpus(folder: tiny.folder))
+        options.candidates = [.named(tiny.ungreedy), .named(tiny.wordPiece)]
+        options.parallel = try ParallelCorpus(path: tiny.parallel)
+        let report = try Comparison(options: options).run()
+        let page = tiny.folder + "/../report.html"
+        try Data(report.html()).write(to: URL(fileURLWithPath: page))
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Fixtures.repositoryRoot + "/scripts/check-report-html.py", page]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)")
+        let lines = text.split(separator: "\n").map(String.init)
+        // Two languages and "all" for each of two metrics, plus one parity chart per parallel language (ja, de).
+        #expect(lines.first == "renders: 8 SVG charts, 3 sortable tables, script ran: yes")
+        #expect(lines.dropFirst().first?.hasPrefix("network: the page made 0 requests") == true)
+        #expect(lines.dropFirst(2).first == "control: the same page without its policy, with an external image: request seen in the net log")
+    }
+}
