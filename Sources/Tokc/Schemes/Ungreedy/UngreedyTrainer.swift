@@ -148,8 +148,8 @@ public struct UngreedyTrainer: Trainer {
         }
         // Lines dealt out in blocks of 256, so each thread walks long stretches of the sample.
         let blocks = (lineEnds.count + 255) / 256
-        nonisolated(unsafe) let sample = self.sample
-        nonisolated(unsafe) let lineEnds = self.lineEnds
+        let sample = self.sample
+        let lineEnds = self.lineEnds
         return PerPieceSums.sum(pieces: encoder.idLimit, words: blocks) { indices, counts in
             counts.withUnsafeMutableBufferPointer { counts in
                 var sink = Usage(counts: counts)
