@@ -20,8 +20,18 @@ struct EncodeCommand: ParsableCommand {
     @Flag(name: .long, help: "Put the vocabulary's template tokens around each text: [CLS] … [SEP] for BERT, <s> in front for Llama 2 and Mistral.")
     var template = false
 
+    @Option(name: .long, help: ArgumentHelp("Threads for a long input (default: all cores). The text is cut only where the vocabulary's split guarantees the same ids; vocabularies that cannot be cut use one.", valueName: "n"))
+    var threads: Int?
+
+    /// `--threads`, or every core.
+    var threadCount: Int { threads ?? ProcessInfo.processInfo.activeProcessorCount }
+
     @Argument(help: ArgumentHelp("Input file; '-' or none is standard input.", valueName: "file"))
     var file: String = "-"
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
 
     func run() throws {
         let tokenizer = try vocabulary.load()
@@ -29,7 +39,9 @@ struct EncodeCommand: ParsableCommand {
         if jsonl {
             try encodeLines(input, with: tokenizer)
         } else {
-            let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: template)
+            let ids = template
+                ? tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: true)
+                : tokenizer.encode(input, allowedSpecial: vocabulary.policy, threads: threadCount)
             try Output.line(ids.map(String.init).joined(separator: " "))
         }
         try Output.finish()

@@ -141,7 +141,14 @@ extension ComparisonReport {
     }
 
     private func settingsSection() -> String {
-        var section = "<section id=\"settings\">\n<h2>Vocabularies</h2>\n<table class=\"sortable\">\n<thead><tr><th>name</th><th>scheme</th><th>origin</th><th>size</th><th>load or training s</th><th>source</th></tr></thead>\n<tbody>\n"
+        var section = "<section id=\"settings\">\n<h2>Run</h2>\n<ul>\n"
+        section += "<li>Started \(Self.escape(startedText)) on a machine with \(ProcessInfo.processInfo.activeProcessorCount) processors; encoding speeds are one thread's, in this run only.</li>\n"
+        section += "<li>Held-out text: <code>\(Self.escape(corpusFolder))</code>, languages \(Self.escape(languages.map(\.code).joined(separator: ", "))).</li>\n"
+        if let parallel {
+            section += "<li>Parity: <code>\(Self.escape(parallel.path))</code>, reference language \(Self.escape(parallel.referenceLanguage)).</li>\n"
+        }
+        section += "<li>Vocabularies: \(Self.escape(vocabularies.map(\.name).joined(separator: ", "))).</li>\n</ul>\n"
+        section += "<h2>Vocabularies</h2>\n<table class=\"sortable\">\n<thead><tr><th>name</th><th>scheme</th><th>origin</th><th>size</th><th>load or training s</th><th>source</th></tr></thead>\n<tbody>\n"
         for vocabulary in vocabularies {
             section += "<tr>" + Self.textCell(vocabulary.name) + Self.textCell(vocabulary.scheme.rawValue) + Self.textCell(vocabulary.origin)
                 + Self.numberCell(Double(vocabulary.vocabularySize), digits: 0) + Self.numberCell(vocabulary.preparationSeconds, digits: 2)

@@ -9,6 +9,9 @@
 /// Character categories are Unicode 8.0's, as Hugging Face's are (`BertCharacterTraits`). Ill-formed UTF-8 is dropped by step 1 (Hugging Face
 /// cannot see it: its input is a Rust `str`).
 public struct BertNormalizer: Normalizer {
+    /// Every step maps one character (accents are stripped within a character's decomposition).
+    public var isLineLocal: Bool { true }
+
     public var cleanText: Bool
     public var handleChineseCharacters: Bool
     public var stripAccents: Bool
@@ -127,6 +130,9 @@ public struct BertNormalizer: Normalizer {
 /// Unlike other pre-tokenizers, its pieces do not cover the input: the whitespace between them is dropped,
 /// which is what WordPiece vocabularies expect (they have no token for a space).
 public struct BertPreTokenizer: PreTokenizer {
+    /// Splits at every space (a line break is one) and punctuation mark.
+    public var isLineLocal: Bool { true }
+
     public init() {}
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {

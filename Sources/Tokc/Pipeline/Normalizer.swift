@@ -10,9 +10,15 @@ public protocol Normalizer: Sendable {
     /// The same, told whether the text starts the input or follows a special token: a few normalisers
     /// (Hugging Face's `Metaspace` with `prepend_scheme: first`) rewrite only the start of the input.
     func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]?
+
+    /// True when text cut just after a line break that precedes a letter or digit normalises, part by part, to
+    /// the same bytes as whole: what lets a long text be shared among threads (`Tokenizer.count(_:threads:)`).
+    var isLineLocal: Bool { get }
 }
 
 extension Normalizer {
+    public var isLineLocal: Bool { false }
+
     public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
         normalize(text)
     }
@@ -21,6 +27,10 @@ extension Normalizer {
 /// The normalisations tokc runs through ICU. Ill-formed UTF-8 becomes U+FFFD under every form but `identity`,
 /// so only the identity is lossless for arbitrary bytes.
 public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
+    /// Normalisation, lower case and case folding act within a word; a line break ends words and starts
+    /// normalisation segments (the letter after it is a starter that nothing before it composes with).
+    public var isLineLocal: Bool { true }
+
     /// No change: the right choice for byte-level BPE vocabularies such as o200k_base and cl100k_base.
     case identity
     /// Canonical composition.

@@ -6,6 +6,14 @@ public protocol PreTokenizer: Sendable {
     /// Calls `body` with each piece of `text`, left to right. Each piece is a slice of `text`; its offset is
     /// `piece.baseAddress! - text.baseAddress!`.
     func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void)
+
+    /// True when a line break followed by a letter or digit always ends a piece, and the pieces before it do
+    /// not depend on what follows: text cut there splits, part by part, into the same pieces as whole.
+    var isLineLocal: Bool { get }
+}
+
+extension PreTokenizer {
+    public var isLineLocal: Bool { false }
 }
 
 /// Hands the whole text over as one piece (for encoders that look across the whole text).
@@ -52,6 +60,8 @@ public struct SequencePreTokenizer: PreTokenizer {
     public init(_ stages: [any PreTokenizer]) {
         self.stages = stages
     }
+
+    public var isLineLocal: Bool { stages.allSatisfy(\.isLineLocal) }
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         split(text, stage: 0, body)

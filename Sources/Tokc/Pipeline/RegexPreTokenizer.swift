@@ -53,6 +53,14 @@ public struct RegexPreTokenizer: PreTokenizer {
         try self.init(pattern: named.pattern)
     }
 
+    /// o200k's, cl100k's and Llama 3's patterns keep a line break out of any piece with the letter or digit
+    /// after it (their letter runs take one optional non-newline in front), and a whitespace run ending in a
+    /// line break is one piece whether text follows or not (`\s*[\r\n]`, which cl100k's `\s++$` equals there).
+    /// GPT-2's is not: its `\s++$` takes ` \n` whole at the end of a part, but splits it before a letter.
+    public var isLineLocal: Bool {
+        [Named.o200k, .cl100k, .llama3].contains { $0.pattern == pattern }
+    }
+
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var start = 0
         while start < text.count {

@@ -13,6 +13,8 @@ public struct NormalizerSequence: Normalizer {
         self.steps = steps
     }
 
+    public var isLineLocal: Bool { steps.allSatisfy(\.isLineLocal) }
+
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         normalize(text, atTextStart: true)
     }

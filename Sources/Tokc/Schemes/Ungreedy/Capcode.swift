@@ -18,6 +18,9 @@ public struct Capcode: Normalizer {
 
     public init() {}
 
+    /// Runs of letters end at a line break.
+    public var isLineLocal: Bool { true }
+
     /// Capital → lowercase and lowercase → capital for every paired letter beyond ASCII (ASCII is arithmetic).
     private static let tables: (lower: [UInt32: UInt32], upper: [UInt32: UInt32]) = {
         var lower: [UInt32: UInt32] = [:], upper: [UInt32: UInt32] = [:]

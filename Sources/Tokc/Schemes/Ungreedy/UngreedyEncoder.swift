@@ -88,6 +88,9 @@ public struct UngreedyEncoder: Encoder {
 /// Splits text after each run of line breaks (`\n`): the ungreedy encoder's look-ahead then spans a line, its
 /// scratch stays the size of a line, and lines encode on any core. Tokens may still cross spaces and words.
 public struct LinePreTokenizer: PreTokenizer {
+    /// A line ends after its run of line breaks.
+    public var isLineLocal: Bool { true }
+
     public init() {}
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
