@@ -1,0 +1,204 @@
+#!/usr/bin/env python3
+"""Single-threaded throughput of the reference tokenizers for one tokc vocabulary: the counterpart of
+tokc-throughput, run by scripts/bench-compare inside Benchmarks/.venv.
+
+Which references run depends on the vocabulary's entry in Vocabularies/manifest.json:
+
+- format "tiktoken" (o200k_base, cl100k_base): tiktoken `Encoding.encode_ordinary` and bpe-openai (the Rust
+  crate from github/rust-gems, through its Python binding's `PyTokenizer.encode` and `.count`);
+- format "tokenizer.json" (llama3, bert-base-uncased, mistral-v1, ...): Hugging Face `tokenizers`,
+  `Tokenizer.from_file(...).encode(text, add_special_tokens=False).ids`;
+- format "sentencepiece" (unigram-multi-8k): `SentencePieceProcessor(model_file=...).encode(text)`;
+- mistral-v1 also runs SentencePiece on the original model, Tests/Fixtures/mistral-v1.tokenizer.model;
+- a vocabulary with a single pre-tokenizer pattern also gets a "ceiling" row: that regex alone, run by the
+  Python `regex` module (`findall`). It is a Python figure and counts pieces, not tokens.
+
+A vocabulary given as a file path uses its extension (.json: tokenizers, .model: sentencepiece).
+
+Every file is read whole and encoded as ONE string on one thread: one untimed warm-up, then N timed runs, the
+median reported in MB/s (10^6 UTF-8 bytes of input). Every encode row includes building the Python list of
+ids, as tiktoken's API does. Load times are taken in this (fresh) process, after the import.
+
+Output: `#version impl version`, `#load_ms impl vocab ms`, `#error impl vocab message` lines, then TSV rows
+impl, vocab, file, bytes, tokens, mode, median_MBps (the same columns as tokc-throughput).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(HERE)
+VOCABULARIES = os.path.join(REPO_ROOT, "Vocabularies")
+
+# The original SentencePiece model behind a tokenizer.json, where the repo ships one: a second reference.
+SENTENCEPIECE_ORIGINALS = {
+    "mistral-v1": os.path.join(REPO_ROOT, "Tests", "Fixtures", "mistral-v1.tokenizer.model"),
+}
+
+
+def median_seconds(body, repeats):
+    """Median wall time of `repeats` timed calls after one untimed warm-up; returns (seconds, warm-up result).
+
+    The result of every call is compared (by length) with the warm-up's, so a repeat that does less work shows.
+    """
+    expected = body()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        result = body()
+        times.append((time.perf_counter_ns() - start) / 1e9)
+        if len(result) != len(expected):
+            raise RuntimeError("results differ between repeats")
+    return statistics.median(times), expected
+
+
+def timed_load(impl, vocab, body):
+    start = time.perf_counter_ns()
+    value = body()
+    print(f"#load_ms\t{impl}\t{vocab}\t{(time.perf_counter_ns() - start) / 1e6:.3f}", flush=True)
+    return value
+
+
+def version_line(impl, module_name):
+    from importlib import metadata
+
+    try:
+        print(f"#version\t{impl}\t{metadata.version(module_name)}", flush=True)
+    except metadata.PackageNotFoundError:
+        pass
+
+
+# Each reference builder loads its tokenizer (timed) and returns [(impl, mode, body(text) -> sequence)].
+
+
+def tiktoken_reference(vocab, entry):
+    # tiktoken downloads its files by URL; the offline trick (shipped files copied into a temporary
+    # TIKTOKEN_CACHE_DIR under the names tiktoken derives from those URLs) lives in tiktoken_throughput.py.
+    sys.path.insert(0, HERE)
+    from tiktoken_throughput import offline_cache
+    import tiktoken
+
+    version_line("tiktoken", "tiktoken")
+    with tempfile.TemporaryDirectory(prefix="tiktoken-cache-") as cache:
+        offline_cache(cache)
+        # Cold: the first get_encoding in this process reads the file, checks its sha256, builds the tables.
+        enc = timed_load("tiktoken", vocab, lambda: tiktoken.get_encoding(vocab))
+    return [("tiktoken", "encode", enc.encode_ordinary)]
+
+
+def bpe_openai_reference(vocab, entry):
+    # The public `bpe_openai.get_encoding` wraps a Rust `PyTokenizer`; its encode_ordinary adds a UTF-8 check of
+    # the whole text and a list copy in Python. The benchmark calls the Rust object directly (encode and count,
+    # the crate's own API) and times get_encoding separately, for its load cost.
+    import bpe_openai
+    from bpe_openai import _bindings
+
+    version_line("bpe-openai", "bpe-openai")
+    backend = timed_load("bpe-openai", vocab, lambda: _bindings.tokenizer_for_encoding(vocab))
+    # After the line above the Rust tables exist; what remains is the wrapper's Python dict of ranks.
+    timed_load("bpe-openai.get_encoding", vocab, lambda: bpe_openai.get_encoding(vocab))
+    return [
+        ("bpe-openai", "encode", backend.encode),
+        ("bpe-openai", "count", lambda text: range(backend.count(text))),  # a length, for median_seconds
+    ]
+
+
+def tokenizers_reference(vocab, path):
+    # RAYON_NUM_THREADS=1 and TOKENIZERS_PARALLELISM=false are set by bench-compare before this process starts;
+    # one `encode` call does not fan out anyway, but the batch paths would.
+    import tokenizers
+
+    version_line("tokenizers", "tokenizers")
+    tok = timed_load("tokenizers", vocab, lambda: tokenizers.Tokenizer.from_file(path))
+    # add_special_tokens=False: no [CLS]/[SEP] (BERT) or <s> (Llama, Mistral), as tokc counts ordinary text.
+    return [("tokenizers", "encode", lambda text: tok.encode(text, add_special_tokens=False).ids)]
+
+
+def sentencepiece_reference(vocab, path, impl="sentencepiece"):
+    import sentencepiece
+
+    version_line("sentencepiece", "sentencepiece")
+    sp = timed_load(impl, vocab, lambda: sentencepiece.SentencePieceProcessor(model_file=path))
+    return [(impl, "encode", sp.encode)]  # add_bos/add_eos are off by default
+
+
+def regex_ceiling(vocab, pattern):
+    import regex
+
+    version_line("regex", "regex")
+    compiled = timed_load("regex-pretokenizer", vocab, lambda: regex.compile(pattern))
+    return [("regex-pretokenizer", "pieces", compiled.findall)]
+
+
+def references_for(vocab):
+    """(impl, builder) pairs for a vocabulary name or file path; the builders import lazily, so a library that
+    is not installed only costs its own rows."""
+    manifest = json.load(open(os.path.join(VOCABULARIES, "manifest.json"), encoding="utf-8"))
+    entry = next((v for v in manifest["vocabularies"] if v["name"] == vocab), None)
+    if entry is None:
+        if vocab.endswith(".json"):
+            return [("tokenizers", lambda: tokenizers_reference(vocab, vocab))]
+        if vocab.endswith(".model"):
+            return [("sentencepiece", lambda: sentencepiece_reference(vocab, vocab))]
+        return []
+    path = os.path.join(VOCABULARIES, entry["file"])
+    refs = []
+    if entry["format"] == "tiktoken":
+        refs += [("tiktoken", lambda: tiktoken_reference(vocab, entry)),
+                 ("bpe-openai", lambda: bpe_openai_reference(vocab, entry))]
+    elif entry["format"] == "tokenizer.json":
+        refs.append(("tokenizers", lambda: tokenizers_reference(vocab, path)))
+    elif entry["format"] == "sentencepiece":
+        refs.append(("sentencepiece", lambda: sentencepiece_reference(vocab, path)))
+    if vocab in SENTENCEPIECE_ORIGINALS:
+        original = SENTENCEPIECE_ORIGINALS[vocab]
+        refs.append(("sentencepiece", lambda: sentencepiece_reference(vocab, original)))
+    # A pattern with line breaks is a sequence of regexes (deepseek-v3), not one findall.
+    pattern = entry.get("pattern", "")
+    if pattern and "\n" not in pattern:
+        refs.append(("regex-pretokenizer", lambda: regex_ceiling(vocab, pattern)))
+    return refs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--vocab", required=True)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("files", nargs="+")
+    args = parser.parse_args()
+
+    texts = []
+    for path in args.files:
+        with open(path, "rb") as f:
+            data = f.read()
+        texts.append((path, len(data), data.decode("utf-8")))
+
+    print("impl\tvocab\tfile\tbytes\ttokens\tmode\tmedian_MBps", flush=True)
+    refs = references_for(args.vocab)
+    if not refs:
+        print(f"#error\t-\t{args.vocab}\tno reference tokenizer for this vocabulary", flush=True)
+    for impl, build in refs:
+        try:
+            runners = build()
+        except Exception as error:  # a missing library or a load failure costs only this reference's rows
+            print(f"#error\t{impl}\t{args.vocab}\t{type(error).__name__}: {error}".replace("\n", " "), flush=True)
+            continue
+        # Files in the outer loop, modes inside: the modes of one file run back to back, as tokc-throughput's do.
+        for path, size, text in texts:
+            for name, mode, body in runners:
+                try:
+                    seconds, result = median_seconds(lambda: body(text), args.repeat)
+                except Exception as error:
+                    print(f"#error\t{name}\t{args.vocab}\t{path}: {type(error).__name__}: {error}", flush=True)
+                    continue
+                mbps = size / 1e6 / seconds
+                print(f"{name}\t{args.vocab}\t{path}\t{size}\t{len(result)}\t{mode}\t{mbps:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
