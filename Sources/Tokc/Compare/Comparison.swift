@@ -64,11 +64,14 @@ public struct Comparison: Sendable {
             throw .malformedInput(source: "comparison", line: 0, expected: "at least one vocabulary to compare")
         }
         var languages: [ComparisonReport.Language] = []
-        var texts: [[UInt8]] = []
+        var texts: [SegmentedText] = []
         for language in options.corpus.languages {
-            let bytes = try FileIO.readAll(language.path)
-            texts.append(bytes)
-            languages.append(Self.describe(language, bytes: bytes))
+            let text = SegmentedText(try FileIO.readAll(language.path), locale: language.code)
+            texts.append(text)
+            languages.append(ComparisonReport.Language(
+                code: language.code, path: language.path, trainingPath: language.trainingPath, lines: text.lines.count,
+                bytes: text.lineBytes, characters: text.characters, words: text.wordCount,
+                sha256: VocabularyRegistry.sha256(text.bytes)))
         }
         var parity: ComparisonReport.ParallelText?
         var parityLanguages: [Int] = []
@@ -79,11 +82,10 @@ public struct Comparison: Sendable {
             }
             referenceColumn = reference
             parityLanguages = parallel.languages.indices.filter { $0 != reference }
-            let bytes = (try? FileIO.readAll(parallel.path)) ?? []
             parity = ComparisonReport.ParallelText(
                 path: parallel.path, rows: parallel.rowCount, referenceLanguage: options.referenceLanguage,
                 sentences: parallel.languages.indices.map { (parallel.languages[$0], parallel.rowsPresent(language: $0)) },
-                sha256: bytes.isEmpty ? "" : VocabularyRegistry.sha256(bytes))
+                sha256: parallel.sha256)
         }
 
         var vocabularies: [ComparisonReport.Vocabulary] = []
@@ -97,7 +99,7 @@ public struct Comparison: Sendable {
             for (languageIndex, language) in options.corpus.languages.enumerated() {
                 progress(Progress(step: "\(vocabulary.name): \(language.code)", done: index, total: options.candidates.count))
                 var tally = TextTally(vocabularySize: classes.flags.count)
-                tally.measure(texts[languageIndex], locale: language.code, tokenizer: tokenizer, classes: classes)
+                tally.measure(texts[languageIndex], tokenizer: tokenizer, classes: classes)
                 all.add(tally)
                 measurements.append(ComparisonReport.Measurement(vocabulary: vocabulary.name, language: language.code, tally: tally))
             }
@@ -113,33 +115,6 @@ public struct Comparison: Sendable {
         return ComparisonReport(
             started: started, corpusFolder: options.corpus.folder, corpusProvenance: options.corpus.provenance,
             languages: languages, parallel: parity, vocabularies: vocabularies, measurements: measurements, parity: parities)
-    }
-
-    private static func describe(_ language: EvaluationCorpus.Language, bytes: [UInt8]) -> ComparisonReport.Language {
-        var (lines, measuredBytes, characters, words) = (0, 0, 0, 0)
-        forEachLine(of: bytes) { line in
-            lines += 1
-            measuredBytes += line.count
-            characters += UTF8Scan.characterCount(in: line)
-            ICUBreaks.forEachWord(locale: language.code, in: line) { _ in words += 1 }
-        }
-        return ComparisonReport.Language(
-            code: language.code, path: language.path, trainingPath: language.trainingPath, lines: lines,
-            bytes: measuredBytes, characters: characters, words: words, sha256: VocabularyRegistry.sha256(bytes))
-    }
-
-    /// Calls `body` with each non-empty line of `text`, without its `\n` (or `\r\n`).
-    static func forEachLine(of text: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        text.withUnsafeBufferPointer { all in
-            var start = 0
-            while start < all.count {
-                var end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
-                let next = end + 1
-                if end > start && all[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-                if end > start { body(UnsafeBufferPointer(rebasing: all[start..<end])) }
-                start = next
-            }
-        }
     }
 
     // MARK: - Candidates
@@ -219,14 +194,14 @@ public struct Comparison: Sendable {
         let referenceTokens = (0..<parallel.rowCount).map { row in
             parallel.withText(row: row, language: reference) { text in text.map { tokenizer.count($0) } ?? 0 }
         }
-        var sink = ReusedIDSink()
+        var sink = IDSink()
         return languages.map { language in
             var ratios: [Double] = []
             var (tokens, baseline, unknown) = (0, 0, 0)
             for row in 0..<parallel.rowCount where referenceTokens[row] > 0 {
                 let present = parallel.withText(row: row, language: language) { text -> Bool in
                     guard let text else { return false }
-                    sink.ids.removeAll(keepingCapacity: true)
+                    sink.removeAll()
                     tokenizer.encode(text, into: &sink)
                     return true
                 }
@@ -330,53 +305,89 @@ struct TextTally: Sendable {
         for index in used.indices { used[index] |= other.used[index] }
     }
 
-    /// Measures every non-empty line of `text`, each encoded on its own (its newline is the file's, not the text's).
-    mutating func measure(_ text: [UInt8], locale: String, tokenizer: Tokenizer, classes: TokenClasses) {
-        var sink = ReusedIDSink()
+    /// Measures every line of `text`, each encoded on its own (its newline is the file's, not the text's).
+    mutating func measure(_ text: SegmentedText, tokenizer: Tokenizer, classes: TokenClasses) {
+        lines = text.lines.count
+        bytes = text.lineBytes
+        characters = text.characters
+        words = text.wordCount
+        var sink = IDSink()
         let clock = ContinuousClock()
         var encoding = Duration.zero
-        Comparison.forEachLine(of: text) { line in
-            lines += 1
-            bytes += line.count
-            characters += UTF8Scan.characterCount(in: line)
-            sink.ids.removeAll(keepingCapacity: true)
-            let start = clock.now
-            tokenizer.encode(line, into: &sink)
-            encoding += clock.now - start
-            tokens += sink.ids.count
-            for id in sink.ids {
-                let index = Int(id)
-                if index < classes.flags.count {
-                    used[index >> 6] |= 1 << UInt64(index & 63)
-                    let flags = classes.flags[index]
-                    if flags & TokenClasses.unknown != 0 { unknownTokens += 1 }
-                    if flags & TokenClasses.byteFallback != 0 { byteFallbackTokens += 1 }
+        text.bytes.withUnsafeBufferPointer { all in
+            for (lineRange, lineWords) in zip(text.lines, text.words) {
+                let line = UnsafeBufferPointer(rebasing: all[lineRange])
+                sink.removeAll()
+                let start = clock.now
+                tokenizer.encode(line, into: &sink)
+                encoding += clock.now - start
+                tokens += sink.ids.count
+                for id in sink.ids {
+                    let index = Int(id)
+                    if index < classes.flags.count {
+                        used[index >> 6] |= 1 << UInt64(index & 63)
+                        let flags = classes.flags[index]
+                        if flags & TokenClasses.unknown != 0 { unknownTokens += 1 }
+                        if flags & TokenClasses.byteFallback != 0 { byteFallbackTokens += 1 }
+                    }
                 }
-            }
-            if let decoded = try? tokenizer.decode(sink.ids), decoded.elementsEqual(line) { exactLines += 1 }
-            // A word is split when no form of it is one token: alone, with the space before it (GPT-style
-            // vocabularies hold ` word`) or with the space after it (ungreedy ones hold `word `), as the text has
-            // them. Tokens of only spaces or `▁` (the space itself, SentencePiece's dummy prefix) hold none of it.
-            ICUBreaks.forEachWord(locale: locale, in: line) { word in
-                words += 1
-                let before = word.lowerBound > 0 && line[word.lowerBound - 1] == 0x20
-                let after = word.upperBound < line.count && line[word.upperBound] == 0x20
-                let forms = [word] + (before ? [(word.lowerBound - 1)..<word.upperBound] : []) + (after ? [word.lowerBound..<(word.upperBound + 1)] : [])
-                for form in forms {
-                    sink.ids.removeAll(keepingCapacity: true)
-                    tokenizer.encode(UnsafeBufferPointer(rebasing: line[form]), into: &sink)
-                    let pieces = sink.ids.count { Int($0) >= classes.flags.count || classes.flags[Int($0)] & TokenClasses.blank == 0 }
-                    if pieces <= 1 { return }
+                if let decoded = try? tokenizer.decode(sink.ids), decoded.elementsEqual(line) { exactLines += 1 }
+                // A word is split when no form of it is one token: alone, with the space before it (GPT-style
+                // vocabularies hold ` word`) or with the space after it (ungreedy ones hold `word `), as the text
+                // has them. Tokens of only spaces or `▁` (the space itself, SentencePiece's dummy prefix) hold
+                // none of it.
+                for word in lineWords {
+                    let before = word.lowerBound > lineRange.lowerBound && all[word.lowerBound - 1] == 0x20
+                    let after = word.upperBound < lineRange.upperBound && all[word.upperBound] == 0x20
+                    let forms = [word] + (before ? [(word.lowerBound - 1)..<word.upperBound] : [])
+                        + (after ? [word.lowerBound..<(word.upperBound + 1)] : [])
+                    let whole = forms.contains { form in
+                        sink.removeAll()
+                        tokenizer.encode(UnsafeBufferPointer(rebasing: all[form]), into: &sink)
+                        return sink.ids.count { Int($0) >= classes.flags.count || classes.flags[Int($0)] & TokenClasses.blank == 0 } <= 1
+                    }
+                    if !whole { splitWords += 1 }
                 }
-                splitWords += 1
             }
         }
         encodeSeconds = Comparison.seconds(encoding)
     }
 }
 
-/// An id sink whose array is kept between texts.
-struct ReusedIDSink: TokenSink {
-    var ids: [TokenID] = []
-    mutating func append(_ token: TokenID) { ids.append(token) }
+/// One language's text, split once and shared by every vocabulary's measurement: its non-empty lines (without
+/// their `\n` or `\r\n`) and, in each, the words ICU finds for the language's locale, as byte ranges of `bytes`.
+struct SegmentedText {
+    let bytes: [UInt8]
+    let lines: [Range<Int>]
+    /// Per line, its words.
+    let words: [[Range<Int>]]
+    /// Bytes and characters of the lines (line breaks not counted).
+    let lineBytes: Int
+    let characters: Int
+    var wordCount: Int { words.reduce(0) { $0 + $1.count } }
+
+    init(_ bytes: [UInt8], locale: String) {
+        var lines: [Range<Int>] = []
+        var words: [[Range<Int>]] = []
+        var (lineBytes, characters) = (0, 0)
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            while start < all.count {
+                var end = all[start...].firstIndex(of: UInt8(ascii: "\n")) ?? all.count
+                let next = end + 1
+                if end > start && all[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+                if end > start {
+                    let line = UnsafeBufferPointer(rebasing: all[start..<end])
+                    lines.append(start..<end)
+                    lineBytes += line.count
+                    characters += UTF8Scan.characterCount(in: line)
+                    var found: [Range<Int>] = []
+                    ICUBreaks.forEachWord(locale: locale, in: line) { found.append((start + $0.lowerBound)..<(start + $0.upperBound)) }
+                    words.append(found)
+                }
+                start = next
+            }
+        }
+        (self.bytes, self.lines, self.words, self.lineBytes, self.characters) = (bytes, lines, words, lineBytes, characters)
+    }
 }

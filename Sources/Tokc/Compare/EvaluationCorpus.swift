@@ -97,6 +97,8 @@ public struct ParallelCorpus: Sendable {
     /// The language columns, in file order (the `id` column is not one).
     public let languages: [String]
     public let rowCount: Int
+    /// Of the file's bytes, for the report.
+    public let sha256: String
     /// Every cell's unescaped bytes, one after another.
     private let storage: [UInt8]
     /// `cells[language][row]`: the cell's range in `storage`, nil where the translation is missing.
@@ -150,6 +152,7 @@ public struct ParallelCorpus: Sendable {
             }
         }
         self.path = path
+        self.sha256 = VocabularyRegistry.sha256(bytes)
         self.languages = Array(columns.dropFirst())
         self.rowCount = lines.count - 1
         self.storage = storage

@@ -20,6 +20,9 @@ public struct IDSink: TokenSink {
     }
 
     public mutating func append(_ token: TokenID) { ids.append(token) }
+
+    /// Empties the sink but keeps its storage, for the next text.
+    public mutating func removeAll() { ids.removeAll(keepingCapacity: true) }
 }
 
 /// Counts tokens and keeps nothing: counting allocates no storage for ids.
