@@ -31,13 +31,11 @@ extension Tokenizer {
     public func encode(
         _ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, threads: Int, partBytes: Int? = nil
     ) -> [TokenID] {
-        bytes.withUnsafeBufferPointer { bytes in
-            let parts = lineStartParts(of: bytes, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
-            guard parts.count > 1 else {
-                var sink = IDSink(reservingCapacity: bytes.count / 4)
-                encode(bytes, allowedSpecial: allowedSpecial, into: &sink)
-                return sink.ids
-            }
+        let parts = bytes.withUnsafeBufferPointer {
+            lineStartParts(of: $0, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
+        }
+        guard parts.count > 1 else { return encode(bytes, allowedSpecial: allowedSpecial) }
+        return bytes.withUnsafeBufferPointer { bytes in
             var results = [[TokenID]](repeating: [], count: parts.count)
             results.withUnsafeMutableBufferPointer { results in
                 // Each part writes only its own slot, and both buffers outlive the loop.
