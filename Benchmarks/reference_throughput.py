@@ -26,12 +26,14 @@ impl, vocab, file, bytes, tokens, mode, median_MBps (the same columns as tokc-th
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# One timing loop and tiktoken's offline cache for both Python benchmark scripts.
+sys.path.insert(0, HERE)
+from tiktoken_throughput import median_seconds, offline_cache  # noqa: E402
 REPO_ROOT = os.path.dirname(HERE)
 VOCABULARIES = os.path.join(REPO_ROOT, "Vocabularies")
 
@@ -39,22 +41,6 @@ VOCABULARIES = os.path.join(REPO_ROOT, "Vocabularies")
 SENTENCEPIECE_ORIGINALS = {
     "mistral-v1": os.path.join(REPO_ROOT, "Tests", "Fixtures", "mistral-v1.tokenizer.model"),
 }
-
-
-def median_seconds(body, repeats):
-    """Median wall time of `repeats` timed calls after one untimed warm-up; returns (seconds, warm-up result).
-
-    The result of every call is compared (by length) with the warm-up's, so a repeat that does less work shows.
-    """
-    expected = body()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        result = body()
-        times.append((time.perf_counter_ns() - start) / 1e9)
-        if len(result) != len(expected):
-            raise RuntimeError("results differ between repeats")
-    return statistics.median(times), expected
 
 
 def timed_load(impl, vocab, body):
@@ -79,8 +65,6 @@ def version_line(impl, module_name):
 def tiktoken_reference(vocab, entry):
     # tiktoken downloads its files by URL; the offline trick (shipped files copied into a temporary
     # TIKTOKEN_CACHE_DIR under the names tiktoken derives from those URLs) lives in tiktoken_throughput.py.
-    sys.path.insert(0, HERE)
-    from tiktoken_throughput import offline_cache
     import tiktoken
 
     version_line("tiktoken", "tiktoken")

@@ -30,7 +30,10 @@ def offline_cache(directory):
 
 
 def median_seconds(body, repeats):
-    """Median wall time of `repeats` timed calls after one untimed warm-up; returns (seconds, warm-up result)."""
+    """Median wall time of `repeats` timed calls after one untimed warm-up; returns (seconds, warm-up result).
+
+    Every call's result must equal the warm-up's, so a repeat that does less work shows (RuntimeError).
+    """
     expected = body()
     times = []
     for _ in range(repeats):
@@ -38,7 +41,7 @@ def median_seconds(body, repeats):
         result = body()
         times.append((time.perf_counter_ns() - start) / 1e9)
         if result != expected:
-            sys.exit("tiktoken_throughput: results differ between repeats")
+            raise RuntimeError("results differ between repeats")
     return statistics.median(times), expected
 
 
@@ -69,4 +72,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except RuntimeError as error:
+        sys.exit(f"tiktoken_throughput: {error}")
