@@ -17,7 +17,12 @@ import Darwin
 /// A short lookup is therefore settled inside the slot, with no second memory access and no `memcmp`; a long
 /// one compares bytes only when length and hash agree. Load factor ≤ 0.5.
 ///
-/// Cost: one hash (≤ 8 bytes: three loads and a multiply), one slot read per probe.
+/// In front of the slots sits a blocked Bloom filter (`filter`, one `UInt64` word per lookup, two bits per
+/// token, about 16 bits of filter per token): the BPE merge loop asks mostly about byte strings that are not
+/// tokens (two thirds of its lookups on Japanese), and the filter, small enough to stay in L2, turns those away
+/// without touching the slot array (8 MB for o200k_base), whose every first read is a cache miss.
+///
+/// Cost: one hash (≤ 8 bytes: three loads and a multiply), one filter word, then one slot read per probe.
 final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is written in init only.
     private struct Span {
         var offset: UInt32
@@ -40,6 +45,8 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     private let spans: UnsafeMutableBufferPointer<Span>
     private let slots: UnsafeMutableBufferPointer<Slot>
     private let mask: Int
+    private let filter: UnsafeMutableBufferPointer<UInt64>
+    private let filterMask: Int
 
     /// Why a table could not be built.
     enum BuildError: Error, Equatable {
@@ -76,6 +83,11 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: Slot(key: 0, meta: Slot.emptyMeta))
         mask = capacity - 1
+        var filterWords = 64
+        while filterWords * 4 < entries.count { filterWords <<= 1 }
+        filter = .allocate(capacity: filterWords)
+        filter.initialize(repeating: 0)
+        filterMask = filterWords - 1
 
         for entry in entries {
             let id = Int(entry.id)
@@ -90,6 +102,7 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
             var slot = Int(truncatingIfNeeded: hash) & mask
             while slots[slot].meta != Slot.emptyMeta { slot = (slot + 1) & mask }
             slots[slot] = Slot(key: key, meta: UInt64(entry.range.count) << 32 | UInt64(entry.id))
+            filter[Self.filterWord(hash) & filterMask] |= Self.filterBits(hash)
         }
     }
 
@@ -97,17 +110,30 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         storage.deallocate()
         spans.deallocate()
         slots.deallocate()
+        filter.deallocate()
     }
 
-    /// The id of the token whose bytes are exactly `count` bytes at `start`, or nil.
-    @inline(__always)
+    /// The filter word and bits of a hash: bits the slot index (its low bits) does not use, so that tokens
+    /// sharing a slot neighbourhood spread over the filter.
+    @inline(__always) private static func filterWord(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: hash >> 40)
+    }
+
+    @inline(__always) private static func filterBits(_ hash: UInt64) -> UInt64 {
+        (1 as UInt64) << ((hash >> 28) & 63) | (1 as UInt64) << ((hash >> 34) & 63)
+    }
+
     /// The id of `bytes`, if they are a token.
     func id(of bytes: [UInt8]) -> TokenID? {
         bytes.withUnsafeBufferPointer { $0.isEmpty ? nil : id(of: $0.baseAddress!, count: $0.count) }
     }
 
+    /// The id of the token whose bytes are exactly `count` bytes at `start`, or nil.
+    @inline(__always)
     func id(of start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
         let (key, hash) = Self.keyAndHash(start, count)
+        let bits = Self.filterBits(hash)
+        guard filter[Self.filterWord(hash) & filterMask] & bits == bits else { return nil }
         var slot = Int(truncatingIfNeeded: hash) & mask
         while true {
             let entry = slots[slot]

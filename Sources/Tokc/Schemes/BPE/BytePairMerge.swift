@@ -29,7 +29,7 @@ enum BytePairMerge {
 
         /// The rank of bytes `from..<to` as one token, `.max` if they are not one.
         @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
-            encoder.table.id(of: base + from, count: to - from) ?? .max
+            return encoder.table.id(of: base + from, count: to - from) ?? .max
         }
 
         /// The rank of the two bytes at `index`, `.max` at the last byte or when they are not a token.
@@ -118,18 +118,16 @@ enum BytePairMerge {
                     nodes[removed].pairRank = .max
                     nodes[index].next = Int32(following)
                     nodes[following].previous = Int32(index)
-                    if following < length {
-                        let newRank = piece.rank(index, Int(nodes[following].next))
-                        nodes[index].pairRank = newRank
-                        if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(index)) }
-                    } else {
-                        nodes[index].pairRank = .max
-                    }
+                    // Both new pair ranks are looked up before either is used, so that the two table reads
+                    // (often cache misses) overlap instead of one waiting behind the other's heap push.
                     let before = Int(nodes[index].previous)
+                    let rightRank = following < length ? piece.rank(index, Int(nodes[following].next)) : .max
+                    let leftRank = before >= 0 ? piece.rank(before, following) : .max
+                    nodes[index].pairRank = rightRank
+                    if rightRank != .max { heap.push(UInt64(rightRank) << 32 | UInt64(index)) }
                     if before >= 0 {
-                        let newRank = piece.rank(before, following)
-                        nodes[before].pairRank = newRank
-                        if newRank != .max { heap.push(UInt64(newRank) << 32 | UInt64(before)) }
+                        nodes[before].pairRank = leftRank
+                        if leftRank != .max { heap.push(UInt64(leftRank) << 32 | UInt64(before)) }
                     }
                 }
                 var index = 0
