@@ -23,11 +23,8 @@ public struct BPEEncoder: Encoder {
     init?(table: TokenTable) {
         guard let byteIDs = table.singleByteIDs() else { return nil }
         var pairRanks = [TokenID](repeating: .max, count: 1 << 16)
-        for pair in 0..<(1 << 16) {
-            let bytes: (UInt8, UInt8) = (UInt8(pair >> 8), UInt8(pair & 0xFF))
-            pairRanks[pair] = withUnsafeBytes(of: bytes) { raw in
-                table.id(of: raw.baseAddress!.assumingMemoryBound(to: UInt8.self), count: 2)
-            } ?? .max
+        table.forEachToken { id, bytes in
+            if bytes.count == 2 { pairRanks[Int(bytes[0]) << 8 | Int(bytes[1])] = id }
         }
         self.table = table
         self.byteIDs = byteIDs

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The `.tiktoken` file format: one token per line, `base64(token bytes) SP rank LF`. The rank is the token id
 /// and the merge priority. The file holds neither the split pattern nor the special tokens: those come from
 /// the manifest that names the file (`Vocabularies/manifest.json`).
@@ -8,58 +16,57 @@ public enum TiktokenFormat {
     /// empty, a rank that is not a decimal below 2³², a repeated token or rank; and, for the whole file, a
     /// vocabulary that lacks one of the 256 single bytes that byte-level BPE needs.
     public static func parse(_ content: [UInt8], path: String) throws(TokcError) -> BPEEncoder {
-        var tokenBytes: [UInt8] = []
-        tokenBytes.reserveCapacity(content.count / 2)
+        // Decoded tokens are at most 3/4 of the file; one buffer, filled in place, trimmed at the end.
+        var tokenBytes = [UInt8](repeating: 0, count: content.count / 4 * 3 + 3)
+        var tokenBytesCount = 0
         var entries: [(id: TokenID, range: Range<Int>)] = []
-        entries.reserveCapacity(content.count / 12)
-        var entryLines: [Int] = []  // the line of each entry, to name lines in errors found while indexing
-        entryLines.reserveCapacity(content.count / 12)
+        entries.reserveCapacity(content.count / 16)
 
         let parsed: Result<Void, TokcError> = content.withUnsafeBufferPointer { file in
-            var lineNumber = 0
-            var lineStart = 0
-            while lineStart < file.count {
-                lineNumber += 1
-                var lineEnd = lineStart
-                while lineEnd < file.count && file[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
-                var contentEnd = lineEnd
-                if contentEnd > lineStart && file[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
-                defer { lineStart = lineEnd + 1 }
-                if contentEnd == lineStart {
-                    // Only a final empty line (a trailing newline) is allowed.
-                    if lineEnd >= file.count - 1 { continue }
-                    return .failure(.malformedFile(path: path, line: lineNumber, expected: "'<base64 token> <rank>', found an empty line"))
+            tokenBytes.withUnsafeMutableBufferPointer { decoded in
+                guard let base = file.baseAddress else { return .success(()) }
+                var lineNumber = 0
+                var lineStart = 0
+                while lineStart < file.count {
+                    lineNumber += 1
+                    let lineEnd = memchr(base + lineStart, Int32(UInt8(ascii: "\n")), file.count - lineStart)
+                        .map { UnsafeRawPointer($0) - UnsafeRawPointer(base) } ?? file.count
+                    var contentEnd = lineEnd
+                    if contentEnd > lineStart && file[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
+                    defer { lineStart = lineEnd + 1 }
+                    if contentEnd == lineStart {
+                        // Only a final empty line (a trailing newline) is allowed.
+                        if lineEnd >= file.count - 1 { continue }
+                        return .failure(.malformedFile(path: path, line: lineNumber, expected: "'<base64 token> <rank>', found an empty line"))
+                    }
+                    // The rank is a few digits at the end: find its space from the right. A second space, if
+                    // any, is in the token part, which then fails to decode; the error path says which.
+                    var space = contentEnd - 1
+                    while space > lineStart && file[space] != UInt8(ascii: " ") { space -= 1 }
+                    let line = UnsafeBufferPointer(rebasing: file[lineStart..<contentEnd])
+                    guard file[space] == UInt8(ascii: " "),
+                          let rank = parseDecimal(UnsafeBufferPointer(rebasing: file[(space + 1)..<contentEnd])),
+                          let length = Base64.decode(UnsafeBufferPointer(rebasing: file[lineStart..<space]), into: decoded.baseAddress! + tokenBytesCount),
+                          length > 0
+                    else {
+                        return .failure(lineError(line, path: path, lineNumber: lineNumber))
+                    }
+                    entries.append((rank, tokenBytesCount..<tokenBytesCount + length))
+                    tokenBytesCount += length
                 }
-                let line = UnsafeBufferPointer(rebasing: file[lineStart..<contentEnd])
-                guard let space = line.firstIndex(of: UInt8(ascii: " ")),
-                      line[(space + 1)...].firstIndex(of: UInt8(ascii: " ")) == nil
-                else {
-                    return .failure(.malformedFile(path: path, line: lineNumber, expected: "'<base64 token> <rank>' with exactly one space"))
-                }
-                let rankText = UnsafeBufferPointer(rebasing: line[(space + 1)...])
-                guard let rank = parseDecimal(rankText) else {
-                    return .failure(.malformedFile(path: path, line: lineNumber, expected: "a decimal rank below 4294967295 after the space"))
-                }
-                let start = tokenBytes.count
-                guard Base64.decode(UnsafeBufferPointer(rebasing: line[..<space]), appendingTo: &tokenBytes) else {
-                    return .failure(.malformedFile(path: path, line: lineNumber, expected: "a padded base64 token before the space"))
-                }
-                guard tokenBytes.count > start else {
-                    return .failure(.malformedFile(path: path, line: lineNumber, expected: "a non-empty token"))
-                }
-                entries.append((rank, start..<tokenBytes.count))
-                entryLines.append(lineNumber)
+                return .success(())
             }
-            return .success(())
         }
         try parsed.get()
+        tokenBytes.removeLast(tokenBytes.count - tokenBytesCount)
 
         let table: TokenTable
         do {
             table = try TokenTable(bytes: tokenBytes, entries: entries)
         } catch {
             // Error path only: find the lines by a linear scan.
-            func lines(of id: TokenID) -> [Int] { entries.indices.filter { entries[$0].id == id }.map { entryLines[$0] } }
+            // Every line but a final empty one holds an entry, so entry `i` is on line `i + 1`.
+            func lines(of id: TokenID) -> [Int] { entries.indices.filter { entries[$0].id == id }.map { $0 + 1 } }
             switch error {
             case let .duplicateBytes(first, second):
                 throw .malformedFile(path: path, line: lines(of: second).last ?? 0, expected: "a token not listed before, found the bytes of rank \(first) (line \(lines(of: first).first ?? 0)) again")
@@ -88,6 +95,23 @@ public enum TiktokenFormat {
             output.append(UInt8(ascii: "\n"))
         }
         return output
+    }
+
+    /// Why `line` is not `<base64 token> <rank>`, checked in the order a reader would: spaces, rank, token.
+    private static func lineError(_ line: UnsafeBufferPointer<UInt8>, path: String, lineNumber: Int) -> TokcError {
+        guard let space = line.firstIndex(of: UInt8(ascii: " ")),
+              line[(space + 1)...].firstIndex(of: UInt8(ascii: " ")) == nil
+        else {
+            return .malformedFile(path: path, line: lineNumber, expected: "'<base64 token> <rank>' with exactly one space")
+        }
+        guard parseDecimal(UnsafeBufferPointer(rebasing: line[(space + 1)...])) != nil else {
+            return .malformedFile(path: path, line: lineNumber, expected: "a decimal rank below 4294967295 after the space")
+        }
+        var decoded: [UInt8] = []
+        guard Base64.decode(UnsafeBufferPointer(rebasing: line[..<space]), appendingTo: &decoded) else {
+            return .malformedFile(path: path, line: lineNumber, expected: "a padded base64 token before the space")
+        }
+        return .malformedFile(path: path, line: lineNumber, expected: "a non-empty token")
     }
 
     private static func parseDecimal(_ text: UnsafeBufferPointer<UInt8>) -> TokenID? {
