@@ -29,7 +29,23 @@ enum BytePairMerge {
 
         /// The rank of bytes `from..<to` as one token, `.max` if they are not one.
         @inline(__always) func rank(_ from: Int, _ to: Int) -> TokenID {
+            if to - from == 2 { return encoder.pairRanks[Int(base[from]) << 8 | Int(base[from + 1])] }
             return encoder.table.id(of: base + from, count: to - from) ?? .max
+        }
+
+        /// The width and id of the part that starts at `index` when a merge begins: a whole three-byte
+        /// character where `whole` allows it (and no continuation byte follows), else one byte.
+        @inline(__always) func initialPart(at index: Int, whole: WholeCharacters?) -> (width: Int, id: TokenID) {
+            let lead = base[index]
+            if let whole, lead & 0xF0 == 0xE0 && index + 2 < length {
+                let second = base[index + 1], third = base[index + 2]
+                let after: UInt8? = index + 3 < length ? base[index + 3] : nil
+                if second & 0xC0 == 0x80 && third & 0xC0 == 0x80 && (after.map { $0 & 0xC0 != 0x80 } ?? true),
+                   let rank = whole.rank(lead, second, third, before: index > 0 ? base[index - 1] : nil, after: after) {
+                    return (3, rank)
+                }
+            }
+            return (1, encoder.byteIDs[Int(lead)])
         }
 
         /// The rank of the two bytes at `index`, `.max` at the last byte or when they are not a token.
@@ -99,13 +115,31 @@ enum BytePairMerge {
         withUnsafeTemporaryAllocation(of: Node.self, capacity: length + 1) { nodes in
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * length) { keys in
                 var heap = MinHeap(storage: keys)
-                for index in 0..<length {
-                    let pairRank = piece.twoByteRank(at: index)
-                    nodes.initializeElement(at: index, to: Node(
-                        next: Int32(index + 1), previous: Int32(index - 1), pairRank: pairRank, id: piece.byteID(at: index)))
-                    if pairRank != .max { heap.push(UInt64(pairRank) << 32 | UInt64(index)) }
+                // Parts: single bytes, or whole characters where that cannot change the result. Bytes inside a
+                // whole character get placeholder nodes that no link reaches.
+                let whole = encoder.wholeCharacters?.value
+                var index = 0
+                var previous = -1
+                while index < length {
+                    let (width, id) = piece.initialPart(at: index, whole: whole)
+                    nodes.initializeElement(at: index, to: Node(next: Int32(index + width), previous: Int32(previous), pairRank: .max, id: id))
+                    for inside in (index + 1)..<(index + width) {
+                        nodes.initializeElement(at: inside, to: Node(next: -1, previous: -1, pairRank: .max, id: .max))
+                    }
+                    previous = index
+                    index += width
                 }
-                nodes.initializeElement(at: length, to: Node(next: Int32(length + 1), previous: Int32(length - 1), pairRank: .max, id: .max))
+                nodes.initializeElement(at: length, to: Node(next: Int32(length + 1), previous: Int32(previous), pairRank: .max, id: .max))
+                index = 0
+                while index < length {
+                    let following = Int(nodes[index].next)
+                    if following < length {
+                        let pairRank = piece.rank(index, Int(nodes[following].next))
+                        nodes[index].pairRank = pairRank
+                        if pairRank != .max { heap.push(UInt64(pairRank) << 32 | UInt64(index)) }
+                    }
+                    index = following
+                }
                 while let key = heap.pop() {
                     let index = Int(truncatingIfNeeded: key & 0xFFFF_FFFF)
                     let pairRank = TokenID(truncatingIfNeeded: key >> 32)
@@ -130,7 +164,7 @@ enum BytePairMerge {
                         if leftRank != .max { heap.push(UInt64(leftRank) << 32 | UInt64(before)) }
                     }
                 }
-                var index = 0
+                index = 0
                 while index < length {
                     sink.append(nodes[index].id)
                     index = Int(nodes[index].next)

@@ -65,4 +65,84 @@ import Testing
             #expect(Self.merged(Array("aaaaaa".utf8), encoder, heap: heap) == [257, 256])
         }
     }
+
+    // MARK: - Starting from whole characters
+
+    /// The same vocabulary with every long merge starting from bytes: what `WholeCharacters` must agree with.
+    static func byteStarting(_ encoder: BPEEncoder) throws -> BPEEncoder {
+        try #require(BPEEncoder(table: encoder.table, startingFromWholeCharacters: false))
+    }
+
+    /// Random pieces built from characters whose neighbours make starting whole unsafe or safe: kana and
+    /// kanji, a space before them (tokens " \xE5" and the like), Georgian, Devanagari and Hangul (byte tokens
+    /// that overlap three-byte characters), stray continuation bytes and lone lead bytes, ASCII.
+    @Test(arguments: ["o200k_base", "cl100k_base"])
+    func wholeCharacterStartMatchesBytesAndReference(vocabulary: String) throws {
+        let encoder = try #require(try Tokenizer.named(vocabulary).encoder as? BPEEncoder)
+        let bytesOnly = try Self.byteStarting(encoder)
+        let units: [[UInt8]] = ["の", "は", "日", "本", "語", "漢", "字", "京", "東", "ア", "ｱ", "。", "、", "ა", "ქ", "क", "한", "€", " ", "a", "\n"]
+            .map { Array($0.utf8) } + [[0x80], [0xAE], [0xE3], [0xE5, 0xA4], [0xE3, 0x81]]
+        var random = SeededGenerator(seed: 41)
+        for round in 0..<400 {
+            var piece: [UInt8] = []
+            let length = Int.random(in: 6...120, using: &random)
+            while piece.count < length { piece += units.randomElement(using: &random)! }
+            let expected = Self.referenceMerge(piece) { encoder.tokenID(of: $0) }
+            #expect(Self.merged(piece, bytesOnly, heap: true) == expected, "\(vocabulary) bytes-only, round \(round)")
+            #expect(Self.merged(piece, encoder, heap: true) == expected, "\(vocabulary) whole characters, round \(round)")
+        }
+    }
+
+    /// Every long piece of the held-out Japanese and Chinese text gives the same ids either way (skipped, saying
+    /// so, without the shipped corpus).
+    @Test(arguments: ["o200k_base", "cl100k_base"])
+    func wholeCharacterStartMatchesBytesOnCorpus(vocabulary: String) throws {
+        guard let split = EvaluationCorpus.shippedFolder.map({ $0 + "/split" }) else {
+            print("skipped: no shipped Corpus/ folder found")
+            return
+        }
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let encoder = try #require(tokenizer.encoder as? BPEEncoder)
+        let bytesOnly = try Self.byteStarting(encoder)
+        var pieces = 0
+        for language in ["ja", "zh"] {
+            let text = try FileIO.readAll(split + "/" + language + ".heldout.txt")
+            text.withUnsafeBufferPointer { buffer in
+                tokenizer.preTokenizer.forEachPiece(in: buffer) { piece in
+                    guard piece.count > BPEEncoder.linearMergeLimit else { return }
+                    pieces += 1
+                    var whole = Collector(), bytes = Collector()
+                    BytePairMerge.heap(piece, encoder: encoder, into: &whole)
+                    BytePairMerge.heap(piece, encoder: bytesOnly, into: &bytes)
+                    #expect(whole.ids == bytes.ids, "\(vocabulary) \(language): \(Array(piece))")
+                }
+            }
+        }
+        #expect(pieces > 10_000)
+    }
+
+    /// A vocabulary where a low-ranked token ends with the lead byte of 日 after a space: 日 may not start whole
+    /// after a space (the space and its lead byte merge first), but may elsewhere.
+    @Test func wholeCharacterRespectsOverlappingTokens() throws {
+        let day = Array("日".utf8)  // E6 97 A5
+        var lines: [String] = (0...255).map { "\(Base64.encode([UInt8($0)])) \($0)" }
+        lines.append("\(Base64.encode([0x20, day[0]])) 256")  // " \xE6", below 日's own merges
+        lines.append("\(Base64.encode([day[0], day[1]])) 257")
+        lines.append("\(Base64.encode(day)) 258")
+        let encoder = try TiktokenFormat.parse(Array(lines.joined(separator: "\n").utf8), path: "synthetic")
+        let whole = try #require(encoder.wholeCharacters?.value)
+        #expect(whole.rank(day[0], day[1], day[2], before: nil, after: nil) == 258)
+        #expect(whole.rank(day[0], day[1], day[2], before: UInt8(ascii: "a"), after: UInt8(ascii: "a")) == 258)
+        #expect(whole.rank(day[0], day[1], day[2], before: 0x20, after: nil) == nil)
+        for text in ["a日日a", " 日日", "日 日", "  日"] {
+            let piece = Array(text.utf8) + Array(repeating: UInt8(ascii: "a"), count: 20)
+            let expected = Self.referenceMerge(piece) { encoder.tokenID(of: $0) }
+            #expect(Self.merged(piece, encoder, heap: true) == expected, "\(text)")
+        }
+        // " 日" merges " \xE6" (256) first, so 日 never forms there: [256, 0x97, 0xA5].
+        #expect(Self.merged(Array(" 日".utf8) + Array(repeating: 0x61, count: 20), encoder, heap: true).prefix(3) == [256, 0x97, 0xA5])
+        // Elsewhere it forms: "a日" + a's is [a, 日, a, ...].
+        #expect(Self.merged(Array("a日".utf8) + Array(repeating: 0x61, count: 20), encoder, heap: true).prefix(3) == [0x61, 258, 0x61])
+    }
 }
+
