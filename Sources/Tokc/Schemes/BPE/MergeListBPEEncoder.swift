@@ -25,6 +25,15 @@ public struct MergeListBPEEncoder: Encoder {
     let merges: [UInt64: UInt64]
     /// Byte-fallback ids → their byte, for decoding.
     let byteOfFallbackID: [TokenID: UInt8]
+    /// The id of `▁` when a long piece may be merged word by word (see `independentWordsStart`), else nil.
+    private(set) var wordStart: TokenID?
+
+    /// The same encoder merging every piece whole, as the rule states it (tests compare the two).
+    func mergingWholePieces() -> MergeListBPEEncoder {
+        var copy = self
+        copy.wordStart = nil
+        return copy
+    }
 
     static let noMerge = UInt64.max
     static let noToken = TokenID.max
@@ -51,6 +60,34 @@ public struct MergeListBPEEncoder: Encoder {
             for (byte, id) in fallback.enumerated() where id != Self.noToken { byteOfFallbackID[id] = UInt8(byte) }
         }
         self.byteOfFallbackID = byteOfFallbackID
+        self.wordStart = Self.independentWordsStart(table: table, alphabet: self.alphabet)
+    }
+
+    /// SentencePiece-style vocabularies (Llama 2, Mistral) have no pre-tokenizer: a whole text is one piece,
+    /// and one heap over 300,000 symbols spends most of its time in cache misses. But where no token holds `▁`
+    /// after anything other than `▁` (no "x▁"), no merge can join a symbol to a `▁` that follows a
+    /// non-`▁` symbol: each such `▁` starts a word that merges on its own, and merging the words one by one
+    /// gives the same ids (merges inside different words never meet, so their order does not matter). Returns
+    /// the id of `▁` when that holds, else nil. Checked on the token bytes once, at load.
+    static func independentWordsStart(table: TokenTable, alphabet: Alphabet) -> TokenID? {
+        guard case .characters = alphabet else { return nil }
+        let marker: [UInt8] = [0xE2, 0x96, 0x81]
+        guard let id = table.id(of: marker) else { return nil }
+        var joinsAcross = false
+        table.forEachToken { _, bytes in
+            guard !joinsAcross, bytes.count > 3 else { return }
+            // Skip the leading run of markers; a marker anywhere after it follows something else.
+            var at = 0
+            while at + 3 <= bytes.count && bytes[at] == 0xE2 && bytes[at + 1] == 0x96 && bytes[at + 2] == 0x81 { at += 3 }
+            while at + 3 <= bytes.count {
+                if bytes[at] == 0xE2 && bytes[at + 1] == 0x96 && bytes[at + 2] == 0x81 {
+                    joinsAcross = true
+                    return
+                }
+                at += 1
+            }
+        }
+        return joinsAcross ? nil : id
     }
 
     public var idLimit: Int { table.idLimit }
@@ -77,11 +114,25 @@ public struct MergeListBPEEncoder: Encoder {
         // A piece has at most one symbol per byte, so `count` slots hold them.
         withUnsafeTemporaryAllocation(of: TokenID.self, capacity: count) { symbols in
             let length = firstSymbols(of: piece, into: symbols)
-            if length <= Self.linearMergeLimit {
-                mergeLinear(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
-            } else {
-                mergeWithHeap(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
+            guard length > Self.linearMergeLimit, let wordStart else {
+                merge(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
+                return
             }
+            // Word by word: a word starts at a `▁` that follows anything but `▁`.
+            var start = 0
+            for index in 1..<length where symbols[index] == wordStart && symbols[index - 1] != wordStart {
+                merge(UnsafeMutableBufferPointer(rebasing: symbols[start..<index]), into: &sink)
+                start = index
+            }
+            merge(UnsafeMutableBufferPointer(rebasing: symbols[start..<length]), into: &sink)
+        }
+    }
+
+    private func merge<Sink: TokenSink>(_ symbols: UnsafeMutableBufferPointer<TokenID>, into sink: inout Sink) {
+        if symbols.count <= Self.linearMergeLimit {
+            mergeLinear(symbols, into: &sink)
+        } else {
+            mergeWithHeap(symbols, into: &sink)
         }
     }
 

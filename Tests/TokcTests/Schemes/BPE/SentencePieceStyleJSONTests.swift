@@ -120,4 +120,28 @@ import Testing
             }
         }
     }
+
+    /// Merging word by word (each `▁` after a non-`▁` starts a word) gives the ids of merging the whole text
+    /// at once: on random text with runs of spaces, newlines, CJK and rare characters, and on the held-out
+    /// corpus when it is there.
+    @Test func wordByWordMergeMatchesWholeMerge() throws {
+        let tokenizer = try #require(Self.mistral)
+        let encoder = try #require(tokenizer.encoder as? MergeListBPEEncoder)
+        #expect(encoder.wordStart != nil)
+        let whole = Tokenizer(
+            name: "mistral-v1 whole", normalizer: tokenizer.normalizer, preTokenizer: tokenizer.preTokenizer,
+            encoder: encoder.mergingWholePieces())
+        let words = ["the", "  ", " ", "▁", "ing", "\n", "日本語", "x", "Ünïcödé", "🙂", "\u{0301}", "ab", "    ", "\t", "."]
+        var random = SeededGenerator(seed: 29)
+        var texts: [[UInt8]] = (0..<200).map { _ in
+            Array((0..<Int.random(in: 10...80, using: &random)).map { _ in words.randomElement(using: &random)! }.joined().utf8)
+        }
+        if let split = EvaluationCorpus.shippedFolder.map({ $0 + "/split" }) {
+            for language in ["de", "en", "ja"] { texts.append(try FileIO.readAll(split + "/" + language + ".heldout.txt")) }
+        }
+        for (index, text) in texts.enumerated() {
+            #expect(tokenizer.encode(text) == whole.encode(text), "text \(index)")
+        }
+    }
 }
+
