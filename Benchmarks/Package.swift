@@ -9,6 +9,11 @@ let package = Package(
     name: "tokc-benchmarks",
     dependencies: [
         .package(path: ".."),
+        // The ordo-one suite (`swift package benchmark`). Only the malloc interposer trait: the default traits
+        // also pull in a Swift runtime interposer for ARC counts on Linux, which this suite does not measure.
+        .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        // The interposer the suite preloads; read directly for allocations per MB of input.
+        .package(url: "https://github.com/ordo-one/malloc-interposer", exact: "1.6.1"),
     ],
     targets: [
         .executableTarget(
@@ -20,6 +25,18 @@ let package = Package(
             name: "tokc-load",
             dependencies: [.product(name: "Tokc", package: rootIdentity)],
             path: "Sources/Load"
+        ),
+        // The benchmark plugin runs executables whose folder sits in a folder named `Benchmarks`, hence
+        // Benchmarks/Benchmarks/. Not part of the root package, so `swift test` never builds or runs it.
+        .executableTarget(
+            name: "tokc-benchmarks",
+            dependencies: [
+                .product(name: "Tokc", package: rootIdentity),
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Benchmarks/tokc-benchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )
