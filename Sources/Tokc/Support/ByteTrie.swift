@@ -24,6 +24,8 @@ struct ByteTrie: Sendable {
         var head = 0
         // Slots below `firstFree` are all used: the search for a base starts there.
         var firstFree = 1
+        var used = SlotBitmap()
+        used.insert(0)
         var children: [(byte: UInt8, range: Range<Int>)] = []
         while head < queue.count {
             let (range, depth, state) = queue[head]
@@ -43,15 +45,16 @@ struct ByteTrie: Sendable {
                 start = end
             }
             guard let lowest = children.first?.byte else { continue }
-            // The lowest base at which every child's slot is free.
-            var base = max(1, firstFree - Int(lowest))
+            // The lowest base at which every child's slot is free. Candidates come from free slots for the
+            // first child, found a word of the bitmap at a time, so runs of used slots cost little.
+            var candidate = max(firstFree, Int(lowest) + 1)
+            var base = 0
             search: while true {
-                for child in children {
-                    let slot = base + Int(child.byte)
-                    if slot < units.count && units[slot].check >= 0 {
-                        base += 1
-                        continue search
-                    }
+                let slot = used.nextClear(from: candidate)
+                base = slot - Int(lowest)
+                for child in children.dropFirst() where used.contains(base + Int(child.byte)) {
+                    candidate = slot + 1
+                    continue search
                 }
                 break
             }
@@ -61,9 +64,10 @@ struct ByteTrie: Sendable {
             for child in children {
                 let slot = base + Int(child.byte)
                 units[slot].check = Int32(state)
+                used.insert(slot)
                 queue.append((child.range, depth + 1, slot))
             }
-            while firstFree < units.count && units[firstFree].check >= 0 { firstFree += 1 }
+            firstFree = used.nextClear(from: firstFree)
         }
         // Room for base + 255 past the last state, so a walk never reads out of bounds.
         let maxBase = units.reduce(0) { max($0, Int($1.base)) }
@@ -90,3 +94,33 @@ struct ByteTrie: Sendable {
         }
     }
 }
+
+/// Which slots of a growing array are taken, 64 to a word.
+private struct SlotBitmap {
+    private var words: [UInt64] = []
+
+    func contains(_ slot: Int) -> Bool {
+        let word = slot >> 6
+        return word < words.count && words[word] & (1 << UInt64(slot & 63)) != 0
+    }
+
+    mutating func insert(_ slot: Int) {
+        let word = slot >> 6
+        if word >= words.count { words.append(contentsOf: repeatElement(0, count: word + 1 - words.count)) }
+        words[word] |= 1 << UInt64(slot & 63)
+    }
+
+    /// The first slot at or after `slot` that is not taken.
+    func nextClear(from slot: Int) -> Int {
+        var word = slot >> 6
+        guard word < words.count else { return slot }
+        var free = ~words[word] & (UInt64.max << UInt64(slot & 63))
+        while free == 0 {
+            word += 1
+            guard word < words.count else { return word << 6 }
+            free = ~words[word]
+        }
+        return word << 6 + free.trailingZeroBitCount
+    }
+}
+
