@@ -19,6 +19,10 @@ Every file is read whole and encoded as ONE string on one thread: one untimed wa
 median reported in MB/s (10^6 UTF-8 bytes of input). Every encode row includes building the Python list of
 ids, as tiktoken's API does. Load times are taken in this (fresh) process, after the import.
 
+With --threads N (N > 1) each reference instead runs its batch API over the file's lines on N threads
+(tiktoken encode_ordinary_batch, tokenizers encode_batch, sentencepiece encode(list, num_threads)), in rows of
+mode `batch-N`; bpe-openai has no batch API and the regex ceiling is single-threaded, so they give no such row.
+
 Output: `#version impl version`, `#load_ms impl vocab ms`, `#error impl vocab message` lines, then TSV rows
 impl, vocab, file, bytes, tokens, mode, median_MBps (the same columns as tokc-throughput).
 """
@@ -41,6 +45,22 @@ VOCABULARIES = os.path.join(REPO_ROOT, "Vocabularies")
 SENTENCEPIECE_ORIGINALS = {
     "mistral-v1": os.path.join(REPO_ROOT, "Tests", "Fixtures", "mistral-v1.tokenizer.model"),
 }
+
+
+# Set from --threads: above 1, each reference runs its batch API over the file's lines on that many threads.
+THREADS = 1
+
+
+def lines_of(text):
+    """The file's lines with their line breaks: what a batch API gets. Encoded one by one, lines can give a few
+    tokens more than the whole text (a blank line's break is its own piece), so batch counts are shown, not
+    required to agree."""
+    return text.splitlines(keepends=True)
+
+
+def counted(batches):
+    """The total token count of a batch result, as a sized object for median_seconds."""
+    return range(sum(len(ids) for ids in batches))
 
 
 def timed_load(impl, vocab, body):
@@ -72,6 +92,8 @@ def tiktoken_reference(vocab, entry):
         offline_cache(cache)
         # Cold: the first get_encoding in this process reads the file, checks its sha256, builds the tables.
         enc = timed_load("tiktoken", vocab, lambda: tiktoken.get_encoding(vocab))
+    if THREADS > 1:
+        return [("tiktoken", f"batch-{THREADS}", lambda text: counted(enc.encode_ordinary_batch(lines_of(text), num_threads=THREADS)))]
     return [("tiktoken", "encode", enc.encode_ordinary)]
 
 
@@ -83,6 +105,8 @@ def bpe_openai_reference(vocab, entry):
     from bpe_openai import _bindings
 
     version_line("bpe-openai", "bpe-openai")
+    if THREADS > 1:
+        raise RuntimeError("bpe-openai has no batch API; no all-cores row")
     backend = timed_load("bpe-openai", vocab, lambda: _bindings.tokenizer_for_encoding(vocab))
     # After the line above the Rust tables exist; what remains is the wrapper's Python dict of ranks.
     timed_load("bpe-openai.get_encoding", vocab, lambda: bpe_openai.get_encoding(vocab))
@@ -100,6 +124,10 @@ def tokenizers_reference(vocab, path):
     version_line("tokenizers", "tokenizers")
     tok = timed_load("tokenizers", vocab, lambda: tokenizers.Tokenizer.from_file(path))
     # add_special_tokens=False: no [CLS]/[SEP] (BERT) or <s> (Llama, Mistral), as tokc counts ordinary text.
+    if THREADS > 1:
+        # encode_batch fans out over RAYON_NUM_THREADS (bench-compare sets it to the thread count).
+        return [("tokenizers", f"batch-{THREADS}",
+                 lambda text: counted(e.ids for e in tok.encode_batch(lines_of(text), add_special_tokens=False)))]
     return [("tokenizers", "encode", lambda text: tok.encode(text, add_special_tokens=False).ids)]
 
 
@@ -108,10 +136,14 @@ def sentencepiece_reference(vocab, path, impl="sentencepiece"):
 
     version_line("sentencepiece", "sentencepiece")
     sp = timed_load(impl, vocab, lambda: sentencepiece.SentencePieceProcessor(model_file=path))
+    if THREADS > 1:
+        return [(impl, f"batch-{THREADS}", lambda text: counted(sp.encode(lines_of(text), num_threads=THREADS)))]
     return [(impl, "encode", sp.encode)]  # add_bos/add_eos are off by default
 
 
 def regex_ceiling(vocab, pattern):
+    if THREADS > 1:
+        raise RuntimeError("the regex ceiling is single-threaded only")
     import regex
 
     version_line("regex", "regex")
@@ -153,8 +185,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vocab", required=True)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="above 1: batch APIs over lines on N threads")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
 
     texts = []
     for path in args.files:

@@ -16,10 +16,12 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] [--load-repeat N] FILE..."
+let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] [--load-repeat N] [--threads N] FILE..."
 var vocab = "o200k_base"
 var repeats = 5
 var loadRepeats = 0
+// Above 1: encode and count on that many threads (`Tokenizer.encode(_:threads:)`), rows `encode-N`, `count-N`.
+var threads = 1
 var files: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
@@ -30,6 +32,9 @@ while let argument = arguments.next() {
     case "--repeat":
         guard let value = arguments.next(), let n = Int(value), n > 0 else { fail(usage) }
         repeats = n
+    case "--threads":
+        guard let value = arguments.next(), let n = Int(value), n > 0 else { fail(usage) }
+        threads = n
     case "--load-repeat":
         guard let value = arguments.next(), let n = Int(value), n > 0 else { fail(usage) }
         loadRepeats = n
@@ -101,12 +106,15 @@ for path in files {
     } catch {
         fail("\(error)")
     }
-    let encoded = medianSeconds(repeats: repeats) { tokenizer.encode(bytes) }
-    let counted = medianSeconds(repeats: repeats) { tokenizer.count(bytes) }
+    let encoded = medianSeconds(repeats: repeats) { threads > 1 ? tokenizer.encode(bytes, threads: threads) : tokenizer.encode(bytes) }
+    let counted = medianSeconds(repeats: repeats) {
+        threads > 1 ? bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: threads) } : tokenizer.count(bytes)
+    }
     if counted.result != encoded.result.count {
         fail("\(path): count gives \(counted.result) tokens, encode gives \(encoded.result.count)")
     }
-    for (mode, time) in [("encode", encoded.seconds), ("count", counted.seconds)] {
+    let suffix = threads > 1 ? "-\(threads)" : ""
+    for (mode, time) in [("encode" + suffix, encoded.seconds), ("count" + suffix, counted.seconds)] {
         let megabytesPerSecond = Double(bytes.count) / 1e6 / time
         print("tokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(counted.result)\t\(mode)\t\(String(format3: megabytesPerSecond))")
     }
