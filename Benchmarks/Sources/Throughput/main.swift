@@ -113,6 +113,11 @@ for path in files {
     if counted.result != encoded.result.count {
         fail("\(path): count gives \(counted.result) tokens, encode gives \(encoded.result.count)")
     }
+    // The pre-tokenizer alone (normaliser and PCRE2 JIT split, no encoder): the ceiling for this pipeline.
+    let split = threads > 1 ? nil : medianSeconds(repeats: repeats) { tokenizer.pieceCount(bytes) }
+    if let split {
+        print("tokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(split.result)\tpieces\t\(String(format3: Double(bytes.count) / 1e6 / split.seconds))")
+    }
     let suffix = threads > 1 ? "-\(threads)" : ""
     for (mode, time) in [("encode" + suffix, encoded.seconds), ("count" + suffix, counted.seconds)] {
         let megabytesPerSecond = Double(bytes.count) / 1e6 / time
