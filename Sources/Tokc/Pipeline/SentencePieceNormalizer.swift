@@ -48,6 +48,20 @@ struct PrecompiledCharsMap: Sendable {
         return nil
     }
 
+    /// Whether some rule matches `bytes` exactly or starts with them.
+    func hasRule(startingWith bytes: [UInt8]) -> Bool {
+        var node = Self.offset(units[0])
+        for byte in bytes {
+            node ^= Int(byte)
+            guard node < units.count else { return false }
+            let unit = units[node]
+            guard Self.label(unit) == UInt32(byte) else { return false }
+            node ^= Self.offset(unit)
+            guard node < units.count else { return false }
+        }
+        return true
+    }
+
     /// The NUL-terminated replacement at `offset`; nil past the end (a broken blob).
     private func replacement(at offset: Int) -> ArraySlice<UInt8>? {
         guard offset < replacements.count else { return nil }
@@ -89,6 +103,14 @@ public struct SentencePieceNormalizer: Normalizer {
 
     static let space: [UInt8] = [0xE2, 0x96, 0x81]  // ▁
 
+    /// `passesThrough[b << 8 | next]`: the ASCII byte `b` (not a space) normalises to itself when `next`
+    /// follows it: no rule of the charsmap matches `b` or starts with `b next`, and no user-defined piece
+    /// starts with `b`. Runs of such bytes are copied whole (most of European text), skipping the rule walk per
+    /// character. (nmt_nfkc has rules starting with ASCII letters, letter plus combining mark, so the byte
+    /// after counts.) At the text's end, `passesThroughAtEnd[b]`.
+    let passesThrough: [Bool]
+    let passesThroughAtEnd: [Bool]
+
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization
         treatWhitespaceAsSuffix = model.treatWhitespaceAsSuffix
@@ -101,6 +123,25 @@ public struct SentencePieceNormalizer: Normalizer {
             }
             charsMap = map
         }
+        var passesThrough = [Bool](repeating: false, count: 1 << 16)
+        var passesThroughAtEnd = [Bool](repeating: false, count: 256)
+        let (map, userFirstBytes) = (charsMap, Set(userDefined.compactMap(\.first)))
+        for byte in UInt8(0x21)..<0x80 where !userFirstBytes.contains(byte) {
+            guard let map, map.hasRule(startingWith: [byte]) else {
+                for next in 0..<256 { passesThrough[Int(byte) << 8 | next] = true }
+                passesThroughAtEnd[Int(byte)] = true
+                continue
+            }
+            // A rule starts with it: it passes only where no rule is `byte` alone and none goes on with `next`.
+            let bytes: [UInt8] = [byte]
+            guard bytes.withUnsafeBufferPointer({ map.longestMatch(in: $0, from: 0) }) == nil else { continue }
+            passesThroughAtEnd[Int(byte)] = true
+            for next in 0..<256 where !map.hasRule(startingWith: [byte, UInt8(next)]) {
+                passesThrough[Int(byte) << 8 | next] = true
+            }
+        }
+        self.passesThrough = passesThrough
+        self.passesThroughAtEnd = passesThroughAtEnd
     }
 
     /// The replacement of the longest prefix at `start` (a slice of the rules, of a user-defined piece, or of
@@ -118,6 +159,12 @@ public struct SentencePieceNormalizer: Normalizer {
         let length = UTF8Scan.sequenceLength(in: text, at: start)
         guard length > 0 else { return UTF8Scan.replacementCharacter.withUnsafeBufferPointer { body($0, 1) } }
         return body(UnsafeBufferPointer(rebasing: text[start..<(start + length)]), length)
+    }
+
+    @inline(__always) private func passesThrough(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        index + 1 < text.count
+            ? passesThrough[Int(text[index]) << 8 | Int(text[index + 1])]
+            : passesThroughAtEnd[Int(text[index])]
     }
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
@@ -139,6 +186,14 @@ public struct SentencePieceNormalizer: Normalizer {
         var previousIsSpace = spec.removeExtraWhitespaces
         let escapes = spec.escapeWhitespaces
         while input < text.count {
+            if passesThrough(text, at: input) {
+                var end = input + 1
+                while end < text.count && passesThrough(text, at: end) { end += 1 }
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[input..<end]))
+                previousIsSpace = false
+                input = end
+                continue
+            }
             input += withNormalizedPrefix(text, at: input) { replacement, consumed in
                 var from = 0
                 if previousIsSpace { while from < replacement.count && replacement[from] == 0x20 { from += 1 } }

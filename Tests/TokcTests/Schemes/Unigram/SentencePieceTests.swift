@@ -28,6 +28,19 @@ import Testing
         try Self.check(tokenizer, model: try SentencePieceModel.parse(try FileIO.readAll(path), path: path), fixtures: "unigram-multi-8k.jsonl", count: 112)
     }
 
+    /// ASCII runs are copied without the rule walk, except where a rule starts with the letter (nmt_nfkc joins
+    /// a letter and a combining mark): sentencepiece 0.2.3's `normalize` of these texts, with its `▁` prefix.
+    @Test func asciiLettersBeforeCombiningMarks() throws {
+        let tokenizer = try Tokenizer.named("unigram-multi-8k")
+        let normalizer = try #require(tokenizer.normalizer as? SentencePieceNormalizer)
+        let expected = ["A\u{30A}": "▁Å", "e\u{301}t\u{E9}": "▁été", "\u{FB01}ne": "▁fine", "x\u{308}y": "▁ẍy", "abc  d ": "▁abc▁d",
+                        "Zoe\u{308}": "▁Zoë"]
+        for (text, normalized) in expected {
+            let output = Array(text.utf8).withUnsafeBufferPointer { normalizer.normalize($0) }
+            #expect(output.map { String(decoding: $0, as: UTF8.self) } == normalized, "\(text.debugDescription)")
+        }
+    }
+
     @Test func sentencePieceBPEFixtures() throws {
         let path = Fixtures.directory + "/mistral-v1.tokenizer.model"
         let content = try FileIO.readAll(path)
