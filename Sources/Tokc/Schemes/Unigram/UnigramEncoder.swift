@@ -16,6 +16,9 @@ public struct UnigramEncoder: Encoder {
     /// Piece texts by id (byte pieces as their byte, control pieces as nothing) for decoding.
     let texts: [[UInt8]]
     let scores: [Double]
+    /// What a lattice edge of each id adds: its score, or NaN for a user-defined piece (whose score depends on
+    /// its length). One load per edge instead of the type and then the score.
+    let edgeScores: [Double]
     /// SentencePiece's piece types; all `.normal` in Hugging Face's reading.
     let types: [SentencePieceModel.PieceType]
     /// Whose rules: SentencePiece's (`.model`) or Hugging Face's (`tokenizer.json`).
@@ -34,8 +37,9 @@ public struct UnigramEncoder: Encoder {
     /// SentencePiece's reading of a `.model`.
     init(model: SentencePieceModel) {
         let pieces = model.pieces
+        // Unused pieces are never matched (SentencePiece skips them), so they are left out of the trie.
         trie = ByteTrie(pieces.enumerated().compactMap { id, piece in
-            [.normal, .userDefined, .unused].contains(piece.type) ? (piece.text, TokenID(id)) : nil
+            [.normal, .userDefined].contains(piece.type) ? (piece.text, TokenID(id)) : nil
         })
         texts = pieces.map { piece in
             switch piece.type {
@@ -45,6 +49,7 @@ public struct UnigramEncoder: Encoder {
             }
         }
         scores = pieces.map { Double($0.score) }
+        edgeScores = pieces.map { $0.type == .userDefined ? .nan : Double($0.score) }
         types = pieces.map(\.type)
         reading = .sentencePiece
         unknown = TokenID(model.unknownID)
@@ -86,6 +91,7 @@ public struct UnigramEncoder: Encoder {
         }
         self.byteIDs = byteFallback ? byteIDs : nil
         scores = vocabulary.map(\.score)
+        edgeScores = scores
         types = Array(repeating: .normal, count: vocabulary.count)
         reading = .huggingFace
         self.unknown = unknown
@@ -122,13 +128,9 @@ public struct UnigramEncoder: Encoder {
                 let length = min(Self.characterLength(text[start]), size - start)
                 var coversCharacter = false
                 trie.forEachPrefix(of: text, from: start) { end, id in
-                    let type = types[Int(id)]
-                    if type == .unused { return }
-                    var candidate: Double
-                    if type == .userDefined {
+                    var candidate = edgeScores[Int(id)] + scoreHere
+                    if candidate.isNaN {  // a user-defined piece: it always wins
                         candidate = Double(end - start) * highestScore - 0.1 + scoreHere
-                    } else {
-                        candidate = scores[Int(id)] + scoreHere
                     }
                     // A sum of two floats rounded once from Double is the Float sum (53 ≥ 2 × 24 + 2 bits).
                     if addsInFloat { candidate = Double(Float(candidate)) }
