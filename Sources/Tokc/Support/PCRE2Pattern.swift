@@ -56,7 +56,13 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     /// check, which it would otherwise do from the start offset on every call: quadratic over a long text.
     ///
     /// Returns false if PCRE2 gave up (a resource limit), after reporting the matches found before that point.
-    func forEachMatch(in subject: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) -> Bool {
+    ///
+    /// `shortcut(start)`, when given, may answer for the match at `start` without PCRE2: it returns the match's
+    /// end when it knows the match begins at `start` and ends there (see `RegexPreTokenizer.WordShortcut`), else
+    /// nil and PCRE2 runs.
+    func forEachMatch(
+        in subject: UnsafeBufferPointer<UInt8>, shortcut: ((Int) -> Int?)? = nil, _ body: (Range<Int>) -> Void
+    ) -> Bool {
         guard let base = subject.baseAddress, subject.count > 0 else { return true }
         let scratch = takeScratch()
         defer { returnScratch(scratch) }
@@ -64,6 +70,11 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
         let length = subject.count
         var start = 0
         while start < length {
+            if let shortcut, let end = shortcut(start) {
+                body(start..<end)
+                start = end
+                continue
+            }
             let status: Int32
             if isJITCompiled {
                 status = pcre2_jit_match_8(code, base, length, start, 0, scratch.matchData, scratch.matchContext)

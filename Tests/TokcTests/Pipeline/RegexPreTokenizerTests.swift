@@ -58,6 +58,24 @@ import Testing
         }
     }
 
+    /// The ASCII-word shortcut gives PCRE2's pieces: the same pattern wrapped in a group (so no shortcut applies)
+    /// against the built-in one, on random text of words in every case, contractions, digits, spaces, line
+    /// breaks, punctuation, accented and non-Latin letters, combining marks and curly apostrophes.
+    @Test(arguments: [RegexPreTokenizer.Named.o200k, .cl100k, .llama3])
+    func wordShortcutMatchesPCRE2(named: RegexPreTokenizer.Named) throws {
+        let fast = try RegexPreTokenizer(named)
+        let plain = try RegexPreTokenizer(pattern: "(?:" + named.pattern + ")")
+        let units = ["the", "The", "THE", "tHe", "HELLOworld", "helloWorld", "a", "I", "'s", "'S", "'ll", "'re", "'x",
+                     "’s", " ", "  ", "\t", "\n", "\r\n", "42", "1234", ".", ",", "(", "\"", "'", "/", "-", "é", "É",
+                     "caf", "na\u{EF}ve", "e\u{301}", "日本", "Ωmega", "ß", "_", "x2", "🙂"]
+        var random = SeededGenerator(seed: 61)
+        for round in 0..<600 {
+            let text = (0..<Int.random(in: 1...40, using: &random)).map { _ in units.randomElement(using: &random)! }.joined()
+            let input = Array(text.utf8)
+            #expect(Self.pieces(input, fast) == Self.pieces(input, plain), "\(named) round \(round): \(text.debugDescription)")
+        }
+    }
+
     @Test func badPatternNamesTheOffset() {
         #expect(throws: TokcError.invalidPattern(pattern: "ab(c", offset: 4, reason: "missing closing parenthesis")) {
             try RegexPreTokenizer(pattern: "ab(c")
