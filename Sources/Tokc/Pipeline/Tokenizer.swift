@@ -75,9 +75,14 @@ public struct Tokenizer: Sendable {
     private func encodeOrdinary<Sink: TokenSink>(
         _ segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, into sink: inout Sink
     ) {
-        forEachPiece(of: segment, atTextStart: atTextStart) { piece in
-            encoder.encode(piece: piece, into: &sink)
+        // The encoder's existential is opened once per segment, not once per piece: calling through `any
+        // Encoder` inside the loop retained and released its box for every piece (perf: 4% of o200k on German).
+        func run<Concrete: Encoder>(_ encoder: Concrete) {
+            forEachPiece(of: segment, atTextStart: atTextStart) { piece in
+                encoder.encode(piece: piece, into: &sink)
+            }
         }
+        run(encoder)
     }
 
     /// The pieces of a segment without special tokens: normalised, then split.
