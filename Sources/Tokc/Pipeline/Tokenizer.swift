@@ -75,8 +75,8 @@ public struct Tokenizer: Sendable {
     private func encodeOrdinary<Sink: TokenSink>(
         _ segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, into sink: inout Sink
     ) {
-        // The encoder's existential is opened once per segment, not once per piece: calling through `any
-        // Encoder` inside the loop retained and released its box for every piece (perf: 4% of o200k on German).
+        // The encoder's existential is opened once per segment, not once per piece (cachegrind: 1.6% fewer
+        // instructions for o200k_base on German text).
         func run<Concrete: Encoder>(_ encoder: Concrete) {
             forEachPiece(of: segment, atTextStart: atTextStart) { piece in
                 encoder.encode(piece: piece, into: &sink)
