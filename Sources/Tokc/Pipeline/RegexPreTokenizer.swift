@@ -137,7 +137,7 @@ public struct RegexPreTokenizer: PreTokenizer {
     private func splitWellFormed(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var covered = 0
         let shortcut = self.shortcut
-        let completed = regex.forEachMatch(in: text, shortcut: shortcut.map { words in { words.matchEnd(in: text, from: $0) } }) { match in
+        let completed = regex.forEachMatch(in: text, shortcut: { shortcut?.matchEnd(in: text, from: $0) }) { match in
             if match.lowerBound > covered {
                 body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
             }

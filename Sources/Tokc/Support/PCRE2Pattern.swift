@@ -60,8 +60,11 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     /// `shortcut(start)`, when given, may answer for the match at `start` without PCRE2: it returns the match's
     /// end when it knows the match begins at `start` and ends there (see `RegexPreTokenizer.WordShortcut`), else
     /// nil and PCRE2 runs.
+    ///
+    /// (`shortcut` is a plain closure, not an optional one: an optional closure parameter escapes, and its
+    /// context would be allocated on every call.)
     func forEachMatch(
-        in subject: UnsafeBufferPointer<UInt8>, shortcut: ((Int) -> Int?)? = nil, _ body: (Range<Int>) -> Void
+        in subject: UnsafeBufferPointer<UInt8>, shortcut: (Int) -> Int? = { _ in nil }, _ body: (Range<Int>) -> Void
     ) -> Bool {
         guard let base = subject.baseAddress, subject.count > 0 else { return true }
         let scratch = takeScratch()
@@ -70,7 +73,7 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
         let length = subject.count
         var start = 0
         while start < length {
-            if let shortcut, let end = shortcut(start) {
+            if let end = shortcut(start) {
                 body(start..<end)
                 start = end
                 continue

@@ -69,7 +69,7 @@ enum BytePairMerge {
     ) {
         let piece = Piece(piece, encoder)
         let length = piece.length
-        withUnsafeTemporaryAllocation(of: Part.self, capacity: length + 1) { parts in
+        ScratchSpace.withBuffer(of: Part.self, capacity: length + 1) { parts in
             for index in 0..<length {
                 parts.initializeElement(at: index, to: Part(start: index, pairRank: piece.twoByteRank(at: index), id: piece.byteID(at: index)))
             }
@@ -112,8 +112,8 @@ enum BytePairMerge {
         let length = piece.length
         // Node `i` is the part starting at byte `i` (part starts never move); node `length` is a sentinel.
         // Every merge pushes at most two keys, so 3 × length bounds the heap.
-        withUnsafeTemporaryAllocation(of: Node.self, capacity: length + 1) { nodes in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * length) { keys in
+        ScratchSpace.withBuffer(of: Node.self, capacity: length + 1) { nodes in
+            ScratchSpace.withBuffer(of: UInt64.self, capacity: 3 * length) { keys in
                 var heap = MinHeap(storage: keys)
                 // Parts: single bytes, or whole characters where that cannot change the result. Bytes inside a
                 // whole character get placeholder nodes that no link reaches.

@@ -112,7 +112,7 @@ public struct MergeListBPEEncoder: Encoder {
             return
         }
         // A piece has at most one symbol per byte, so `count` slots hold them.
-        withUnsafeTemporaryAllocation(of: TokenID.self, capacity: count) { symbols in
+        ScratchSpace.withBuffer(of: TokenID.self, capacity: count) { symbols in
             let length = firstSymbols(of: piece, into: symbols)
             guard length > Self.linearMergeLimit, let wordStart else {
                 merge(UnsafeMutableBufferPointer(rebasing: symbols[..<length]), into: &sink)
@@ -182,7 +182,7 @@ public struct MergeListBPEEncoder: Encoder {
             if count == 1 { sink.append(parts[0]) }
             return
         }
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: count) { pending in
+        ScratchSpace.withBuffer(of: UInt64.self, capacity: count) { pending in
             for index in 0..<count - 1 { pending[index] = merge(parts[index], parts[index + 1]) }
             var length = count
             while length > 1 {
@@ -218,8 +218,8 @@ public struct MergeListBPEEncoder: Encoder {
     /// positions order ties leftmost first, as in `mergeLinear` and Hugging Face.
     private func mergeWithHeap<Sink: TokenSink>(_ parts: UnsafeMutableBufferPointer<TokenID>, into sink: inout Sink) {
         let count = parts.count
-        withUnsafeTemporaryAllocation(of: Node.self, capacity: count) { nodes in
-            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 3 * count) { keys in
+        ScratchSpace.withBuffer(of: Node.self, capacity: count) { nodes in
+            ScratchSpace.withBuffer(of: UInt64.self, capacity: 3 * count) { keys in
                 var heap = MinHeap(storage: keys)
                 for index in 0..<count {
                     let pending = index + 1 < count ? merge(parts[index], parts[index + 1]) : Self.noMerge

@@ -32,7 +32,7 @@ public struct UngreedyEncoder: Encoder {
         guard !text.isEmpty else { return }
         let size = text.count
         // fewest[i]: tokens needed for text[i...]; choice[i]: the token that starts that path.
-        withUnsafeTemporaryAllocation(of: (fewest: Int32, choice: TokenID).self, capacity: size + 1) { best in
+        ScratchSpace.withBuffer(of: (fewest: Int32, choice: TokenID).self, capacity: size + 1) { best in
             best[size] = (0, 0)
             var start = size - 1
             while start >= 0 {
@@ -62,7 +62,7 @@ public struct UngreedyEncoder: Encoder {
     /// if that token were gone (the trainer's measure of a token's worth).
     func fewestTokens(spelling bytes: [UInt8], without excluded: TokenID) -> Int {
         bytes.withUnsafeBufferPointer { text in
-            withUnsafeTemporaryAllocation(of: Int32.self, capacity: text.count + 1) { fewest in
+            ScratchSpace.withBuffer(of: Int32.self, capacity: text.count + 1) { fewest in
                 fewest[text.count] = 0
                 var start = text.count - 1
                 while start >= 0 {

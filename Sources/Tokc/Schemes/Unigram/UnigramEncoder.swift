@@ -120,7 +120,7 @@ public struct UnigramEncoder: Encoder {
         guard !text.isEmpty else { return }
         let size = text.count
         let addsInFloat = reading == .sentencePiece
-        withUnsafeTemporaryAllocation(of: Node.self, capacity: size + 1) { best in
+        ScratchSpace.withBuffer(of: Node.self, capacity: size + 1) { best in
             best.initialize(repeating: Node())
             var start = 0
             while start < size {

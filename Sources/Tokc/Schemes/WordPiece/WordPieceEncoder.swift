@@ -45,7 +45,7 @@ public struct WordPieceEncoder: Encoder {
         }
         // The ids are found first and emitted only if the whole word matches: a word with an unmatched tail is
         // one unknown token, whatever matched before it.
-        withUnsafeTemporaryAllocation(of: TokenID.self, capacity: piece.count) { found in
+        ScratchSpace.withBuffer(of: TokenID.self, capacity: piece.count) { found in
             var count = 0
             var start = 0
             while start < piece.count {
