@@ -56,7 +56,17 @@ final class RawConnection: @unchecked Sendable {
     }
 
     init(path: String, receiveTimeoutSeconds: Int = 20) throws {
-        descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        descriptor = try Self.connected(to: path)
+        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// A socket connected to `path`, or an error with the socket already closed. The descriptor is stored only
+    /// once connected: a class whose initialiser throws after storing every property still runs `deinit`, and
+    /// closing the socket here and again there closed whatever the number belonged to by then (a daemon's
+    /// listening socket, in a parallel test: NIO's getsockname then failed with EBADF and trapped).
+    private static func connected(to path: String) throws -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { throw Failure(description: "socket: \(String(cString: strerror(errno)))") }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -71,8 +81,7 @@ final class RawConnection: @unchecked Sendable {
             close(descriptor)
             throw Failure(description: "connect \(path): \(reason)")
         }
-        var timeout = timeval(tv_sec: receiveTimeoutSeconds, tv_usec: 0)
-        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        return descriptor
     }
 
     deinit { close(descriptor) }
