@@ -110,6 +110,11 @@ public struct SentencePieceNormalizer: Normalizer {
     /// after counts.) At the text's end, `passesThroughAtEnd[b]`.
     let passesThrough: [Bool]
     let passesThroughAtEnd: [Bool]
+    /// Two- and three-byte characters no rule starts with (and no user-defined piece's first byte begins):
+    /// they normalise to themselves whatever follows, so they join the runs copied whole (most of CJK text).
+    /// Indexed by the character's payload bits: 11 for two bytes, 16 for three.
+    let twoBytePassesThrough: [Bool]
+    let threeBytePassesThrough: [Bool]
 
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization
@@ -142,6 +147,18 @@ public struct SentencePieceNormalizer: Normalizer {
         }
         self.passesThrough = passesThrough
         self.passesThroughAtEnd = passesThroughAtEnd
+        var two = [Bool](repeating: false, count: 1 << 11)
+        for payload in 0..<(1 << 11) {
+            let bytes: [UInt8] = [UInt8(0xC0 | payload >> 6), UInt8(0x80 | payload & 0x3F)]
+            two[payload] = !userFirstBytes.contains(bytes[0]) && !(map?.hasRule(startingWith: bytes) ?? false)
+        }
+        var three = [Bool](repeating: false, count: 1 << 16)
+        for payload in 0..<(1 << 16) {
+            let bytes: [UInt8] = [UInt8(0xE0 | payload >> 12), UInt8(0x80 | (payload >> 6) & 0x3F), UInt8(0x80 | payload & 0x3F)]
+            three[payload] = !userFirstBytes.contains(bytes[0]) && !(map?.hasRule(startingWith: bytes) ?? false)
+        }
+        twoBytePassesThrough = two
+        threeBytePassesThrough = three
     }
 
     /// The replacement of the longest prefix at `start` (a slice of the rules, of a user-defined piece, or of
@@ -167,6 +184,22 @@ public struct SentencePieceNormalizer: Normalizer {
             : passesThroughAtEnd[Int(text[index])]
     }
 
+    /// The length of the character at `index` when it normalises to itself whatever follows, else 0.
+    @inline(__always) private func passThroughLength(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+        let lead = text[index]
+        if lead < 0x80 { return passesThrough(text, at: index) ? 1 : 0 }
+        // Well-formed only: an ill-formed byte becomes U+FFFD, which the rule path writes.
+        switch UTF8Scan.sequenceLength(in: text, at: index) {
+        case 2:
+            return twoBytePassesThrough[Int(lead & 0x1F) << 6 | Int(text[index + 1] & 0x3F)] ? 2 : 0
+        case 3:
+            let payload = Int(lead & 0x0F) << 12 | Int(text[index + 1] & 0x3F) << 6 | Int(text[index + 2] & 0x3F)
+            return threeBytePassesThrough[payload] ? 3 : 0
+        default:
+            return 0
+        }
+    }
+
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var input = 0
         if spec.removeExtraWhitespaces {
@@ -186,9 +219,14 @@ public struct SentencePieceNormalizer: Normalizer {
         var previousIsSpace = spec.removeExtraWhitespaces
         let escapes = spec.escapeWhitespaces
         while input < text.count {
-            if passesThrough(text, at: input) {
-                var end = input + 1
-                while end < text.count && passesThrough(text, at: end) { end += 1 }
+            let first = passThroughLength(text, at: input)
+            if first > 0 {
+                var end = input + first
+                while end < text.count {
+                    let length = passThroughLength(text, at: end)
+                    if length == 0 { break }
+                    end += length
+                }
                 output.append(contentsOf: UnsafeBufferPointer(rebasing: text[input..<end]))
                 previousIsSpace = false
                 input = end
