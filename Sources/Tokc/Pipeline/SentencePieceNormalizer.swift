@@ -29,19 +29,29 @@ struct PrecompiledCharsMap: Sendable {
     @inline(__always) private static func label(_ unit: UInt32) -> UInt32 { unit & 0x8000_00FF }
     @inline(__always) private static func offset(_ unit: UInt32) -> Int { Int((unit >> 10) << ((unit & (1 << 9)) >> 6)) }
 
+    /// The root's node.
+    private var root: Int { Self.offset(units[0]) }
+
+    /// One step down the trie from `node` on `byte`: the child's node and the unit that labelled the step (it
+    /// says whether a rule ends there); nil where no rule goes on with `byte`. Every walk below is made of these.
+    @inline(__always) private func step(from node: Int, on byte: UInt8) -> (node: Int, unit: UInt32)? {
+        let labelled = node ^ Int(byte)
+        guard labelled < units.count else { return nil }
+        let unit = units[labelled]
+        guard Self.label(unit) == UInt32(byte) else { return nil }
+        let child = labelled ^ Self.offset(unit)
+        guard child < units.count else { return nil }
+        return (child, unit)
+    }
+
     /// The shortest rule that matches at `start` within `text[start..<end]` (a NUL byte ends the search):
     /// its replacement's bytes. Hugging Face's `Precompiled` takes this one, where SentencePiece takes the longest.
     func shortestMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> ArraySlice<UInt8>? {
-        var node = Self.offset(units[0])
+        var node = root
         var index = start
         while index < end && text[index] != 0 {
-            let byte = text[index]
-            node ^= Int(byte)
-            guard node < units.count else { return nil }
-            let unit = units[node]
-            guard Self.label(unit) == UInt32(byte) else { return nil }
-            node ^= Self.offset(unit)
-            guard node < units.count else { return nil }
+            guard let (child, unit) = step(from: node, on: text[index]) else { return nil }
+            node = child
             index += 1
             if Self.hasLeaf(unit) { return replacement(at: Self.value(units[node])) }
         }
@@ -50,14 +60,10 @@ struct PrecompiledCharsMap: Sendable {
 
     /// Whether some rule matches `bytes` exactly or starts with them.
     func hasRule(startingWith bytes: [UInt8]) -> Bool {
-        var node = Self.offset(units[0])
+        var node = root
         for byte in bytes {
-            node ^= Int(byte)
-            guard node < units.count else { return false }
-            let unit = units[node]
-            guard Self.label(unit) == UInt32(byte) else { return false }
-            node ^= Self.offset(unit)
-            guard node < units.count else { return false }
+            guard let (child, _) = step(from: node, on: byte) else { return false }
+            node = child
         }
         return true
     }
@@ -71,17 +77,12 @@ struct PrecompiledCharsMap: Sendable {
 
     /// The longest rule that matches at `start`: how many bytes it consumes and its replacement's bytes.
     func longestMatch(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> (length: Int, replacement: ArraySlice<UInt8>)? {
-        var node = Self.offset(units[0])
+        var node = root
         var found: (length: Int, value: Int)? = nil
         var index = start
         while index < text.count {
-            let byte = text[index]
-            node ^= Int(byte)
-            guard node < units.count else { break }
-            let unit = units[node]
-            guard Self.label(unit) == UInt32(byte) else { break }
-            node ^= Self.offset(unit)
-            guard node < units.count else { break }
+            guard let (child, unit) = step(from: node, on: text[index]) else { break }
+            node = child
             index += 1
             if Self.hasLeaf(unit) { found = (index - start, Self.value(units[node])) }
         }

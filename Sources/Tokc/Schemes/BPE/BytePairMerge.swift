@@ -37,15 +37,16 @@ enum BytePairMerge {
         /// character where `whole` allows it (and no continuation byte follows), else one byte.
         @inline(__always) func initialPart(at index: Int, whole: WholeCharacters?) -> (width: Int, id: TokenID) {
             let lead = base[index]
-            if let whole, lead & 0xF0 == 0xE0 && index + 2 < length {
+            if let whole, WholeCharacters.isLead(lead) && index + 2 < length {
                 let second = base[index + 1], third = base[index + 2]
                 let after: UInt8? = index + 3 < length ? base[index + 3] : nil
-                if second & 0xC0 == 0x80 && third & 0xC0 == 0x80 && (after.map { $0 & 0xC0 != 0x80 } ?? true),
+                if WholeCharacters.isContinuation(second) && WholeCharacters.isContinuation(third)
+                    && !(after.map(WholeCharacters.isContinuation) ?? false),
                    let rank = whole.rank(lead, second, third, before: index > 0 ? base[index - 1] : nil, after: after) {
                     return (3, rank)
                 }
             }
-            return (1, encoder.byteIDs[Int(lead)])
+            return (1, byteID(at: index))
         }
 
         /// The rank of the two bytes at `index`, `.max` at the last byte or when they are not a token.

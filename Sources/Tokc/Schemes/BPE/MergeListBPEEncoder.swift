@@ -76,16 +76,14 @@ public struct MergeListBPEEncoder: Encoder {
         var joinsAcross = false
         table.forEachToken { _, bytes in
             guard !joinsAcross, bytes.count > 3 else { return }
+            func markerStarts(at offset: Int) -> Bool {
+                offset + 3 <= bytes.count && bytes[offset] == 0xE2 && bytes[offset + 1] == 0x96 && bytes[offset + 2] == 0x81
+            }
             // Skip the leading run of markers; a marker anywhere after it follows something else.
             var at = 0
-            while at + 3 <= bytes.count && bytes[at] == 0xE2 && bytes[at + 1] == 0x96 && bytes[at + 2] == 0x81 { at += 3 }
-            while at + 3 <= bytes.count {
-                if bytes[at] == 0xE2 && bytes[at + 1] == 0x96 && bytes[at + 2] == 0x81 {
-                    joinsAcross = true
-                    return
-                }
-                at += 1
-            }
+            while markerStarts(at: at) { at += 3 }
+            while at + 3 <= bytes.count && !markerStarts(at: at) { at += 1 }
+            joinsAcross = markerStarts(at: at)
         }
         return joinsAcross ? nil : id
     }

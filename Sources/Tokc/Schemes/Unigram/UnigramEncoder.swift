@@ -15,12 +15,9 @@ public struct UnigramEncoder: Encoder {
     let trie: ByteTrie
     /// Piece texts by id (byte pieces as their byte, control pieces as nothing) for decoding.
     let texts: [[UInt8]]
-    let scores: [Double]
     /// What a lattice edge of each id adds: its score, or NaN for a user-defined piece (whose score depends on
     /// its length). One load per edge instead of the type and then the score.
     let edgeScores: [Double]
-    /// SentencePiece's piece types; all `.normal` in Hugging Face's reading.
-    let types: [SentencePieceModel.PieceType]
     /// Whose rules: SentencePiece's (`.model`) or Hugging Face's (`tokenizer.json`).
     let reading: Reading
     public enum Reading: Sendable { case sentencePiece, huggingFace }
@@ -48,9 +45,7 @@ public struct UnigramEncoder: Encoder {
             default: return piece.text
             }
         }
-        scores = pieces.map { Double($0.score) }
         edgeScores = pieces.map { $0.type == .userDefined ? .nan : Double($0.score) }
-        types = pieces.map(\.type)
         reading = .sentencePiece
         unknown = TokenID(model.unknownID)
         // SentencePiece starts its maximum at FLT_MIN (the smallest positive float), not at -FLT_MAX.
@@ -90,9 +85,8 @@ public struct UnigramEncoder: Encoder {
             return piece.text
         }
         self.byteIDs = byteFallback ? byteIDs : nil
-        scores = vocabulary.map(\.score)
+        let scores = vocabulary.map(\.score)
         edgeScores = scores
-        types = Array(repeating: .normal, count: vocabulary.count)
         reading = .huggingFace
         self.unknown = unknown
         unknownScore = (scores.min() ?? 0) - 10
