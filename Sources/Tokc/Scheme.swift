@@ -33,10 +33,11 @@ public enum Scheme: String, CaseIterable, Sendable {
 
     /// Builds the tokenizer a manifest entry in a format other than tokenizer.json describes, from the bytes of
     /// its file (a SentencePiece `.model` holds its own normaliser). `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
-    /// `bert-cased` for WordPiece.
+    /// `bert-cased` for WordPiece. A `.tiktoken` vocabulary's encoder may come already built (`compiled`, from
+    /// `CompiledTableCache`), and then `content` is not read.
     static func makeTokenizer(
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
-        name: String, content: [UInt8], path: String
+        name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
     ) throws(TokcError) -> Tokenizer {
         guard scheme.formats.contains(format), format != "tokenizer.json" else {
             throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
@@ -57,7 +58,8 @@ public enum Scheme: String, CaseIterable, Sendable {
             guard let unicode = UnicodeNormalizer(rawValue: normalizer ?? "identity") else {
                 throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
             }
-            let encoder = try TiktokenFormat.parse(content, path: path)
+            let encoder: BPEEncoder
+            if let compiled { encoder = compiled } else { encoder = try TiktokenFormat.parse(content, path: path) }
             for (text, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
                 var probe: [UInt8] = []
                 if encoder.appendBytes(of: id, to: &probe) {

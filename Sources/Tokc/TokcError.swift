@@ -11,6 +11,8 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidVocabulary(path: String, reason: String)
     /// A file that cannot be opened or read.
     case unreadableFile(path: String, reason: String)
+    /// A file or folder that cannot be created or written.
+    case unwritableFile(path: String, reason: String)
     /// A pre-tokenizer regex PCRE2 rejects; `offset` is the byte offset PCRE2 names in the pattern.
     case invalidPattern(pattern: String, offset: Int, reason: String)
     /// A token id outside the vocabulary, at `position` in the input ids.
@@ -40,6 +42,8 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .unreadableFile(path, reason):
             return "\(path): cannot read: \(reason)"
+        case let .unwritableFile(path, reason):
+            return "\(path): cannot write: \(reason)"
         case let .invalidPattern(pattern, offset, reason):
             return "invalid pattern at byte \(offset): \(reason): \(pattern)"
         case let .unknownTokenID(id, position, size):

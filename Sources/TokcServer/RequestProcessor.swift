@@ -293,7 +293,7 @@ final class RequestProcessor: Sendable {
         case .unknownModel: code = .unknownModel
         case .noTokenizer: code = .noTokenizer
         case .unknownTokenID: code = .unknownTokenID
-        case .unreadableFile, .malformedFile, .checksumMismatch, .invalidVocabulary, .invalidPattern,
+        case .unreadableFile, .unwritableFile, .malformedFile, .checksumMismatch, .invalidVocabulary, .invalidPattern,
              .unknownPattern, .missingPattern, .malformedInput, .icuFailure:
             code = .serverData
         }

@@ -94,9 +94,7 @@ struct CompareCommand: ParsableCommand {
         ]
         for (named, suffix, render) in outputs {
             guard let path = named ?? (onlyNamed ? nil : output + suffix) else { continue }
-            guard FileManager.default.createFile(atPath: path, contents: Data(render())) else {
-                throw TokcError.unreadableFile(path: path, reason: "cannot be written")
-            }
+            try FileIO.writeAtomically([render()], to: path)
             try Output.writeAll(Array("wrote \(path)\n".utf8), to: STDERR_FILENO)
         }
     }

@@ -238,9 +238,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     private func write(_ bytes: [UInt8]) throws {
-        guard FileManager.default.createFile(atPath: out, contents: Data(bytes)) else {
-            throw TokcError.unreadableFile(path: out, reason: "cannot be written")
-        }
+        try FileIO.writeAtomically([bytes], to: out)
     }
 
     private func secondsSince(_ start: ContinuousClock.Instant, clock: ContinuousClock) -> Double {

@@ -17,20 +17,27 @@ import Darwin
 ///    `<executable dir>/../share/tokc/Vocabularies` (where `scripts/install.sh` puts them); else the first
 ///    `Vocabularies/manifest.json` found walking up from the executable (a build inside a checkout);
 ///    else the checkout this library was compiled from.
+///
+/// A `.tiktoken` vocabulary named in a manifest is compiled once into `cacheFolder` (see `CompiledTableCache`)
+/// and mapped from there by later loads.
 public struct VocabularyRegistry: Sendable {
     /// Folders holding a `manifest.json`, searched in order.
     public let folders: [String]
+    /// Where compiled `.tiktoken` tables are kept; nil: none kept, every load builds its table.
+    public let cacheFolder: String?
 
-    public init(folders: [String]) {
+    public init(folders: [String], cacheFolder: String? = nil) {
         self.folders = folders
+        self.cacheFolder = cacheFolder
     }
 
-    /// The registry of the standard folders for this process's environment.
+    /// The registry of the standard folders for this process's environment, caching compiled tables in
+    /// `$TOKC_CACHE_DIR` (`off`: nowhere), else `$XDG_CACHE_HOME/tokc`, else `~/.cache/tokc`.
     public static var standard: VocabularyRegistry {
         let environment = ProcessInfoLite.environment
         var folders = (environment["TOKC_VOCAB_PATH"] ?? "").split(separator: ":").map(String.init)
         if let shipped = shippedFolder("Vocabularies", marker: "manifest.json", environment: environment) { folders.append(shipped) }
-        return VocabularyRegistry(folders: folders)
+        return VocabularyRegistry(folders: folders, cacheFolder: CompiledTableCache.standardFolder(environment: environment))
     }
 
     /// A manifest entry and the folder whose manifest lists it.
@@ -95,7 +102,7 @@ public struct VocabularyRegistry: Sendable {
         }
         let digest = Self.sha256(content)
         if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {
-            return try Self.assemble(located.entry, name: located.entry.name, content: content, path: nameOrPath)
+            return try assemble(located.entry, path: nameOrPath, verifiedContent: content)
         }
         guard let pattern else {
             throw .missingPattern(path: nameOrPath, known: RegexPreTokenizer.Named.allCases.map(\.rawValue))
@@ -106,22 +113,47 @@ public struct VocabularyRegistry: Sendable {
             content: content, path: nameOrPath)
     }
 
-    /// Loads a located entry, verifying its checksum. Loaded tokenizers are cached per file and checksum for
+    /// Loads a located entry, verifying its checksum (for a `.tiktoken` file mapped from the compiled cache:
+    /// checked when the table was compiled, and the file unchanged since). Loaded tokenizers are cached per file and checksum for
     /// the life of the process, so repeated loads (a daemon, many `Tokenizer.named` calls) cost a lookup.
     public func load(_ located: Located) throws(TokcError) -> Tokenizer {
         let key = located.filePath + "\u{0}" + located.entry.sha256
         if let cached = Self.cache.withLock({ $0[key] }) { return cached }
-        let content = try FileIO.readAll(located.filePath)
-        let digest = Self.sha256(content)
-        guard digest == located.entry.sha256.lowercased() else {
-            throw .checksumMismatch(path: located.filePath, expected: located.entry.sha256, actual: digest)
-        }
-        let tokenizer = try Self.assemble(located.entry, name: located.entry.name, content: content, path: located.filePath)
+        let tokenizer = try assemble(located.entry, path: located.filePath, verifiedContent: nil)
         Self.cache.withLock { $0[key] = tokenizer }
         return tokenizer
     }
 
     // MARK: - Internals
+
+    /// The tokenizer of `entry` from its file at `path`, whose content the caller may have read and checked
+    /// against the entry's sha256 already (`verifiedContent`). A `.tiktoken` table comes from the compiled
+    /// cache when it holds one, and goes into it when it is built.
+    private func assemble(
+        _ entry: VocabularyManifest.Entry, path: String, verifiedContent: [UInt8]?
+    ) throws(TokcError) -> Tokenizer {
+        func content() throws(TokcError) -> [UInt8] {
+            if let verifiedContent { return verifiedContent }
+            let content = try FileIO.readAll(path)
+            let digest = Self.sha256(content)
+            guard digest == entry.sha256.lowercased() else {
+                throw .checksumMismatch(path: path, expected: entry.sha256, actual: digest)
+            }
+            return content
+        }
+        guard entry.format == "tiktoken", let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+            return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
+        }
+        if let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil),
+           let encoder = BPEEncoder(table: table) {
+            return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
+        }
+        let tokenizer = try Self.assemble(entry, name: entry.name, content: try content(), path: path)
+        if let encoder = tokenizer.encoder as? BPEEncoder {
+            compiledTables.store(encoder.table, sha256: entry.sha256, source: path)
+        }
+        return tokenizer
+    }
 
     private static let cache = Mutex<[String: Tokenizer]>([:])
 
@@ -138,7 +170,7 @@ public struct VocabularyRegistry: Sendable {
     }
 
     static func assemble(
-        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String
+        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
     ) throws(TokcError) -> Tokenizer {
         guard let scheme = Scheme(rawValue: entry.scheme) else {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -160,7 +192,7 @@ public struct VocabularyRegistry: Sendable {
         } else {
             tokenizer = try Scheme.makeTokenizer(
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
-                specialTokens: entry.specialTokens, name: name, content: content, path: path)
+                specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
         }
         guard tokenizer.vocabularySize == entry.vocabSize else {
             throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file and special tokens give \(tokenizer.vocabularySize)")

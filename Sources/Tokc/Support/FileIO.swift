@@ -47,6 +47,49 @@ public enum FileIO {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFREG
     }
 
+    /// Writes `parts`, one after the other, as the file `path`, atomically: into a temporary file in the same
+    /// folder, renamed over `path` once complete, so a reader sees the old file or the whole new one.
+    public static func writeAtomically(_ parts: [[UInt8]], to path: String) throws(TokcError) {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let temporary = "\(folder)/.\(path.split(separator: "/").last ?? "file").\(getpid()).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw .unwritableFile(path: temporary, reason: systemError()) }
+        var failure: String?
+        for part in parts where failure == nil {
+            part.withUnsafeBytes { bytes in
+                var written = 0
+                while written < bytes.count {
+                    let result = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        failure = systemError()
+                        return
+                    }
+                    written += result
+                }
+            }
+        }
+        if close(descriptor) != 0 && failure == nil { failure = systemError() }
+        if failure == nil && rename(temporary, path) != 0 { failure = systemError() }
+        if let failure {
+            unlink(temporary)
+            throw .unwritableFile(path: path, reason: failure)
+        }
+    }
+
+    /// Creates `folder` and any missing parent, like `mkdir -p`.
+    static func createFolders(_ folder: String) throws(TokcError) {
+        var info = stat()
+        if stat(folder, &info) == 0 {
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { throw .unwritableFile(path: folder, reason: "exists and is not a folder") }
+            return
+        }
+        if let slash = folder.lastIndex(of: "/"), slash != folder.startIndex {
+            try createFolders(String(folder[..<slash]))
+        }
+        guard mkdir(folder, 0o755) == 0 || errno == EEXIST else { throw .unwritableFile(path: folder, reason: systemError()) }
+    }
+
     static func systemError() -> String {
         String(cString: strerror(errno))
     }

@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A folder of compiled token tables (`TokenTable.compiled`), one per `.tiktoken` vocabulary, named by its
+/// sha256: a load maps the table built last time instead of decoding 200,000 base64 lines, hashing and
+/// sorting them again (o200k_base: about 30 ms to build, a few to map).
+///
+/// A compiled table is used only for the vocabulary it was built from. Its header records the source's
+/// sha256 (the manifest's, checked when the table was built) and the source file's size, modification time,
+/// device and inode. When the file's are unchanged the source is not read at all; when they differ (another
+/// checkout, a copy, a touch) the source is read and hashed, and the table used only if the hash still
+/// matches. A file that is short, of another layout or fails its checksum is ignored and rebuilt.
+///
+/// The folder is the user's cache (`$TOKC_CACHE_DIR`, else `$XDG_CACHE_HOME/tokc`, else `~/.cache/tokc`),
+/// not `Vocabularies/`: that folder may be read-only (an installed tokc) or a checkout whose files are
+/// exactly the shipped ones. `TOKC_CACHE_DIR=off` turns the cache off. A cache that cannot be written costs
+/// the build it would have saved, nothing more: the load never fails because of it.
+struct CompiledTableCache: Sendable {
+    let folder: String
+
+    /// The standard folder for `environment`, or nil when caching is off or no folder can be named.
+    static func standardFolder(environment: [String: String]) -> String? {
+        if let folder = environment["TOKC_CACHE_DIR"] {
+            return folder == "off" || folder.isEmpty ? nil : folder
+        }
+        if let cache = environment["XDG_CACHE_HOME"], cache.hasPrefix("/") { return cache + "/tokc" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.cache/tokc" }
+        return nil
+    }
+
+    /// The compiled table of the vocabulary whose sha256 is `sha256`, from `source`, if the cache holds a
+    /// sound one. Reads and hashes `source` when its file identity changed since the table was written, unless
+    /// the caller has just checked that `source` hashes to `sha256` (`sourceVerified`); throws only what
+    /// reading it throws.
+    func table(sha256: String, source: String, sourceVerified: Bool = false) throws(TokcError) -> TokenTable? {
+        guard let (table, identity) = TokenTable.mapped(path: path(for: sha256)),
+              let recorded = Identity(identity), recorded.sha256 == sha256.lowercased()
+        else { return nil }
+        if sourceVerified { return table }
+        if let current = FileIdentity(path: source), current == recorded.file { return table }
+        return VocabularyRegistry.sha256(try FileIO.readAll(source)) == recorded.sha256 ? table : nil
+    }
+
+    /// Writes `table`, built from `source` whose sha256 was checked to be `sha256`. Best effort: a folder
+    /// that cannot be created or written leaves the cache as it was.
+    func store(_ table: TokenTable, sha256: String, source: String) {
+        guard let file = FileIdentity(path: source),
+              let parts = table.compiled(identity: Identity(sha256: sha256.lowercased(), file: file).bytes)
+        else { return }
+        do {
+            try FileIO.createFolders(folder)
+            try FileIO.writeAtomically(parts, to: path(for: sha256))
+        } catch {
+            return
+        }
+    }
+
+    func path(for sha256: String) -> String {
+        "\(folder)/\(sha256.lowercased()).tokc-table"
+    }
+
+    /// What a compiled table records about its source: the sha256 (64 hex digits) then the file identity.
+    private struct Identity {
+        var sha256: String
+        var file: FileIdentity
+
+        init(sha256: String, file: FileIdentity) {
+            (self.sha256, self.file) = (sha256, file)
+        }
+
+        init?(_ bytes: [UInt8]) {
+            guard bytes.count == 64 + 8 * FileIdentity.fieldCount else { return nil }
+            sha256 = String(decoding: bytes[..<64], as: UTF8.self)
+            var fields: [UInt64] = []
+            for index in 0..<FileIdentity.fieldCount {
+                fields.append(bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 64 + 8 * index, as: UInt64.self).littleEndian })
+            }
+            file = FileIdentity(fields: fields)
+        }
+
+        var bytes: [UInt8] {
+            var result = Array(sha256.utf8)
+            for field in file.fields { withUnsafeBytes(of: field.littleEndian) { result += $0 } }
+            return result
+        }
+    }
+
+    /// A file's size, modification time (ns) and place on disk: equal before and after means unchanged.
+    private struct FileIdentity: Equatable {
+        static let fieldCount = 5
+        var fields: [UInt64]
+
+        init(fields: [UInt64]) { self.fields = fields }
+
+        init?(path: String) {
+            var info = stat()
+            guard stat(path, &info) == 0 else { return nil }
+            #if canImport(Darwin)
+            let modified = info.st_mtimespec
+            #else
+            let modified = info.st_mtim
+            #endif
+            fields = [
+                UInt64(truncatingIfNeeded: info.st_size), UInt64(truncatingIfNeeded: modified.tv_sec),
+                UInt64(truncatingIfNeeded: modified.tv_nsec), UInt64(truncatingIfNeeded: info.st_dev),
+                UInt64(truncatingIfNeeded: info.st_ino),
+            ]
+        }
+    }
+}
