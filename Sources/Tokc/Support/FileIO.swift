@@ -51,8 +51,9 @@ public enum FileIO {
     /// folder, renamed over `path` once complete, so a reader sees the old file or the whole new one.
     public static func writeAtomically(_ parts: [[UInt8]], to path: String) throws(TokcError) {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let temporary = "\(folder)/.\(path.split(separator: "/").last ?? "file").\(getpid()).tmp"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        // Unique per writer, threads of one process included, so two writers never share a temporary file.
+        let temporary = "\(folder)/.\(path.split(separator: "/").last ?? "file").\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp"
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .unwritableFile(path: temporary, reason: systemError()) }
         var failure: String?
         for part in parts where failure == nil {
