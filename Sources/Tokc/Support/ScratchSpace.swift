@@ -6,7 +6,8 @@ import Musl
 import Darwin
 #endif
 
-/// Temporary buffers for the encoders' per-piece work (merge heaps, lattices) without a malloc per piece.
+/// Temporary buffers for the encoders' per-piece work (merge heaps, lattices) without a malloc per piece, and
+/// the thread's `MergeMemo`.
 ///
 /// `withUnsafeTemporaryAllocation` puts a buffer on the stack only up to 1 KiB on Linux; above that it calls
 /// malloc. A heap merge needs 40 bytes per byte of piece, so every piece of Japanese or Chinese longer than
@@ -23,8 +24,13 @@ enum ScratchSpace {
         var base: UnsafeMutableRawPointer?
         var capacity = 0
         var used = 0
+        /// The thread's `MergeMemo` entries, made on first use.
+        var mergeMemo: UnsafeMutablePointer<MergeMemo.Entry>?
 
-        deinit { base?.deallocate() }
+        deinit {
+            base?.deallocate()
+            mergeMemo?.deallocate()
+        }
     }
 
     #if canImport(Darwin)
@@ -48,6 +54,17 @@ enum ScratchSpace {
         let made = Arena()
         pthread_setspecific(key, Unmanaged.passRetained(made).toOpaque())
         return made
+    }
+
+    /// This thread's `MergeMemo` entries (all empty at first), for the thread's life.
+    static var mergeMemo: UnsafeMutablePointer<MergeMemo.Entry> {
+        let arena = self.arena
+        if let memo = arena.mergeMemo { return memo }
+        let entries = UnsafeMutablePointer<MergeMemo.Entry>.allocate(capacity: MergeMemo.entryCount)
+        UnsafeMutableRawPointer(entries).initializeMemory(
+            as: UInt8.self, repeating: 0, count: MergeMemo.entryCount * MemoryLayout<MergeMemo.Entry>.stride)
+        arena.mergeMemo = entries
+        return entries
     }
 
     /// Calls `body` with an uninitialised buffer of `capacity` elements, valid only during the call.

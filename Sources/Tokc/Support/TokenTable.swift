@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -51,6 +53,16 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     private let filterMask: Int
     /// Where the buffers live: allocated by the builder, or in a read-only mapping of a compiled table file.
     private let mapping: UnsafeMutableRawBufferPointer?
+    /// A number no other table of this process has (never 0): what `MergeMemo` entries are tagged with.
+    let serial: UInt32 = TokenTable.nextSerial()
+
+    private static let serials = Atomic<UInt32>(0)
+
+    private static func nextSerial() -> UInt32 {
+        // 0 marks an empty memo entry; after 2³² - 1 tables the numbers wrap past it.
+        let serial = serials.add(1, ordering: .relaxed).newValue
+        return serial == 0 ? serials.add(1, ordering: .relaxed).newValue : serial
+    }
 
     /// Why a table could not be built.
     enum BuildError: Error, Equatable {

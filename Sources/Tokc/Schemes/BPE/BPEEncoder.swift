@@ -44,6 +44,8 @@ public struct BPEEncoder: Encoder {
         guard let start = piece.baseAddress, piece.count > 0 else { return }
         if let id = table.id(of: start, count: piece.count) {
             sink.append(id)
+        } else if piece.count <= MergeMemo.maxPieceLength {
+            MergeMemo.encode(piece, encoder: self, into: &sink)
         } else if piece.count <= Self.linearMergeLimit {
             BytePairMerge.linear(piece, encoder: self, into: &sink)
         } else {

@@ -52,6 +52,43 @@ import Testing
         }
     }
 
+    /// The merge memo answers exactly what the merge gives, when pieces recur, when two vocabularies take
+    /// turns on one thread (an entry of one must never answer for the other), and when pieces of the same
+    /// length and first 8 bytes differ only further on.
+    @Test func mergeMemoAnswersAsTheMergeDoes() throws {
+        let encoders = try ["o200k_base", "cl100k_base"].map { try #require(try Tokenizer.named($0).encoder as? BPEEncoder) }
+        var random = SeededGenerator(seed: 11)
+        let alphabets: [[UInt8]] = [Array("ab".utf8), Array("etaoinshrdlu".utf8), Array("äöüßÄÖÜéèêç".utf8), Array(0...255)]
+        // A small pool of pieces drawn again and again, so most encodes after the first hit the memo.
+        var pool: [[UInt8]] = []
+        for round in 0..<400 {
+            let alphabet = alphabets[round % alphabets.count]
+            pool.append((0..<Int.random(in: 2...MergeMemo.maxPieceLength, using: &random)).map { _ in alphabet.randomElement(using: &random)! })
+        }
+        pool.append(Array("abcdefghXYZ".utf8))
+        pool.append(Array("abcdefghXYW".utf8))
+        var hits = 0
+        for round in 0..<6_000 {
+            let piece = pool[round < pool.count ? round : Int.random(in: 0..<pool.count, using: &random)]
+            let encoder = encoders[Int.random(in: 0...1, using: &random)]
+            var memoized = Collector()
+            piece.withUnsafeBufferPointer { buffer in
+                if encoder.tokenID(of: piece) == nil {
+                    let entry = ScratchSpace.mergeMemo + MergeMemo.key(buffer).index
+                    if entry.pointee.owner == encoder.table.serial { hits += 1 }
+                }
+                encoder.encode(piece: buffer, into: &memoized)
+            }
+            let expected = encoder.tokenID(of: piece).map { [$0] } ?? Self.merged(piece, encoder, heap: false)
+            guard memoized.ids == expected else {
+                Issue.record("round \(round): \(piece) gave \(memoized.ids), the merge \(expected)")
+                return
+            }
+        }
+        // The memo was exercised, not bypassed: most repeated pieces found an entry of their own vocabulary.
+        #expect(hits > 2_000)
+    }
+
     /// A synthetic vocabulary where ties decide the result: "aa" merges leftmost first, so "aaa" is aa|a.
     @Test func tiesMergeLeftmostFirst() throws {
         var lines: [String] = (0...255).map { "\(Base64.encode([UInt8($0)])) \($0)" }
