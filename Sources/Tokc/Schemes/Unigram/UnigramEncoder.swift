@@ -29,15 +29,21 @@ public struct UnigramEncoder: Encoder {
     let byteIDs: [TokenID]?
     /// What the unknown piece decodes to.
     let unknownSurface: [UInt8]
+    /// Whether every lattice path passes through the start of every `▁`: no matchable piece holds `▁` but at
+    /// its start, and `▁` itself is a piece (so no unknown node, which could join a run, covers one). True of
+    /// every model trained with SentencePiece's whitespace splitting; `encode` then works a word at a time.
+    var cutsAtSpaces: Bool  // `var` only so that tests can compare the whole lattice with the cut one.
     static let noByte = TokenID.max
 
     /// SentencePiece's reading of a `.model`.
     init(model: SentencePieceModel) {
         let pieces = model.pieces
         // Unused pieces are never matched (SentencePiece skips them), so they are left out of the trie.
-        trie = ByteTrie(pieces.enumerated().compactMap { id, piece in
+        let matched = pieces.enumerated().compactMap { id, piece in
             [.normal, .userDefined].contains(piece.type) ? (piece.text, TokenID(id)) : nil
-        })
+        }
+        trie = ByteTrie(matched)
+        cutsAtSpaces = Self.cutsAtSpaces(matched.lazy.map(\.0), trie: trie)
         texts = pieces.map { piece in
             switch piece.type {
             case .byte: return ByteFallback.byte(ofToken: piece.text).map { [$0] } ?? []
@@ -76,6 +82,7 @@ public struct UnigramEncoder: Encoder {
         var idOfText: [[UInt8]: TokenID] = [:]
         for (id, piece) in vocabulary.enumerated() { idOfText[piece.text] = TokenID(id) }
         trie = ByteTrie(idOfText.map { ($0.key, $0.value) })
+        cutsAtSpaces = Self.cutsAtSpaces(idOfText.keys, trie: trie)
         var byteIDs = [TokenID](repeating: Self.noByte, count: 256)
         texts = vocabulary.enumerated().map { id, piece in
             if byteFallback, let byte = ByteFallback.byte(ofToken: piece.text), idOfText[piece.text] == TokenID(id) {
@@ -112,16 +119,67 @@ public struct UnigramEncoder: Encoder {
 
     public func encode<Sink: TokenSink>(piece text: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         guard !text.isEmpty else { return }
+        guard cutsAtSpaces else {
+            _ = encodeSpan(text, from: 0, to: text.count, startScore: 0, into: &sink)
+            return
+        }
+        // One word's lattice at a time (a few hundred bytes, in L1) instead of one the size of the text (16
+        // bytes a byte: 16 MB for a 1 MB text, a cache miss per node). The running score is carried across,
+        // so every sum is the one the whole lattice would add, rounding included.
         let size = text.count
+        var spanStart = 0
+        var score = 0.0
+        while spanStart < size {
+            var spanEnd = spanStart + min(Self.characterLength(text[spanStart]), size - spanStart)
+            while spanEnd < size && !Self.startsWithSpace(text, at: spanEnd) {
+                spanEnd += min(Self.characterLength(text[spanEnd]), size - spanEnd)
+            }
+            score = encodeSpan(text, from: spanStart, to: spanEnd, startScore: score, into: &sink)
+            spanStart = spanEnd
+        }
+    }
+
+    /// Whether `▁` (E2 96 81) starts at `index`.
+    @inline(__always) private static func startsWithSpace(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Bool {
+        text[index] == 0xE2 && index + 2 < text.count && text[index + 1] == 0x96 && text[index + 2] == 0x81
+    }
+
+    /// Whether the lattice may be cut before every `▁` (see `cutsAtSpaces`): `▁` is a piece, and no piece
+    /// holds `▁`, or the start of one at its end, anywhere but at its start.
+    static func cutsAtSpaces(_ pieces: some Sequence<[UInt8]>, trie: ByteTrie) -> Bool {
+        let space: [UInt8] = [0xE2, 0x96, 0x81]
+        var spaceIsAPiece = false
+        space.withUnsafeBufferPointer { bytes in
+            trie.forEachPrefix(of: bytes, from: 0) { end, _ in if end == bytes.count { spaceIsAPiece = true } }
+        }
+        guard spaceIsAPiece else { return false }
+        for piece in pieces {
+            for index in piece.indices.dropFirst() where piece[index] == 0xE2 {
+                let rest = piece[(index + 1)...].prefix(2)
+                if space.dropFirst().starts(with: rest) { return false }
+            }
+        }
+        return true
+    }
+
+    /// Viterbi over `text[from..<to]`, whose best path starts at `startScore`; appends the path's ids and
+    /// returns its score. No piece crosses `to` (a cut before `▁`, or the end of the text).
+    private func encodeSpan<Sink: TokenSink>(
+        _ text: UnsafeBufferPointer<UInt8>, from spanStart: Int, to spanEnd: Int, startScore: Double, into sink: inout Sink
+    ) -> Double {
+        let size = spanEnd - spanStart
         let addsInFloat = reading == .sentencePiece
-        ScratchSpace.withBuffer(of: Node.self, capacity: size + 1) { best in
+        return ScratchSpace.withBuffer(of: Node.self, capacity: size + 1) { best in
             best.initialize(repeating: Node())
+            best[0].score = startScore
             var start = 0
             while start < size {
                 let scoreHere = best[start].score
-                let length = min(Self.characterLength(text[start]), size - start)
+                let length = min(Self.characterLength(text[spanStart + start]), size - start)
                 var coversCharacter = false
-                trie.forEachPrefix(of: text, from: start) { end, id in
+                trie.forEachPrefix(of: text, from: spanStart + start) { absoluteEnd, id in
+                    let end = absoluteEnd - spanStart
+                    guard end <= size else { return }
                     var candidate = edgeScores[Int(id)] + scoreHere
                     if candidate.isNaN {  // a user-defined piece: it always wins
                         candidate = Double(end - start) * highestScore - 0.1 + scoreHere
@@ -142,6 +200,7 @@ public struct UnigramEncoder: Encoder {
                 }
                 start += length
             }
+            let finalScore = best[size].score
             // Walk back from the end, then emit forwards: each node's `start` is re-used to link to the next.
             var end = size
             var next: Int32 = -1
@@ -163,10 +222,11 @@ public struct UnigramEncoder: Encoder {
                         to = Int(next)
                         next = best[to].start
                     }
+                    let bytes = text[(spanStart + from)..<(spanStart + to)]
                     // Hugging Face looks the span up first: the text `<unk>` alone is the unknown piece itself.
-                    let isUnknownPiece = reading == .huggingFace && text[from..<to].elementsEqual(unknownSurface)
-                    if let byteIDs, !isUnknownPiece, !text[from..<to].contains(where: { byteIDs[Int($0)] == Self.noByte }) {
-                        for byte in text[from..<to] { sink.append(byteIDs[Int(byte)]) }
+                    let isUnknownPiece = reading == .huggingFace && bytes.elementsEqual(unknownSurface)
+                    if let byteIDs, !isUnknownPiece, !bytes.contains(where: { byteIDs[Int($0)] == Self.noByte }) {
+                        for byte in bytes { sink.append(byteIDs[Int(byte)]) }
                     } else {
                         sink.append(id)
                     }
@@ -175,6 +235,7 @@ public struct UnigramEncoder: Encoder {
                 }
                 from = to
             }
+            return finalScore
         }
     }
 
