@@ -8,7 +8,8 @@ struct EncodeCommand: ParsableCommand {
         abstract: "Print the token ids of a file.",
         discussion: """
             Prints the ids separated by spaces on one line. With --jsonl, reads JSON Lines, one object per line \
-            with a string field "text", and writes one line {"ids":[...]} per input line, in order.
+            with a string field "text" (or "hex": the input bytes in hex, for input that is not UTF-8), and \
+            writes one line {"ids":[...]} per input line, in order.
             """
     )
 
@@ -54,13 +55,45 @@ struct EncodeCommand: ParsableCommand {
             lineNumber += 1
             let trimmed = line.last == UInt8(ascii: "\r") ? line.dropLast() : line
             if trimmed.allSatisfy({ $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }) { continue }
-            let object = try? JSONSerialization.jsonObject(with: Data(trimmed), options: [])
-            guard let record = object as? [String: Any], let text = record["text"] as? String else {
-                throw TokcError.malformedInput(source: file == "-" ? "<stdin>" : file, line: lineNumber,
-                                               expected: #"a JSON object with a string field "text""#)
+            // tokc's own JSON reader: Foundation's JSONSerialization drops a U+FEFF that starts a string value
+            // (Linux, found by scripts/differential), which changes the ids.
+            let input: [UInt8]? = Array(trimmed).withUnsafeBytes { line in
+                guard case let .object(members)? = try? JSONReader.parse(line) else { return nil }
+                for (key, value) in members {
+                    guard case let .string(field) = value else { continue }
+                    let name = key.string(in: line)
+                    if name == "text" { return field.withBytes(in: line) { Array($0) } }
+                    if name == "hex" { return Self.bytes(fromHex: field.string(in: line)) }
+                }
+                return nil
             }
-            let ids = tokenizer.encode(text, allowedSpecial: vocabulary.policy, addingTemplate: template)
+            guard let input else {
+                throw TokcError.malformedInput(source: file == "-" ? "<stdin>" : file, line: lineNumber,
+                                               expected: #"a JSON object with a string field "text" (or "hex": the input's bytes in hex)"#)
+            }
+            let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: template)
             try Output.line(#"{"ids":[\#(ids.map(String.init).joined(separator: ","))]}"#)
         }
+    }
+
+    /// The bytes an even-length string of hex digits spells, or nil.
+    static func bytes(fromHex hex: String) -> [UInt8]? {
+        let digits = Array(hex.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        for index in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[index]), let low = value(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
     }
 }
