@@ -42,6 +42,9 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// The pattern as given (before tokc rewrites `\s` for PCRE2).
     public let pattern: String
     private let regex: PCRE2Pattern
+    /// The pattern with its general-category classes widened to Unicode 16.0 (`UnicodeCatchUp`), for a text
+    /// that holds a code point 15.0–16.0 assigned; nil when the pattern names no such class.
+    private let widenedRegex: PCRE2Pattern?
     private let shortcut: WordShortcut?
 
     /// The commonest piece of Latin-script text, an ASCII word with its leading space or punctuation, found
@@ -100,7 +103,10 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// Compiles `pattern`, a regex in the dialect of tiktoken's patterns (Rust `regex`/`fancy-regex`).
     public init(pattern: String) throws(TokcError) {
         self.pattern = pattern
-        self.regex = try PCRE2Pattern(Self.pcre2Dialect(of: pattern))
+        let plain = Self.pcre2Dialect(of: pattern, widening: false)
+        let widened = Self.pcre2Dialect(of: pattern)
+        self.regex = try PCRE2Pattern(plain)
+        self.widenedRegex = widened == plain ? nil : try PCRE2Pattern(widened)
         switch pattern {
         case Named.o200k.pattern: shortcut = .casedWords
         case Named.cl100k.pattern, Named.llama3.pattern: shortcut = .letterRuns
@@ -137,6 +143,8 @@ public struct RegexPreTokenizer: PreTokenizer {
     private func splitWellFormed(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var covered = 0
         let shortcut = self.shortcut
+        var regex = self.regex
+        if let widenedRegex, UnicodeCatchUp.holdsCodePointAssignedSince14(text) { regex = widenedRegex }
         let completed = regex.forEachMatch(in: text, shortcut: { shortcut?.matchEnd(in: text, from: $0) }) { match in
             if match.lowerBound > covered {
                 body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
@@ -158,15 +166,41 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// left White_Space in Unicode 6.3; spelling the set out keeps tokc's splits equal to tiktoken's.
     static let whiteSpaceSet = #"\t-\r\x{20}\x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}"#
 
-    /// Rewrites `\s` and `\S` into explicit classes; everything else passes through unchanged.
-    /// `\S` inside a bracket class cannot be spelled as a set union and is left to PCRE2.
-    static func pcre2Dialect(of pattern: String) -> String {
+    /// Rewrites `\s` and `\S` into explicit classes, and (`widening`) general-category classes (`\p{L}`, `\pN`,
+    /// `\P{M}`, ...) into Unicode 16.0's (`UnicodeCatchUp`); everything else passes through unchanged.
+    /// `\S` and `\P{…}` inside a bracket class cannot be spelled as a set union and are left to PCRE2.
+    static func pcre2Dialect(of pattern: String, widening: Bool = true) -> String {
         var output = ""
         var inClass = false
         var iterator = pattern.unicodeScalars.makeIterator()
         while let scalar = iterator.next() {
             if scalar == "\\" {
                 guard let escaped = iterator.next() else { output.unicodeScalars.append(scalar); break }
+                if widening && (escaped == "p" || escaped == "P") {
+                    // `\pL` or `\p{Lu}`: the property name, then the class with Unicode 16.0's additions.
+                    var name = ""
+                    var spelled = "\\" + String(escaped)
+                    if let next = iterator.next() {
+                        spelled.unicodeScalars.append(next)
+                        if next == "{" {
+                            while let inner = iterator.next() {
+                                spelled.unicodeScalars.append(inner)
+                                if inner == "}" { break }
+                                name.unicodeScalars.append(inner)
+                            }
+                        } else {
+                            name.unicodeScalars.append(next)
+                        }
+                    }
+                    let positive = "\\p" + spelled.dropFirst(2)
+                    switch (UnicodeCatchUp.classItems(for: name), escaped == "P", inClass) {
+                    case let (items?, false, false): output += "[" + positive + items + "]"
+                    case let (items?, false, true): output += positive + items
+                    case let (items?, true, false): output += "[^" + positive + items + "]"
+                    default: output += spelled
+                    }
+                    continue
+                }
                 switch (escaped, inClass) {
                 case ("s", false): output += "[\(whiteSpaceSet)]"
                 case ("s", true): output += whiteSpaceSet

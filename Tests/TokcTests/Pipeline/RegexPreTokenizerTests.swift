@@ -22,6 +22,23 @@ import Testing
         #expect(Self.pieces("東京タワーは", o200k) == ["東京タワーは"])
     }
 
+    /// Letters, digits and marks Unicode 15.0–16.0 assigned are unassigned to PCRE2 10.42 (Unicode 14.0): the
+    /// patterns are widened (`UnicodeCatchUp`) so the pieces are those of tiktoken 0.14 and tokenizers 0.23,
+    /// which know 16.0 (and not yet 17.0).
+    @Test func unicode16CategoriesAsTheReferences() throws {
+        let llama3 = try RegexPreTokenizer(.llama3)
+        #expect(Self.pieces(" зависимости\u{13735}", llama3) == [" зависимости\u{13735}"])  // Egyptian Ext-A, 16.0
+        let o200k = try RegexPreTokenizer(.o200k)
+        #expect(Self.pieces("\u{2EBF0}'s", o200k) == ["\u{2EBF0}'s"])  // CJK Extension I, 15.1: a word and its 's
+        #expect(Self.pieces("\u{323B0}'s", o200k) == ["\u{323B0}'", "s"])  // CJK Extension J, 17.0: not a letter there
+        #expect(Self.pieces("\u{11F50}\u{11F51}\u{11F52}\u{11F53}", o200k) == ["\u{11F50}\u{11F51}\u{11F52}", "\u{11F53}"])  // Kawi digits
+        // Hugging Face tokenizers 0.23 on llama3's tokenizer.json.
+        #expect(try Tokenizer.named("llama3").encode(" зависимости\u{13735}") == [93323, 13810, 116776, 172, 241, 250, 113])
+        // Negated and bracketed forms widen too; other escapes pass through.
+        #expect(RegexPreTokenizer.pcre2Dialect(of: #"\P{N}[^\p{Lo}x]\pM\p{Greek}"#).hasPrefix(#"[^\p{N}\x{"#))
+        #expect(RegexPreTokenizer.pcre2Dialect(of: #"\p{Greek}\d"#) == #"\p{Greek}\d"#)
+    }
+
     @Test func cl100kSplitsAsTiktoken() throws {
         let cl100k = try RegexPreTokenizer(.cl100k)
         #expect(Self.pieces("I'm   there  ", cl100k) == ["I", "'m", "  ", " there", "  "])
@@ -37,7 +54,7 @@ import Testing
         #expect(Self.pieces("a\u{3000}\u{3000}b", o200k) == ["a", "\u{3000}", "\u{3000}b"])
         #expect(Self.pieces("a\u{85}\u{85}b", o200k) == ["a", "\u{85}", "\u{85}b"])
         #expect(RegexPreTokenizer.pcre2Dialect(of: #"[^\s\p{L}]|\s+(?!\S)"#)
-            == "[^\(RegexPreTokenizer.whiteSpaceSet)\\p{L}]|[\(RegexPreTokenizer.whiteSpaceSet)]+(?![^\(RegexPreTokenizer.whiteSpaceSet)])")
+            == "[^\(RegexPreTokenizer.whiteSpaceSet)\\p{L}\(UnicodeCatchUp.classItems(for: "L")!)]|[\(RegexPreTokenizer.whiteSpaceSet)]+(?![^\(RegexPreTokenizer.whiteSpaceSet)])")
     }
 
     /// Ill-formed runs are pieces of their own; the well-formed text around them splits as separate texts.
