@@ -85,6 +85,12 @@ public struct UnigramTrainer: Trainer {
             required.append((scalar, count))
             covered += count
         }
+        // Every required character is kept as a piece, so they must fit: otherwise pruning could never reach
+        // the size (a 300-piece model of English and Japanese text, 557 characters, looped forever).
+        let meta = 3 + (options.byteFallback ? 256 : 0)
+        guard required.count + meta <= options.vocabSize else {
+            throw .malformedInput(source: "--vocab-size", line: 1, expected: "at least \(required.count + meta): the text has \(required.count) characters within --character-coverage \(options.characterCoverage), each a piece, plus \(meta) meta pieces; or a lower --character-coverage")
+        }
         let alphabet = Set(required.map(\.scalar))
         for index in words.indices where words[index].contains(where: { !alphabet.contains($0) }) {
             words[index] = words[index].map { alphabet.contains($0) ? $0 : Self.unknownCharacter }
@@ -103,7 +109,11 @@ public struct UnigramTrainer: Trainer {
             round += 1
             progress(TrainingProgress(phase: "EM and pruning", done: round, total: round + 1))
             if pieces.count <= desired { break }
+            let before = pieces.count
             pieces = prune(pieces, words: wordBytes, counts: counts, desired: desired)
+            // Pruning keeps what no other piece can stand for; when nothing more can go, stop (finalize cuts
+            // to the size by score).
+            if pieces.count >= before { break }
         }
         return TrainedUnigram(model: finalize(pieces, required: required), options: options)
     }
