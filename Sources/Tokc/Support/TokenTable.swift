@@ -65,11 +65,27 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     }
 
     /// Why a table could not be built.
-    enum BuildError: Error, Equatable {
+    enum BuildError: Error, Equatable, CustomStringConvertible {
         case duplicateBytes(firstID: TokenID, secondID: TokenID)
         case duplicateID(TokenID)
         case emptyToken(TokenID)
         case tooLarge
+        /// An id far beyond the number of tokens: ids index a table, so one stray id (a rank of 2222222296
+        /// in a ten-line file, found by the fuzzer) would allocate gigabytes.
+        case sparseIDs(highest: TokenID, limit: Int)
+
+        var description: String {
+            switch self {
+            case let .duplicateBytes(first, second): return "ids \(first) and \(second) have the same bytes"
+            case let .duplicateID(id): return "id \(id) is listed twice"
+            case let .emptyToken(id): return "id \(id) is empty"
+            case .tooLarge: return "too large to index (at most 4 GiB of token bytes and 2³¹ tokens)"
+            case let .sparseIDs(highest, limit): return "id \(highest) is beyond \(limit - 1), the highest id a vocabulary of this many tokens may use (twice the number of tokens plus 65,536)"
+            }
+        }
+
+        /// The highest id a table of `count` tokens accepts, plus one.
+        static func idLimit(forTokens count: Int) -> Int { count * 2 + 65_536 }
     }
 
     /// Builds the table from tokens given whole, each an id and its bytes; empty tokens are left out.
@@ -87,6 +103,9 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     init(bytes: [UInt8], entries: [(id: TokenID, range: Range<Int>)]) throws(BuildError) {
         guard bytes.count < Int(UInt32.max), entries.count < Int(UInt32.max / 2) else { throw .tooLarge }
         let idLimit = (entries.map { Int($0.id) }.max() ?? -1) + 1
+        guard idLimit <= BuildError.idLimit(forTokens: entries.count) else {
+            throw .sparseIDs(highest: TokenID(idLimit - 1), limit: BuildError.idLimit(forTokens: entries.count))
+        }
         self.idLimit = idLimit
         self.count = entries.count
 

@@ -73,6 +73,8 @@ public enum TiktokenFormat {
             case let .duplicateID(id):
                 let found = lines(of: id)
                 throw .malformedFile(path: path, line: found.dropFirst().first ?? 0, expected: "a rank not used before, found \(id) again (first on line \(found.first ?? 0))")
+            case let .sparseIDs(highest, limit):
+                throw .malformedFile(path: path, line: lines(of: highest).first ?? 0, expected: "a rank below \(limit) (twice the number of tokens plus 65,536), found \(highest)")
             case .emptyToken, .tooLarge:
                 throw .invalidVocabulary(path: path, reason: "too large to index (at most 4 GiB of token bytes and 2³¹ tokens)")
             }

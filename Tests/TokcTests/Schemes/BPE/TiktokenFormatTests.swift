@@ -38,6 +38,20 @@ import Testing
         }
     }
 
+    /// A rank far beyond the number of tokens is an error on its line, not an attempt to allocate a table that
+    /// large: the fuzzer's input (ten lines, one rank 2222222296) ran out of memory.
+    @Test func aStrayHugeRankIsAnError() throws {
+        let fuzzed = "AA== 0\nAQ== 2\nAw== 102\nZw== 103\naA== 104\naQ== 1080\nZWQ= 2222222296\n44GZ 297\nIGFu 289\nYXI= 299\n"
+        #expect(throws: TokcError.malformedFile(path: "fuzz.tiktoken", line: 7, expected: "a rank below 65556 (twice the number of tokens plus 65,536), found 2222222296")) {
+            try TiktokenFormat.parse(Array(fuzzed.utf8), path: "fuzz.tiktoken")
+        }
+        // 257 tokens: ranks up to 66,049 are accepted, gaps and all.
+        #expect(throws: TokcError.malformedFile(path: "test.tiktoken", line: 257, expected: "a rank below 66050 (twice the number of tokens plus 65,536), found 66050")) {
+            try Self.parse(Self.allBytes() + ["\(Base64.encode(Array("ab".utf8))) 66050"])
+        }
+        #expect(try Self.parse(Self.allBytes() + ["\(Base64.encode(Array("ab".utf8))) 66049"]).idLimit == 66050)
+    }
+
     @Test func duplicatesNameBothLines() {
         var lines = Self.allBytes()
         lines.append("\(Base64.encode(Array("ab".utf8))) 7")
