@@ -1,0 +1,98 @@
+@testable import Tokc
+@testable import TokcServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libFuzzer entry point for every target; `TOKC_FUZZ_TARGET` names the one a run exercises (scripts/fuzz
+/// sets it). Each target states what must hold for every input; a broken invariant traps, and libFuzzer saves
+/// the input as a crash.
+enum FuzzTarget: String, CaseIterable {
+    /// `.tiktoken` reader: any bytes give an encoder or a TokcError, never a crash.
+    case tiktokenFile = "tiktoken-file"
+    /// Hugging Face tokenizer.json reader (BPE, WordPiece, Unigram, normalisers, pre-tokenizers).
+    case tokenizerJSON = "tokenizer-json"
+    /// BERT's vocab.txt reader.
+    case vocabTxt = "vocab-txt"
+    /// SentencePiece `.model` reader (protobuf wire format, normaliser's charsmap).
+    case sentencePieceModel = "sentencepiece-model"
+    /// tokc's ungreedy vocabulary reader.
+    case ungreedyFile = "ungreedy-file"
+    /// Every shipped vocabulary on the input bytes: count == encode.count; decode(encode(x)) == x for the
+    /// lossless ones (byte-level BPE, ungreedy); pieces never cross the input; no crash.
+    case encoders = "encoders"
+    /// The daemon's request parser on one line: a request or an error object, never a crash.
+    case daemonRequest = "daemon-request"
+
+    static let selected: FuzzTarget = {
+        let name = getenv("TOKC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+        guard let target = FuzzTarget(rawValue: name) else {
+            report("set TOKC_FUZZ_TARGET to one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+            exit(2)
+        }
+        return target
+    }()
+}
+
+/// The shipped vocabularies, loaded once (by name, through the standard registry) for the `encoders` target.
+let shippedTokenizers: [(tokenizer: Tokenizer, lossless: Bool)] = {
+    let lossless: Set<String> = ["o200k_base", "cl100k_base", "llama3", "deepseek-v3", "ungreedy-multi-8k"]
+    do {
+        return try VocabularyRegistry.standard.vocabularies().map { located in
+            (try VocabularyRegistry.standard.load(located), lossless.contains(located.entry.name))
+        }
+    } catch {
+        report("cannot load the shipped vocabularies: \(error)")
+        exit(2)
+    }
+}()
+
+/// Writes a line to standard error (descriptor 2: the C `stderr` global is not concurrency-safe to name).
+func report(_ message: String) {
+    let line = Array("tokc-fuzz: \(message)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+func check(_ condition: Bool, _ message: @autoclosure () -> String) {
+    if !condition {
+        report("invariant broken: \(message())")
+        abort()
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
+    switch FuzzTarget.selected {
+    case .tiktokenFile:
+        _ = try? TiktokenFormat.parse(bytes, path: "fuzz.tiktoken")
+    case .tokenizerJSON:
+        if let tokenizer = try? TokenizerJSONFormat.load(bytes, name: "fuzz", path: "fuzz.json") {
+            _ = tokenizer.encode("Hello wörld 日本語 ")
+        }
+    case .vocabTxt:
+        _ = try? WordPieceFormat.parse(bytes, path: "fuzz.txt")
+    case .sentencePieceModel:
+        if let tokenizer = try? SentencePieceFormat.load(bytes, name: "fuzz", path: "fuzz.model") {
+            _ = tokenizer.encode("Hello wörld 日本語 ")
+        }
+    case .ungreedyFile:
+        if let tokenizer = try? UngreedyFormat.load(bytes, name: "fuzz", path: "fuzz.json") {
+            _ = tokenizer.encode("Hello wörld 日本語 ")
+        }
+    case .encoders:
+        for (tokenizer, lossless) in shippedTokenizers {
+            let ids = tokenizer.encode(bytes)
+            check(tokenizer.count(bytes) == ids.count, "\(tokenizer.name): count \(tokenizer.count(bytes)) != \(ids.count) ids")
+            check(ids.allSatisfy { Int($0) < tokenizer.encoder.idLimit }, "\(tokenizer.name): an id outside the vocabulary")
+            if lossless {
+                let decoded = try? tokenizer.decode(ids)
+                check(decoded == bytes, "\(tokenizer.name): decode(encode(x)) != x")
+            }
+        }
+    case .daemonRequest:
+        bytes.withUnsafeBytes { line in _ = RequestParser.parse(line) }
+    }
+    return 0
+}
