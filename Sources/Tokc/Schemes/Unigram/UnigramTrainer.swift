@@ -28,6 +28,10 @@ public struct UnigramTrainer: Trainer {
         public var normalization: SentencePieceModel.Normalization
         public var batchBytes = 8 << 20
 
+        /// The pieces every model has before any learned one: unknown, `<s>`, `</s>`, and the 256 bytes with
+        /// byte fallback.
+        var metaPieceCount: Int { 3 + (byteFallback ? 256 : 0) }
+
         public init(vocabSize: Int, normalization: SentencePieceModel.Normalization) {
             self.vocabSize = vocabSize
             self.normalization = normalization
@@ -38,7 +42,7 @@ public struct UnigramTrainer: Trainer {
     private var counter: PieceCounter
 
     public init(options: Options) throws(TokcError) {
-        let meta = 3 + (options.byteFallback ? 256 : 0)
+        let meta = options.metaPieceCount
         guard options.vocabSize > meta else {
             throw .malformedInput(source: "--vocab-size", line: 1, expected: "more than the \(meta) meta pieces (unknown, <s>, </s>\(options.byteFallback ? ", 256 bytes" : ""))")
         }
@@ -87,7 +91,7 @@ public struct UnigramTrainer: Trainer {
         }
         // Every required character is kept as a piece, so they must fit: otherwise pruning could never reach
         // the size (a 300-piece model of English and Japanese text, 557 characters, looped forever).
-        let meta = 3 + (options.byteFallback ? 256 : 0)
+        let meta = options.metaPieceCount
         guard required.count + meta <= options.vocabSize else {
             throw .malformedInput(source: "--vocab-size", line: 1, expected: "at least \(required.count + meta): the text has \(required.count) characters within --character-coverage \(options.characterCoverage), each a piece, plus \(meta) meta pieces; or a lower --character-coverage")
         }
