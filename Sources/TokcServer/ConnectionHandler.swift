@@ -30,6 +30,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var readHeld = false
     private var draining = false
     private var inputClosed = false
+    /// The last answer written: closing must wait for it, since a close fails every write still queued.
+    private var lastWrite: EventLoopFuture<Void>?
 
     init(processor: RequestProcessor, pool: NIOThreadPool, maxPending: Int, logger: Logger) {
         self.processor = processor
@@ -51,6 +53,10 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // The framer hands over what was buffered when the connection closes (`decodeLast`): after a half-close
+        // that is the last request, and the channel is still active; once it has closed (the client vanished,
+        // or a shutdown closed it) it is half a line with nobody to answer.
+        guard context.channel.isActive else { return }
         let frame = unwrapInboundIn(data)
         let sequence = firstSequence + pending.count
         pending.append(nil)
@@ -86,10 +92,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
         guard index >= 0, index < pending.count else { return }
         pending[pending.index(pending.startIndex, offsetBy: index)] = response
         var wrote = false
+        let stats = processor.stats
         while let first = pending.first, let ready = first {
             pending.removeFirst()
             firstSequence += 1
-            context.write(wrapOutboundOut(ready), promise: nil)
+            let written = context.write(wrapOutboundOut(ready))
+            written.whenComplete { stats.answerWritten((try? $0.get()) != nil) }
+            lastWrite = written
             wrote = true
         }
         if wrote { context.flush() }
@@ -143,7 +152,12 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     private func closeIfDone(context: ChannelHandlerContext) {
         guard (draining || inputClosed) && pending.isEmpty, context.channel.isActive else { return }
-        context.close(promise: nil)
+        guard let lastWrite else {
+            context.close(promise: nil)
+            return
+        }
+        // A large answer may still sit in NIO's queue behind a full socket buffer; close once it has gone.
+        lastWrite.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

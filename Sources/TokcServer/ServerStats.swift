@@ -7,6 +7,8 @@ final class ServerStats: Sendable {
         var connectionsOpen = 0
         var connectionsTotal = 0
         var inFlight = 0
+        var delivered = 0
+        var undelivered = 0
         var requests: [String: Int] = [:]
         var errors: [String: Int] = [:]
         var bytesTokenized = 0
@@ -33,7 +35,15 @@ final class ServerStats: Sendable {
     func requestStarted() { state.withLock { $0.inFlight += 1 } }
     func requestFinished() { state.withLock { $0.inFlight -= 1 } }
 
+    /// An answer reached the socket (`true`) or could not, the client being gone (`false`).
+    func answerWritten(_ delivered: Bool) {
+        state.withLock { if delivered { $0.delivered += 1 } else { $0.undelivered += 1 } }
+    }
+
     var connectionsOpen: Int { state.withLock { $0.connectionsOpen } }
+    /// Answers written to their connection, and answers lost because the connection had closed: read at
+    /// shutdown, where every request the daemon read must be in one or the other.
+    var answers: (delivered: Int, undelivered: Int) { state.withLock { ($0.delivered, $0.undelivered) } }
     var inFlight: Int { state.withLock { $0.inFlight } }
 
     func recordRequest(op: String, error: ErrorCode?) {

@@ -14,6 +14,8 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
     case notASocket(path: String)
     /// Unix socket paths hold at most 107 bytes.
     case pathTooLong(path: String, limit: Int)
+    /// The socket file could not be made: the folder is missing, not writable, read-only or full.
+    case cannotCreateSocket(path: String, reason: String)
     /// A system call failed.
     case system(operation: String, path: String, reason: String)
 
@@ -25,6 +27,8 @@ public enum ServerError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(path): exists and is not a socket; not replacing it"
         case let .pathTooLong(path, limit):
             return "\(path): a Unix socket path holds at most \(limit) bytes, this one has \(path.utf8.count)"
+        case let .cannotCreateSocket(path, reason):
+            return "\(path): cannot create the socket: \(reason)"
         case let .system(operation, path, reason):
             return "\(path): \(operation) failed: \(reason)"
         }
@@ -78,6 +82,19 @@ enum SocketFile {
             }
         }
         return result == 0 ? 0 : errno
+    }
+
+    /// What a failed `bind` means for the user: the system's reason, and for the usual ones where to look.
+    static func creationFailure(_ path: String, errno code: Int32) -> ServerError {
+        let folder = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        let reason = String(cString: strerror(code))
+        let hint = switch code {
+        case ENOENT, ENOTDIR: "; the folder \(folder) does not exist"
+        case EACCES, EPERM, EROFS: "; this user cannot write to the folder \(folder)"
+        case ENOSPC, EDQUOT: "; the file system holding \(folder) is full"
+        default: ""
+        }
+        return .cannotCreateSocket(path: path, reason: reason + hint)
     }
 
     static func setMode(_ path: String, _ mode: mode_t) throws(ServerError) {

@@ -94,7 +94,12 @@ public final class TokcServer: Sendable {
                     self?.track(channel)
                 }
             }
-        let listener = try await bootstrap.bind(unixDomainSocketPath: path).get()
+        let listener: any Channel
+        do {
+            listener = try await bootstrap.bind(unixDomainSocketPath: path).get()
+        } catch let error as IOError {
+            throw SocketFile.creationFailure(path, errno: error.errnoCode)
+        }
         do {
             try SocketFile.setMode(path, mode_t(configuration.mode))
         } catch {
@@ -152,7 +157,8 @@ public final class TokcServer: Sendable {
         }
         try? await pool.shutdownGracefully()
         try? await group.shutdownGracefully()
-        logger.info("stopped")
+        let answers = processor.stats.answers
+        logger.info("stopped", metadata: ["answered": "\(answers.delivered)", "undelivered": "\(answers.undelivered)"])
         let waiters = state.withLock { state in
             state.stopped = true
             defer { state.waiters = [] }
@@ -174,4 +180,6 @@ public final class TokcServer: Sendable {
 
     /// Connections open now, for tests and `stats`.
     public var connectionCount: Int { processor.stats.connectionsOpen }
+    /// Requests read and not yet answered, for tests and `stats`.
+    public var requestsInFlight: Int { processor.stats.inFlight }
 }

@@ -71,7 +71,8 @@ import Glibc
         _ = try await connection.ask(#"{"op":"count","texts":["warm up"]}"#)
         let text = String(repeating: "東京タワーは日本の電波塔です。 ", count: 60_000)
         try await connection.send(#"{"id":"big","op":"count","texts":["\#(text)","\#(text)"]}"# + "\n")
-        try await Task.sleep(for: .milliseconds(20))
+        // Shut down once the daemon has read the request (a fixed sleep was too short under ThreadSanitizer).
+        try await waitUntil { daemon.server.requestsInFlight == 1 }
         let stopping = Task { await daemon.server.shutdown() }
         let answer = try await connection.readObject()
         #expect(answer["id"] as? String == "big")

@@ -105,7 +105,7 @@ final class RawConnection: @unchecked Sendable {
     /// The next response line, without its newline; nil at end of stream.
     func readLine() async throws -> String? { try await offload { try self.readLineNow() } }
 
-    private func readLineNow() throws -> String? {
+    func readLineNow() throws -> String? {
         while true {
             if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: buffered[..<newline], as: UTF8.self)
@@ -133,6 +133,15 @@ final class RawConnection: @unchecked Sendable {
     func ask(_ line: String) async throws -> [String: Any] {
         try await send(line + "\n")
         return try await readObject()
+    }
+}
+
+/// Runs `body` on a thread of its own: for a blocking loop that lasts the whole test (a client streaming
+/// requests), which on a Dispatch worker would starve everything else queued there, Swift's executor included.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let thread = Thread { continuation.resume(returning: body()) }
+        thread.start()
     }
 }
 

@@ -1,0 +1,299 @@
+import Foundation
+import Testing
+import Tokc
+import TokcClient
+import TokcProtocol
+import TokcServer
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Faults from outside: client processes killed mid-request, thousands of connections, a 200 MB request,
+/// request lines that are not UTF-8, SIGTERM under load, and a socket folder that cannot take the socket.
+@Suite(.serialized) struct FaultTests {
+    @Test func clientProcessesKilledMidRequestHurtNobody() async throws {
+        let daemon = try await Daemon.start()
+        // `tokc count --socket P -` sends its standard input as one text: 60 MB, so a kill lands while it is
+        // still sending, or while the daemon counts, or while the answer is on its way.
+        let input = daemon.folder + "/input.txt"
+        try Data(FaultTests.mixedText(bytes: 60_000_000, seed: 3)).write(to: URL(fileURLWithPath: input))
+        var clients: [Process] = []
+        for _ in 0..<6 {
+            let client = Process()
+            client.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
+            client.arguments = ["count", "--socket", daemon.socketPath, "-"]
+            client.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
+            client.standardOutput = FileHandle.nullDevice
+            try client.run()
+            clients.append(client)
+        }
+        for (client, delay) in zip(clients, [10, 50, 120, 250, 400, 600]) {
+            try await Task.sleep(for: .milliseconds(delay))
+            kill(client.processIdentifier, SIGKILL)
+        }
+        for client in clients {
+            client.waitUntilExit()
+            #expect(client.terminationReason == .uncaughtSignal && client.terminationStatus == SIGKILL,
+                    "the client ended by itself (\(client.terminationReason), \(client.terminationStatus)) before it could be killed")
+        }
+        let survivor = try await daemon.raw()
+        #expect(try await survivor.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
+        // Every killed client's connection is closed and its work finished or dropped; nothing is left behind.
+        try await waitUntil { daemon.server.connectionCount == 1 && daemon.server.requestsInFlight == 0 }
+        #expect(daemon.server.connectionCount == 1)
+        #expect(daemon.server.requestsInFlight == 0)
+        await daemon.stop()
+    }
+
+    @Test func twoThousandConnectionsAtOnceAreEachAnswered() async throws {
+        raiseOpenFileLimit()
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        try #require(limit.rlim_cur >= 4_200, "2,000 connections need 4,000 descriptors (both ends in this process); the hard limit is \(limit.rlim_max)")
+        let daemon = try await Daemon.start()
+        var connections: [RawConnection] = []
+        for _ in 0..<2_000 { connections.append(try await daemon.raw()) }
+        try await waitUntil { daemon.server.connectionCount == 2_000 }
+        #expect(daemon.server.connectionCount == 2_000)
+        // Every connection sends before any answer is read: 2,000 requests in progress at once.
+        for (index, connection) in connections.enumerated() {
+            try await connection.send(#"{"id":\#(index),"op":"count","texts":["\#(Array(repeating: "word", count: index).joined(separator: " "))"]}"# + "\n")
+        }
+        for (index, connection) in connections.enumerated() {
+            let answer = try await connection.readObject()
+            #expect(answer["id"] as? Int == index && answer["total"] as? Int == index, "connection \(index): \(answer)")
+        }
+        let client = daemon.client()
+        #expect(try await client.count(["hello world"]).total == 2)
+        #expect(try await client.stats().connectionsOpen == 2_001)
+        connections.removeAll()
+        try await waitUntil { daemon.server.connectionCount == 1 }
+        #expect(daemon.server.connectionCount == 1)
+        await client.close()
+        await daemon.stop()
+    }
+
+    @Test func aTwoHundredMegabyteRequestIsRefusedOrCountedExactly() async throws {
+        let text = FaultTests.mixedText(bytes: 200_000_000, seed: 11)
+        let line = FaultTests.countRequest(id: 1, text: text)
+        #expect(line.count > 200_000_000)
+
+        // Above the default limit (64 MiB): refused as it arrives, and the connection goes on.
+        let daemon = try await Daemon.start()
+        let connection = try await daemon.raw()
+        try await connection.send(line)
+        let refused = try await connection.readObject()
+        #expect(refused.errorCode == "request_too_large")
+        #expect(refused.errorMessage == "the request has \(line.count - 1) bytes; this daemon takes at most 67108864 bytes per line (--max-request-bytes)")
+        #expect(try await connection.ask(#"{"id":2,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
+        await daemon.stop()
+
+        // Within a raised limit: counted, on all the daemon's threads, exactly as one thread counts it here.
+        let roomy = try await Daemon.start { $0.maxRequestBytes = 256 << 20 }
+        let asker = try await roomy.raw()
+        try await asker.send(line)
+        let answer = try await asker.readObject()
+        let expected = try Tokenizer.named("o200k_base").count(text)
+        #expect(answer["counts"] as? [Int] == [expected] && answer["bytes"] as? [Int] == [text.count])
+        await roomy.stop()
+    }
+
+    @Test func requestLinesThatAreNotUTF8GetAnErrorAndTheConnectionGoesOn() async throws {
+        let daemon = try await Daemon.start()
+        let connection = try await daemon.raw()
+        let prefix = Array(#"{"id":1,"op":"count","texts":["ab"#.utf8)
+        let suffix = Array(#"cd"]}"#.utf8)
+        let cases: [([UInt8], String)] = [
+            ([0xFF, 0xFE, 0xFD], "unexpected byte 0xff at byte 0"),
+            (prefix + [0xFF] + suffix, "a string is not UTF-8 at byte 33"),
+            (prefix + [0xE6, 0x9D] + suffix, "a string is not UTF-8 at byte 33"),  // a character cut short
+            (prefix + [0xC0, 0xAF] + suffix, "a string is not UTF-8 at byte 33"),  // overlong '/'
+            (prefix + [0xED, 0xA0, 0x80] + suffix, "a string is not UTF-8 at byte 33"),  // an encoded surrogate
+            (prefix + [0xF4, 0x90, 0x80, 0x80] + suffix, "a string is not UTF-8 at byte 33"),  // beyond U+10FFFF
+            (Array(#"{"id":1,"op":"health"}"#.utf8) + [0x80], "unexpected byte 0x80 after the value at byte 22"),
+        ]
+        for (line, message) in cases {
+            try await connection.send(line + [0x0A])
+            let answer = try await connection.readObject()
+            #expect(answer.errorCode == "malformed_json", "\(line)")
+            #expect(answer.errorMessage == "the line is not valid JSON: \(message)", "\(line)")
+        }
+        let fine = try await connection.ask(#"{"id":2,"op":"count","texts":["ab\u00e9cd"]}"#)
+        let expected = try Tokenizer.named("o200k_base").count("abécd")
+        #expect(fine["id"] as? Int == 2 && fine["counts"] as? [Int] == [expected])
+        await daemon.stop()
+    }
+
+    @Test func sigtermUnderLoadAnswersEveryRequestItRead() async throws {
+        let folder = try temporaryFolder()
+        let path = folder + "/tokc.sock"
+        let daemon = Process()
+        daemon.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
+        daemon.arguments = ["serve", "--socket", path, "--log-level", "info", "--preload", "o200k_base"]
+        let log = Pipe()
+        daemon.standardError = log
+        try daemon.run()
+        try await waitUntil { LifecycleTests.exists(path) }
+        let tokenizer = try Tokenizer.named("o200k_base")
+
+        // Eight clients, each writing numbered requests as fast as the daemon takes them and reading answers.
+        let clients = try (0..<8).map { _ in try RawConnection(path: path) }
+        let writers = clients.enumerated().map { client, connection in
+            Task {
+                // Blocks whenever the daemon stops reading; ends when the daemon's end of the socket closes.
+                await onOwnThread { () -> Int in
+                    var sent = 0
+                    while (try? connection.sendNow(Array((#"{"id":\#(sent),"op":"count","texts":["\#(FaultTests.loadText(client, sent))"]}"# + "\n").utf8))) != nil {
+                        sent += 1
+                    }
+                    return sent
+                }
+            }
+        }
+        let readers = clients.map { connection in
+            Task {
+                await onOwnThread { () -> [(id: Int?, total: Int?)] in
+                    var answers: [(id: Int?, total: Int?)] = []
+                    while let line = try? connection.readLineNow(),
+                          let answer = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] {
+                        answers.append((answer["id"] as? Int, answer["total"] as? Int))
+                    }
+                    return answers
+                }
+            }
+        }
+        try await Task.sleep(for: .milliseconds(700))
+        kill(daemon.processIdentifier, SIGTERM)
+        daemon.waitUntilExit()
+        #expect(daemon.terminationStatus == 0)
+        var received = 0
+        for (client, reader) in readers.enumerated() {
+            let answers = await reader.value
+            received += answers.count
+            #expect(!answers.isEmpty, "client \(client) got no answer before the SIGTERM")
+            // Answers come in request order, each the right count: a gap would be a request lost.
+            for (index, answer) in answers.enumerated() {
+                #expect(answer.id == index, "client \(client): \(answer)")
+                #expect(answer.total == tokenizer.count(FaultTests.loadText(client, index)), "client \(client): \(answer)")
+            }
+            #expect(answers.count <= (await writers[client].value))
+        }
+        let logged = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        // The daemon's own account: every request it read was answered on its connection, none dropped.
+        #expect(logged.firstMatch(of: /answered=(\d+)/).map { Int($0.1) } == received, "\(received) answers received; \(logged.suffix(600))")
+        #expect(logged.contains("undelivered=0"), "\(logged.suffix(600))")
+        #expect(!LifecycleTests.exists(path))
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    @Test(.enabled(if: FaultTests.canMountTmpfs, "needs `unshare` with a private mount namespace (root, or user namespaces)"))
+    func aFullOrReadOnlySocketFolderIsAClearErrorAtStart() throws {
+        let folder = try temporaryFolder()
+        let mountPoint = folder + "/m"
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: false)
+        // A tmpfs with room for its root folder only, and a read-only one.
+        for (options, reason) in [
+            ("nr_inodes=1", "No space left on device; the file system holding \(mountPoint) is full"),
+            ("ro", "Read-only file system; this user cannot write to the folder \(mountPoint)"),
+        ] {
+            let (status, errors) = try FaultTests.serveInPrivateMount(options: options, socket: mountPoint + "/tokc.sock")
+            #expect(status == 2)
+            #expect(errors == "tokc: error: \(mountPoint)/tokc.sock: cannot create the socket: \(reason)\n")
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    @Test func aMissingOrUnwritableSocketFolderIsAClearErrorAtStart() async throws {
+        let folder = try temporaryFolder()
+        let missing = folder + "/absent/tokc.sock"
+        let server = try TokcServer(configuration: .init(socketPath: missing))
+        await #expect(throws: ServerError.cannotCreateSocket(path: missing, reason: "No such file or directory; the folder \(folder)/absent does not exist")) {
+            try await server.start()
+        }
+        await server.shutdown()
+        #expect(ServerError.cannotCreateSocket(path: missing, reason: "x").description == "\(missing): cannot create the socket: x")
+        if geteuid() != 0 {
+            // Root writes anywhere; for root the read-only mount above is the unwritable folder.
+            let locked = folder + "/locked"
+            try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
+            chmod(locked, 0o500)
+            let refused = try TokcServer(configuration: .init(socketPath: locked + "/tokc.sock"))
+            await #expect(throws: ServerError.cannotCreateSocket(path: locked + "/tokc.sock", reason: "Permission denied; this user cannot write to the folder \(locked)")) {
+                try await refused.start()
+            }
+            await refused.shutdown()
+            chmod(locked, 0o700)
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    // MARK: - Helpers
+
+    /// Text of `bytes` bytes drawn from words of several scripts, with line breaks, reproducible from `seed`.
+    static func mixedText(bytes: Int, seed: UInt64) -> [UInt8] {
+        let words = ["the", "quick", "brown", "fox", "東京タワー", "は", "日本の", "電波塔", "です。", "Straße", "naïve",
+                     "👩‍👩‍👧", "  ", "1234", "don't", "ｶﾀｶﾅ", "e\u{301}", "\t", "tokenizer", "\u{FEFF}"].map { Array($0.utf8) }
+        var text: [UInt8] = []
+        text.reserveCapacity(bytes + 32)
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        while text.count < bytes {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let pick = Int(truncatingIfNeeded: state >> 33)
+            text += words[pick % words.count]
+            text.append(pick % 13 == 0 ? 0x0A : 0x20)
+        }
+        text.removeLast(text.count - bytes)
+        // Never end inside a character: back up to a character boundary and pad with spaces.
+        var end = bytes
+        while end > 0 && text[end - 1] & 0xC0 == 0x80 { end -= 1 }
+        if end > 0 && text[end - 1] >= 0xC0 { end -= 1 }
+        for index in end..<bytes { text[index] = 0x20 }
+        return text
+    }
+
+    /// A count request line for `text`, its line breaks, tabs and controls escaped as JSON wants.
+    static func countRequest(id: Int, text: [UInt8]) -> [UInt8] {
+        var line = Array(#"{"id":\#(id),"op":"count","texts":[""#.utf8)
+        line.reserveCapacity(text.count + text.count / 8 + 64)
+        for byte in text {
+            switch byte {
+            case 0x0A: line += [0x5C, 0x6E]  // \n
+            case 0x09: line += [0x5C, 0x74]  // \t
+            case 0x22, 0x5C: line += [0x5C, byte]
+            default: line.append(byte)
+            }
+        }
+        line += Array(#""]}"#.utf8) + [0x0A]
+        return line
+    }
+
+    static func loadText(_ client: Int, _ index: Int) -> String {
+        String(repeating: "client\(client) request\(index) 東京 ", count: 1 + (index * 7 + client) % 40)
+    }
+
+    /// `unshare` can give this process's children a private mount namespace (as root, or via a user namespace).
+    static let canMountTmpfs: Bool = {
+        (try? runInPrivateMount(script: "mount -t tmpfs -o size=64k tokc /mnt").0) == 0
+    }()
+
+    static func serveInPrivateMount(options: String, socket: String) throws -> (Int32, String) {
+        let folder = (socket as NSString).deletingLastPathComponent
+        let tokc = binaryBesideTests("tokc")
+        return try runInPrivateMount(script: "mount -t tmpfs -o size=64k,\(options) tokc '\(folder)' && exec '\(tokc)' serve --socket '\(socket)'")
+    }
+
+    /// Runs `script` under `sh` in a private mount namespace: exit status and standard error.
+    static func runInPrivateMount(script: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+        process.arguments = (geteuid() == 0 ? ["-m"] : ["-Urm"]) + ["sh", "-c", script]
+        let errors = Pipe()
+        process.standardError = errors
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+}
