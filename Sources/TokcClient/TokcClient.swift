@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -37,7 +38,8 @@ public enum TokcClientError: Error, Equatable, Sendable, CustomStringConvertible
 public final class TokcClient: Sendable {
     public let socketPath: String
     private let group: any EventLoopGroup
-    private let connection = Mutex<EventLoopFuture<any Channel>?>(nil)
+    // NIO's lock, not Synchronization.Mutex, which ThreadSanitizer cannot see on Linux (see Tokc's `Locked`).
+    private let connection = NIOLockedValueBox<EventLoopFuture<any Channel>?>(nil)
     private let nextID = Atomic<Int64>(1)
 
     public init(socketPath: String, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
@@ -96,7 +98,7 @@ public final class TokcClient: Sendable {
 
     /// Closes the connection; a later call opens a new one.
     public func close() async {
-        let current = connection.withLock { current in
+        let current = connection.withLockedValue { current in
             defer { current = nil }
             return current
         }
@@ -121,7 +123,7 @@ public final class TokcClient: Sendable {
     /// The open connection, opening one if there is none or the last one has closed.
     private func connectedChannel() async throws(TokcClientError) -> any Channel {
         for _ in 0..<2 {
-            let future = connection.withLock { current in
+            let future = connection.withLockedValue { current in
                 if let current { return current }
                 let connecting = connect()
                 current = connecting
@@ -152,7 +154,7 @@ public final class TokcClient: Sendable {
     }
 
     private func forget(_ future: EventLoopFuture<any Channel>) {
-        connection.withLock { if $0 === future { $0 = nil } }
+        connection.withLockedValue { if $0 === future { $0 = nil } }
     }
 
     private static func decodeAnswer<Response: Decodable>(_ answer: ByteBuffer, as: Response.Type) throws(TokcClientError) -> Response {

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import NIOCore
-import Synchronization
+import Synchronization  // Atomic
 import Tokc
 import TokcProtocol
 
@@ -18,9 +18,9 @@ final class RequestProcessor: Sendable {
     /// an arbitrary path a client sends.
     let vocabularies: [VocabularyRegistry.Located]
     let defaults: [String: String]
-    private let loaded = Mutex<[String: Tokenizer]>([:])
+    private let loaded = Locked<[String: Tokenizer]>([:])
     /// Serialises first loads, so a vocabulary wanted by many requests at once loads once.
-    private let loading = Mutex<Void>(())
+    private let loading = Locked<Void>(())
     private let draining = Atomic<Bool>(false)
     let maxRequestBytes: Int
     /// How many threads one batch may spread over.

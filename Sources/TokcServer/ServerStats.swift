@@ -1,4 +1,4 @@
-import Synchronization
+import Tokc
 import TokcProtocol
 
 /// Counters for the `stats` op and the logs: one lock, taken once per request and per connection event.
@@ -15,7 +15,7 @@ final class ServerStats: Sendable {
         var tokens = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let started = ContinuousClock.now
 
     var uptimeSeconds: Double {

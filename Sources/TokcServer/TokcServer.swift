@@ -1,7 +1,6 @@
 import Logging
 import NIOCore
 import NIOPosix
-import Synchronization
 import Tokc
 import TokcProtocol
 
@@ -47,7 +46,7 @@ public final class TokcServer: Sendable {
     private let processor: RequestProcessor
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     private struct State {
         var listener: (any Channel)?

@@ -44,7 +44,7 @@ import Glibc
 
     @Test func aLargeAnswerIsWrittenWholeBeforeAHalfClosedConnectionCloses() async throws {
         let daemon = try await Daemon.start()
-        let connection = try await daemon.raw()
+        let connection = try await daemon.raw(receiveTimeoutSeconds: 300)
         // About 12 MB of ids: far more than the socket buffers hold, so most of it is still queued in the daemon
         // when the request is done and the input has ended.
         let text = String(repeating: "many small words ", count: 500_000)

@@ -1,5 +1,4 @@
 import Crypto
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -155,7 +154,7 @@ public struct VocabularyRegistry: Sendable {
         return tokenizer
     }
 
-    private static let cache = Mutex<[String: Tokenizer]>([:])
+    private static let cache = Locked<[String: Tokenizer]>([:])
 
     private func manifests() throws(TokcError) -> [(folder: String, manifest: VocabularyManifest)] {
         guard !folders.isEmpty else {

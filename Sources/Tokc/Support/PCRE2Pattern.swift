@@ -1,5 +1,4 @@
 import CPCRE2
-import Synchronization
 
 /// A PCRE2 regex compiled once (with JIT where the platform has it) and shared by every thread.
 ///
@@ -14,7 +13,7 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     let pattern: String
     private let code: OpaquePointer
     private let isJITCompiled: Bool
-    private let scratchPool = Mutex<[Scratch]>([])
+    private let scratchPool = Locked<[Scratch]>([])
 
     /// Match scratch owned by one caller at a time.
     private struct Scratch: @unchecked Sendable {  // Invariant: used by one thread at a time (pool hand-off).

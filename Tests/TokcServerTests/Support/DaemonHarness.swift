@@ -35,7 +35,10 @@ struct Daemon {
 
     func client() -> TokcClient { TokcClient(socketPath: socketPath) }
 
-    func raw() async throws -> RawConnection { try await offload { try RawConnection(path: socketPath) } }
+    /// A raw connection whose reads give up after `receiveTimeoutSeconds` (sanitizer builds are many times slower).
+    func raw(receiveTimeoutSeconds: Int = 20) async throws -> RawConnection {
+        try await offload { try RawConnection(path: socketPath, receiveTimeoutSeconds: receiveTimeoutSeconds) }
+    }
 }
 
 /// Short folder names: a Unix socket path holds at most 107 bytes.
