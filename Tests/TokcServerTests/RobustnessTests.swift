@@ -117,9 +117,9 @@ import Glibc
     }
 }
 
-/// Polls `condition` every 10 ms for up to 10 s.
-func waitUntil(_ condition: () -> Bool) async throws {
-    let deadline = ContinuousClock.now + .seconds(10)
+/// Polls `condition` every 10 ms for up to `seconds`.
+func waitUntil(seconds: Int = 10, _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(seconds)
     while !condition() && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
 }
 
