@@ -253,20 +253,9 @@ import Glibc
         return text
     }
 
-    /// A count request line for `text`, its line breaks, tabs and controls escaped as JSON wants.
+    /// A count request line for `text`, written by tokc's own JSON writer (which escapes what JSON requires).
     static func countRequest(id: Int, text: [UInt8]) -> [UInt8] {
-        var line = Array(#"{"id":\#(id),"op":"count","texts":[""#.utf8)
-        line.reserveCapacity(text.count + text.count / 8 + 64)
-        for byte in text {
-            switch byte {
-            case 0x0A: line += [0x5C, 0x6E]  // \n
-            case 0x09: line += [0x5C, 0x74]  // \t
-            case 0x22, 0x5C: line += [0x5C, byte]
-            default: line.append(byte)
-            }
-        }
-        line += Array(#""]}"#.utf8) + [0x0A]
-        return line
+        JSONValue.object([("id", .integer(id)), ("op", .text("count")), ("texts", .array([.string(text)]))]).serialized()
     }
 
     static func loadText(_ client: Int, _ index: Int) -> String {
