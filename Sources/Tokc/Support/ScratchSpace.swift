@@ -24,12 +24,9 @@ enum ScratchSpace {
         var base: UnsafeMutableRawPointer?
         var capacity = 0
         var used = 0
-        /// The thread's `MergeMemo` entries, made on first use.
-        var mergeMemo: UnsafeMutablePointer<MergeMemo.Entry>?
 
         deinit {
             base?.deallocate()
-            mergeMemo?.deallocate()
         }
     }
 
@@ -56,14 +53,30 @@ enum ScratchSpace {
         return made
     }
 
+    /// The key of the thread's `MergeMemo` entries: a raw pointer, not a class, because the memo is read once
+    /// per piece and a class reference would cost a retain and a release each time.
+    private static let memoKey: pthread_key_t = {
+        var key = pthread_key_t()
+        #if canImport(Darwin)
+        pthread_key_create(&key) { $0.deallocate() }
+        #else
+        pthread_key_create(&key) { pointer in pointer?.deallocate() }
+        #endif
+        return key
+    }()
+
     /// This thread's `MergeMemo` entries (all empty at first), for the thread's life.
     static var mergeMemo: UnsafeMutablePointer<MergeMemo.Entry> {
-        let arena = self.arena
-        if let memo = arena.mergeMemo { return memo }
+        if let memo = pthread_getspecific(memoKey) { return memo.assumingMemoryBound(to: MergeMemo.Entry.self) }
+        return makeMergeMemo()
+    }
+
+    @inline(never)
+    private static func makeMergeMemo() -> UnsafeMutablePointer<MergeMemo.Entry> {
         let entries = UnsafeMutablePointer<MergeMemo.Entry>.allocate(capacity: MergeMemo.entryCount)
         UnsafeMutableRawPointer(entries).initializeMemory(
             as: UInt8.self, repeating: 0, count: MergeMemo.entryCount * MemoryLayout<MergeMemo.Entry>.stride)
-        arena.mergeMemo = entries
+        pthread_setspecific(memoKey, entries)
         return entries
     }
 
