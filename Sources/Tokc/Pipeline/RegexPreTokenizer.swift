@@ -47,56 +47,139 @@ public struct RegexPreTokenizer: PreTokenizer {
     private let widenedRegex: PCRE2Pattern?
     private let shortcut: WordShortcut?
 
-    /// The commonest piece of Latin-script text, an ASCII word with its leading space or punctuation, found
-    /// without PCRE2 for the built-in patterns, where it is certain what the regex would match. The JIT spends
-    /// ~200 instructions a match on o200k's pattern (an alternation over Unicode property classes), and English
-    /// is ~200 matches per KB. Anything else at the position (a digit, a line break, a non-ASCII byte next to
-    /// the word, an apostrophe where a contraction could start) goes to PCRE2; `RegexPreTokenizerTests`
+    /// The common pieces of Latin-script text found without PCRE2 for the built-in patterns, where it is certain
+    /// what the regex would match: a word of ASCII and Latin-1 letters (U+00C0–U+00FF) with its leading space or
+    /// punctuation, a run of ASCII punctuation with its trailing line breaks (`.`, `,`, `.\n`, ` (`), and ASCII
+    /// digits. The JIT spends hundreds of instructions a match on o200k's pattern (an alternation over Unicode
+    /// property classes), and prose is ~200 matches per KB. Anything else at the position (whitespace before
+    /// anything but a word or punctuation, a line break, a non-ASCII character outside Latin-1's letters and × ÷
+    /// next to the piece, an apostrophe where a contraction could start) goes to PCRE2; `RegexPreTokenizerTests`
     /// compares both on random text.
     enum WordShortcut {
-        /// o200k: `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+(?i:'s|…)?` and its upper-case twin come first.
+        /// o200k: `[^\r\n\p{L}\p{N}]?[\p{Lu}…]*[\p{Ll}…]+(?i:'s|…)?` and its upper-case twin come first, then
+        /// `\p{N}{1,3}` and ` ?[^\s\p{L}\p{N}]+[\r\n/]*`.
         case casedWords
-        /// cl100k, llama3: `[^\r\n\p{L}\p{N}]?\p{L}+` after the contraction branch.
+        /// cl100k, llama3: `[^\r\n\p{L}\p{N}]?\p{L}+` after the contraction branch, then `\p{N}{1,3}` and
+        /// ` ?[^\s\p{L}\p{N}]+[\r\n]*`.
         case letterRuns
+
+        /// What the shortcut can tell of one character: its class in the patterns' terms.
+        enum Kind {
+            case upper, lower, digit
+            /// ASCII whitespace: tab, line feed, vertical tab, form feed, carriage return, space.
+            case space
+            /// `[^\s\p{L}\p{N}]` as far as the shortcut knows it: ASCII punctuation and controls, × and ÷.
+            case symbol
+            /// Anything else: the shortcut gives up.
+            case unknown
+        }
 
         @inline(__always) static func isUpper(_ byte: UInt8) -> Bool { byte &- 0x41 < 26 }
         @inline(__always) static func isLower(_ byte: UInt8) -> Bool { byte &- 0x61 < 26 }
-        @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) &- 0x61 < 26 }
         @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
+
+        /// The class and width of the character at `index`. Latin-1's letters are `C3 80`–`C3 BF`: upper case
+        /// up to U+00DE, lower case from U+00DF, except U+00D7 × and U+00F7 ÷ (math symbols). The text is
+        /// well-formed UTF-8, so a `C3` is followed by a continuation byte.
+        @inline(__always)
+        static func kind(in text: UnsafeBufferPointer<UInt8>, at index: Int) -> (kind: Kind, width: Int) {
+            let byte = text[index]
+            if byte < 0x80 {
+                if isLower(byte) { return (.lower, 1) }
+                if isUpper(byte) { return (.upper, 1) }
+                if isDigit(byte) { return (.digit, 1) }
+                if byte == 0x20 || byte &- 0x09 < 5 { return (.space, 1) }
+                return (.symbol, 1)
+            }
+            guard byte == 0xC3, index + 1 < text.count else { return (.unknown, 1) }
+            let second = text[index + 1]
+            if second == 0x97 || second == 0xB7 { return (.symbol, 2) }
+            return (second < 0x9F ? .upper : .lower, 2)
+        }
 
         /// The end of the match that starts at `start`, when this shortcut can tell; else nil.
         @inline(__always)
         func matchEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
             let count = text.count
+            let (first, firstWidth) = Self.kind(in: text, at: start)
+            switch first {
+            case .upper, .lower:
+                return wordEnd(in: text, from: start)
+            case .digit:
+                // `\p{N}{1,3}`: letters' branches cannot start at a digit. A non-ASCII byte after fewer than three
+                // digits may be a digit of another script.
+                var index = start + 1
+                while index < count && index - start < 3 && Self.isDigit(text[index]) { index += 1 }
+                return index - start < 3 && index < count && text[index] >= 0x80 ? nil : index
+            case .space, .symbol:
+                // An optional leading character before a word: not a letter, digit or line break; for cl100k and
+                // llama3 not an apostrophe either (their first branch is the contraction 's, 't, ...).
+                let byte = text[start]
+                guard byte != 0x0A, byte != 0x0D, self == .casedWords || byte != 0x27 else { return nil }
+                let next = start + firstWidth
+                let following: Kind = next < count ? Self.kind(in: text, at: next).kind : .space
+                switch following {
+                case .upper, .lower: return wordEnd(in: text, from: next)
+                case .unknown: return nil
+                case .symbol where byte == 0x20: return symbolRunEnd(in: text, from: next)
+                default: return first == .symbol ? symbolRunEnd(in: text, from: start) : nil
+                }
+            case .unknown:
+                return nil
+            }
+        }
+
+        /// The end of a word whose first letter is at `start` (after any leading character).
+        @inline(__always)
+        private func wordEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+            let count = text.count
             var index = start
-            let first = text[index]
-            guard first < 0x80 else { return nil }
-            if !Self.isLetter(first) {
-                // An optional leading character: ASCII, not a letter, digit or line break; for cl100k and llama3
-                // not an apostrophe either (their first branch is the contraction 's, 't, ...).
-                guard !Self.isDigit(first), first != 0x0A, first != 0x0D, self == .casedWords || first != 0x27 else { return nil }
-                index += 1
-                guard index < count, Self.isLetter(text[index]) else { return nil }
+            // The character at `index`; past the end, a space (which ends every run).
+            var (kind, width) = Self.kind(in: text, at: index)
+            @inline(__always) func advance() {
+                index += width
+                (kind, width) = index < count ? Self.kind(in: text, at: index) : (.space, 0)
             }
             switch self {
             case .letterRuns:
-                while index < count && Self.isLetter(text[index]) { index += 1 }
-                // The run ends at ASCII that is not a letter (a non-ASCII letter would continue it).
-                guard index == count || text[index] < 0x80 else { return nil }
-                return index
+                while kind == .upper || kind == .lower { advance() }
+                // An unknown character might be a letter that continues the run.
+                return kind == .unknown ? nil : index
             case .casedWords:
                 let upperStart = index
-                while index < count && Self.isUpper(text[index]) { index += 1 }
+                while kind == .upper { advance() }
                 let hadUpper = index > upperStart
                 let lowerStart = index
-                while index < count && Self.isLower(text[index]) { index += 1 }
-                guard index == count || (text[index] < 0x80 && text[index] != 0x27) else { return nil }
+                while kind == .lower { advance() }
+                // An unknown character might be a mark or a letter of either class; an apostrophe might start a
+                // contraction.
+                guard kind != .unknown, index == count || text[index] != 0x27 else { return nil }
                 // Upper then lower: the first branch. Upper alone: the second, which then must not be followed by
                 // a letter of either case (it is not: the runs stopped at a non-letter or at an upper case letter
                 // after lower case, which ends the first branch's match).
-                if index > lowerStart { return index }
-                return hadUpper && (index == count || !Self.isLetter(text[index])) ? index : nil
+                return index > lowerStart || hadUpper ? index : nil
             }
+        }
+
+        /// The end of ` ?[^\s\p{L}\p{N}]+[\r\n/]*` (o200k) or ` ?[^\s\p{L}\p{N}]+[\r\n]*` (cl100k, llama3) for a
+        /// run whose first symbol is at `start`. The letters' branches have failed: no letter follows the first
+        /// symbol (or the space before it), and digits cannot start a match with a leading character.
+        @inline(__always)
+        private func symbolRunEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+            let count = text.count
+            var index = start
+            while index < count {
+                let (kind, width) = Self.kind(in: text, at: index)
+                if kind == .unknown { return nil }
+                guard kind == .symbol else { break }
+                index += width
+            }
+            while index < count {
+                let byte = text[index]
+                guard byte == 0x0A || byte == 0x0D || (self == .casedWords && byte == 0x2F) else { break }
+                index += 1
+            }
+            return index
         }
     }
 
