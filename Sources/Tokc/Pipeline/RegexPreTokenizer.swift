@@ -212,9 +212,13 @@ public struct RegexPreTokenizer: PreTokenizer {
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var start = 0
         while start < text.count {
-            let wellFormedEnd = UTF8Scan.wellFormedEnd(in: text, from: start)
+            // Whether the widened pattern is needed comes out of the same pass that finds the run's end.
+            let (wellFormedEnd, holdsAddition) = widenedRegex == nil
+                ? (UTF8Scan.wellFormedEnd(in: text, from: start), false)
+                : UnicodeCatchUp.wellFormedRun(in: text, from: start)
             if wellFormedEnd > start {
-                splitWellFormed(UnsafeBufferPointer(rebasing: text[start..<wellFormedEnd]), body)
+                let regex = holdsAddition ? widenedRegex ?? self.regex : self.regex
+                splitWellFormed(UnsafeBufferPointer(rebasing: text[start..<wellFormedEnd]), regex: regex, body)
             }
             guard wellFormedEnd < text.count else { return }
             let illFormedEnd = UTF8Scan.illFormedEnd(in: text, from: wellFormedEnd)
@@ -223,11 +227,11 @@ public struct RegexPreTokenizer: PreTokenizer {
         }
     }
 
-    private func splitWellFormed(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    private func splitWellFormed(
+        _ text: UnsafeBufferPointer<UInt8>, regex: PCRE2Pattern, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
         var covered = 0
         let shortcut = self.shortcut
-        var regex = self.regex
-        if let widenedRegex, UnicodeCatchUp.holdsCodePointAssignedSince14(text) { regex = widenedRegex }
         let completed = regex.forEachMatch(in: text, shortcut: { shortcut?.matchEnd(in: text, from: $0) }) { match in
             if match.lowerBound > covered {
                 body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))

@@ -39,6 +39,36 @@ import Testing
         #expect(RegexPreTokenizer.pcre2Dialect(of: #"\p{Greek}\d"#) == #"\p{Greek}\d"#)
     }
 
+    /// The one-pass scan finds the end of the well-formed run as `UTF8Scan.wellFormedEnd` does, and a listed
+    /// code point exactly when one is in the run: random texts of listed characters (with two- to four-byte
+    /// leads, E0 and E1–EF among them), their unlisted neighbours, CJK, ASCII and ill-formed sequences.
+    @Test func wellFormedRunFindsTheEndAndTheAdditions() {
+        let listed = Set(UnicodeCatchUp.assignedSince14.filter { !$0.key.hasPrefix("C") }.values.joined().joined())
+        let units: [[UInt8]] = ["\u{897}", "\u{896}", "\u{CF3}", "\u{CF2}", "\u{1C89}", "\u{1C88}", "\u{2FFC}", "\u{2FFB}",
+                                "\u{31EF}", "\u{31EE}", "\u{A7CB}", "\u{A7CA}", "\u{13735}", "\u{2EBF0}", "\u{11F50}",
+                                "\u{323B0}", "\u{1F642}", "日本", "ab ", "é", "abcdefghij"].map { Array($0.utf8) }
+            + [[0xFF], [0xE3, 0x81], [0xED, 0xA0, 0x80], [0xE0, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC3]]
+        var random = SeededGenerator(seed: 17)
+        var seen = (holding: 0, clean: 0)
+        for round in 0..<3000 {
+            let text = Array((0..<Int.random(in: 1...12, using: &random)).map { _ in units.randomElement(using: &random)! }.joined())
+            text.withUnsafeBufferPointer { buffer in
+                var start = 0
+                while start < buffer.count {
+                    let expectedEnd = UTF8Scan.wellFormedEnd(in: buffer, from: start)
+                    let run = String(decoding: buffer[start..<expectedEnd], as: UTF8.self)
+                    let expectedHolds = run.unicodeScalars.contains { listed.contains($0.value) }
+                    let (end, holds) = UnicodeCatchUp.wellFormedRun(in: buffer, from: start)
+                    #expect(end == expectedEnd && holds == expectedHolds, "round \(round): \(text) from \(start)")
+                    if expectedHolds { seen.holding += 1 } else { seen.clean += 1 }
+                    start = max(UTF8Scan.illFormedEnd(in: buffer, from: expectedEnd), expectedEnd + 1)
+                }
+            }
+        }
+        // Both answers occur often enough to mean something.
+        #expect(seen.holding > 1000 && seen.clean > 1000)
+    }
+
     @Test func cl100kSplitsAsTiktoken() throws {
         let cl100k = try RegexPreTokenizer(.cl100k)
         #expect(Self.pieces("I'm   there  ", cl100k) == ["I", "'m", "  ", " there", "  "])
