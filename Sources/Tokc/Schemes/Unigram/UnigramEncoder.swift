@@ -3,7 +3,8 @@
 /// optimised encoder does it: one best path per end position, kept as the lattice is walked, never stored whole.
 ///
 /// Two readings of the same model, each exact against its reference:
-/// - **SentencePiece** (`.model` files): scores are added in `Float`; a user-defined piece scores
+/// - **SentencePiece** (`.model` files): scores are added in `Float`, and kept near zero on a long text as
+///   sentencepiece 0.2.3 does (`rebaseThreshold`); a user-defined piece scores
 ///   `length × highest score − 0.1` so it always wins; unused, control and byte pieces are never matched.
 /// - **Hugging Face** (`tokenizer.json`): scores are added in `Double`; every piece of the vocabulary is matched,
 ///   by its own score (so the text `<0x41>` can be the byte piece, as it is there).
@@ -34,6 +35,12 @@ public struct UnigramEncoder: Encoder {
     /// every model trained with SentencePiece's whitespace splitting; `encode` then works a word at a time.
     var cutsAtSpaces: Bool  // `var` only so that tests can compare the whole lattice with the cut one.
     static let noByte = TokenID.max
+    /// Where sentencepiece 0.2.3 rebases a path's score to zero (its encoder's constant, read from the machine
+    /// code of the release's Python wheel: the 0.2.0 source has no rebase). Found because whole corpus files
+    /// encoded as one text came out with a few ids different from sentencepiece's ("▁A r ra y s" for "r r ay"),
+    /// where the running score had grown to -100,000 and more and Float ties broke otherwise; a simulation in
+    /// Python with this rule reproduced sentencepiece's ids on all five held-out files, without it none.
+    static let rebaseThreshold = 100_000.0
 
     /// SentencePiece's reading of a `.model`.
     init(model: SentencePieceModel) {
@@ -173,13 +180,26 @@ public struct UnigramEncoder: Encoder {
             best.initialize(repeating: Node())
             best[0].score = startScore
             var start = 0
+            // The furthest end of any edge seen so far (span-relative): how far a rebase must reach.
+            var furthest = 0
             while start < size {
-                let scoreHere = best[start].score
+                var scoreHere = best[start].score
+                if addsInFloat && scoreHere.magnitude > Self.rebaseThreshold && scoreHere.magnitude <= Double(Float.greatestFiniteMagnitude) {
+                    // sentencepiece 0.2.3 keeps a long text's scores near zero: where the best path to a character
+                    // passes ±100,000 it subtracts that score (in Float) from every path ending there or ahead.
+                    // The differences it rounds decide ties, so tokc does the same (without it, ids on a 300 KB
+                    // text differed in a few places; see `rebaseThreshold`).
+                    for position in start...max(start, furthest) where position == start || best[position].start >= 0 {
+                        best[position].score = Double(Float(best[position].score) - Float(scoreHere))
+                    }
+                    scoreHere = 0
+                }
                 let length = min(Self.characterLength(text[spanStart + start]), size - start)
                 var coversCharacter = false
                 trie.forEachPrefix(of: text, from: spanStart + start) { absoluteEnd, id in
                     let end = absoluteEnd - spanStart
                     guard end <= size else { return }
+                    furthest = max(furthest, end)
                     var candidate = edgeScores[Int(id)] + scoreHere
                     if candidate.isNaN {  // a user-defined piece: it always wins
                         candidate = Double(end - start) * highestScore - 0.1 + scoreHere
@@ -192,6 +212,7 @@ public struct UnigramEncoder: Encoder {
                     if end - start == length { coversCharacter = true }
                 }
                 if !coversCharacter {
+                    furthest = max(furthest, start + length)
                     var candidate = unknownScore + scoreHere
                     if addsInFloat { candidate = Double(Float(candidate)) }
                     if best[start + length].start < 0 || candidate > best[start + length].score {

@@ -28,6 +28,22 @@ import Testing
         try Self.check(tokenizer, model: try SentencePieceModel.parse(try FileIO.readAll(path), path: path), fixtures: "unigram-multi-8k.jsonl", count: 112)
     }
 
+    /// Every file of Corpus/split encoded as one text gives sentencepiece 0.2.3's ids (count and sha256 of the
+    /// ids, from scripts/make-unigram-long-fixtures.py): the running score reaches millions there, and only with
+    /// sentencepiece's rebase past ±100,000 do Float ties break its way (without it the ids differed in a few
+    /// places in every file, the counts in some).
+    @Test func wholeFilesAsOneTextAsSentencePiece() throws {
+        let tokenizer = try Tokenizer.named("unigram-multi-8k")
+        let records = try Fixtures.jsonLines("extra-unigram-multi-8k-long.jsonl")
+        #expect(records.count == 10)
+        for record in records {
+            let file = try #require(record.string("file"))
+            let ids = tokenizer.encode(try FileIO.readAll(Fixtures.repositoryRoot + "/" + file))
+            #expect(ids.count == record["count"] as? Int, "\(file)")
+            #expect(VocabularyRegistry.sha256(Array(ids.map(String.init).joined(separator: ",").utf8)) == record.string("ids_sha256"), "\(file)")
+        }
+    }
+
     /// The lattice cut before every `▁` (one word's lattice at a time) gives the whole lattice's ids, for
     /// SentencePiece's reading and Hugging Face's, on held-out prose in every language and on random strings
     /// of spaces, letters, marks, unknown characters and `▁` itself.
