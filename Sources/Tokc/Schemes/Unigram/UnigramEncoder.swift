@@ -14,6 +14,8 @@
 /// UTF-8 bytes' `<0xNN>` pieces with byte fallback, else one unknown id for each run of them.
 public struct UnigramEncoder: Encoder {
     let trie: ByteTrie
+    /// The most bytes one lattice edge spans: the longest matchable piece, or a four-byte unknown character.
+    let longestEdge: Int
     /// Piece texts by id (byte pieces as their byte, control pieces as nothing) for decoding.
     let texts: [[UInt8]]
     /// What a lattice edge of each id adds: its score, or NaN for a user-defined piece (whose score depends on
@@ -50,6 +52,7 @@ public struct UnigramEncoder: Encoder {
             [.normal, .userDefined].contains(piece.type) ? (piece.text, TokenID(id)) : nil
         }
         trie = ByteTrie(matched)
+        longestEdge = max(4, matched.map(\.0.count).max() ?? 0)
         cutsAtSpaces = Self.cutsAtSpaces(matched.lazy.map(\.0), trie: trie)
         texts = pieces.map { piece in
             switch piece.type {
@@ -89,6 +92,7 @@ public struct UnigramEncoder: Encoder {
         var idOfText: [[UInt8]: TokenID] = [:]
         for (id, piece) in vocabulary.enumerated() { idOfText[piece.text] = TokenID(id) }
         trie = ByteTrie(idOfText.map { ($0.key, $0.value) })
+        longestEdge = max(4, idOfText.keys.map(\.count).max() ?? 0)
         cutsAtSpaces = Self.cutsAtSpaces(idOfText.keys, trie: trie)
         var byteIDs = [TokenID](repeating: Self.noByte, count: 256)
         texts = vocabulary.enumerated().map { id, piece in
@@ -180,26 +184,13 @@ public struct UnigramEncoder: Encoder {
             best.initialize(repeating: Node())
             best[0].score = startScore
             var start = 0
-            // The furthest end of any edge seen so far (span-relative): how far a rebase must reach.
-            var furthest = 0
             while start < size {
-                var scoreHere = best[start].score
-                if addsInFloat && scoreHere.magnitude > Self.rebaseThreshold && scoreHere.magnitude <= Double(Float.greatestFiniteMagnitude) {
-                    // sentencepiece 0.2.3 keeps a long text's scores near zero: where the best path to a character
-                    // passes ±100,000 it subtracts that score (in Float) from every path ending there or ahead.
-                    // The differences it rounds decide ties, so tokc does the same (without it, ids on a 300 KB
-                    // text differed in a few places; see `rebaseThreshold`).
-                    for position in start...max(start, furthest) where position == start || best[position].start >= 0 {
-                        best[position].score = Double(Float(best[position].score) - Float(scoreHere))
-                    }
-                    scoreHere = 0
-                }
+                let scoreHere = addsInFloat ? rebasedScore(best, at: start, size: size) : best[start].score
                 let length = min(Self.characterLength(text[spanStart + start]), size - start)
                 var coversCharacter = false
                 trie.forEachPrefix(of: text, from: spanStart + start) { absoluteEnd, id in
                     let end = absoluteEnd - spanStart
                     guard end <= size else { return }
-                    furthest = max(furthest, end)
                     var candidate = edgeScores[Int(id)] + scoreHere
                     if candidate.isNaN {  // a user-defined piece: it always wins
                         candidate = Double(end - start) * highestScore - 0.1 + scoreHere
@@ -212,7 +203,6 @@ public struct UnigramEncoder: Encoder {
                     if end - start == length { coversCharacter = true }
                 }
                 if !coversCharacter {
-                    furthest = max(furthest, start + length)
                     var candidate = unknownScore + scoreHere
                     if addsInFloat { candidate = Double(Float(candidate)) }
                     if best[start + length].start < 0 || candidate > best[start + length].score {
@@ -258,6 +248,26 @@ public struct UnigramEncoder: Encoder {
             }
             return finalScore
         }
+    }
+
+    /// The score of the best path to `start`, after sentencepiece 0.2.3's rebase (`rebaseThreshold`): past
+    /// ±100,000 it is subtracted, in Float, from every path that ends at `start` or ahead (those are the nodes
+    /// already set; none lies further than the longest piece from `start`), and the walk goes on from zero.
+    @inline(__always)
+    private func rebasedScore(_ best: UnsafeMutableBufferPointer<Node>, at start: Int, size: Int) -> Double {
+        let score = best[start].score
+        guard score.magnitude > Self.rebaseThreshold, score.magnitude <= Double(Float.greatestFiniteMagnitude) else { return score }
+        return rebase(best, at: start, size: size)
+    }
+
+    @inline(never)
+    private func rebase(_ best: UnsafeMutableBufferPointer<Node>, at start: Int, size: Int) -> Double {
+        let score = Float(best[start].score)
+        best[start].score = 0
+        for position in (start + 1)..<min(size + 1, start + longestEdge + 1) where best[position].start >= 0 {
+            best[position].score = Double(Float(best[position].score) - score)
+        }
+        return 0
     }
 
     public func appendBytes(of id: TokenID, to output: inout [UInt8]) -> Bool {
