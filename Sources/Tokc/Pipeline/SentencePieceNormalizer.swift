@@ -116,6 +116,9 @@ public struct SentencePieceNormalizer: Normalizer {
     /// Indexed by the character's payload bits: 11 for two bytes, 16 for three.
     let twoBytePassesThrough: [Bool]
     let threeBytePassesThrough: [Bool]
+    /// Whether a space (0x20) is only a space: no rule and no user-defined piece starts with it. Then a space is
+    /// written as `▁` (or kept) without a rule walk, the commonest character after letters.
+    let spaceIsPlain: Bool
 
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization
@@ -160,6 +163,7 @@ public struct SentencePieceNormalizer: Normalizer {
         }
         twoBytePassesThrough = two
         threeBytePassesThrough = three
+        spaceIsPlain = !userFirstBytes.contains(0x20) && !(map?.hasRule(startingWith: [0x20]) ?? false)
     }
 
     /// The replacement of the longest prefix at `start` (a slice of the rules, of a user-defined piece, or of
@@ -213,13 +217,30 @@ public struct SentencePieceNormalizer: Normalizer {
             }
         }
         guard input < text.count else { return [] }
-        var output: [UInt8] = []
-        output.reserveCapacity((text.count - input) * 3 / 2 + 3)
-        let space = spec.escapeWhitespaces ? Self.space : [0x20]
-        if !treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
-        var previousIsSpace = spec.removeExtraWhitespaces
+        var output = ByteWriter(capacity: (text.count - input) * 3 / 2 + 3)
         let escapes = spec.escapeWhitespaces
+        let space = escapes ? Self.space : [0x20]
+        @inline(__always) func appendSpace(_ output: inout ByteWriter) {
+            if escapes {
+                output.append(0xE2)
+                output.append(0x96)
+                output.append(0x81)
+            } else {
+                output.append(0x20)
+            }
+        }
+        if !treatWhitespaceAsSuffix && spec.addDummyPrefix { appendSpace(&output) }
+        var previousIsSpace = spec.removeExtraWhitespaces
+        let spaceIsPlain = self.spaceIsPlain
         while input < text.count {
+            if spaceIsPlain && text[input] == 0x20 {
+                // What the rule path below does with a space no rule rewrites: drop it after a space when
+                // spaces collapse, else write it.
+                if !previousIsSpace { appendSpace(&output) }
+                previousIsSpace = spec.removeExtraWhitespaces
+                input += 1
+                continue
+            }
             let first = passThroughLength(text, at: input)
             if first > 0 {
                 var end = input + first
@@ -228,7 +249,7 @@ public struct SentencePieceNormalizer: Normalizer {
                     if length == 0 { break }
                     end += length
                 }
-                output.append(contentsOf: UnsafeBufferPointer(rebasing: text[input..<end]))
+                output.append(UnsafeBufferPointer(rebasing: text[input..<end]))
                 previousIsSpace = false
                 input = end
                 continue
@@ -238,7 +259,7 @@ public struct SentencePieceNormalizer: Normalizer {
                 if previousIsSpace { while from < replacement.count && replacement[from] == 0x20 { from += 1 } }
                 if from < replacement.count {
                     for byte in replacement[from...] {
-                        if escapes && byte == 0x20 { output += Self.space } else { output.append(byte) }
+                        if byte == 0x20 { appendSpace(&output) } else { output.append(byte) }
                     }
                     previousIsSpace = replacement[replacement.count - 1] == 0x20
                 }
@@ -247,12 +268,10 @@ public struct SentencePieceNormalizer: Normalizer {
             if !spec.removeExtraWhitespaces { previousIsSpace = false }
         }
         if spec.removeExtraWhitespaces {
-            while output.count >= space.count && output[(output.count - space.count)...].elementsEqual(space) {
-                output.removeLast(space.count)
-            }
+            while output.ends(with: space) { output.removeLast(space.count) }
         }
-        if treatWhitespaceAsSuffix && spec.addDummyPrefix { output += space }
-        return output
+        if treatWhitespaceAsSuffix && spec.addDummyPrefix { appendSpace(&output) }
+        return output.finish()
     }
 }
 
