@@ -122,8 +122,11 @@ public struct UnigramEncoder: Encoder {
         lead < 0xC0 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4
     }
 
+    /// The best path to a position: its score, the start of its last piece (-1: no path yet) and that piece.
+    /// An unset node scores -∞, so one comparison (`candidate > score`) both fills it and keeps the first of
+    /// equal candidates, as SentencePiece's "unset or better" does.
     private struct Node {
-        var score: Double = 0
+        var score = -Double.infinity
         var start: Int32 = -1
         var id: Int32 = -1
     }
@@ -187,6 +190,7 @@ public struct UnigramEncoder: Encoder {
             while start < size {
                 let scoreHere = addsInFloat ? rebasedScore(best, at: start, size: size) : best[start].score
                 let length = min(Self.characterLength(text[spanStart + start]), size - start)
+                let start32 = Int32(start)
                 var coversCharacter = false
                 trie.forEachPrefix(of: text, from: spanStart + start) { absoluteEnd, id in
                     let end = absoluteEnd - spanStart
@@ -197,16 +201,16 @@ public struct UnigramEncoder: Encoder {
                     }
                     // A sum of two floats rounded once from Double is the Float sum (53 ≥ 2 × 24 + 2 bits).
                     if addsInFloat { candidate = Double(Float(candidate)) }
-                    if best[end].start < 0 || candidate > best[end].score {
-                        best[end] = Node(score: candidate, start: Int32(start), id: Int32(id))
+                    if candidate > best[end].score {
+                        best[end] = Node(score: candidate, start: start32, id: Int32(bitPattern: id))
                     }
                     if end - start == length { coversCharacter = true }
                 }
                 if !coversCharacter {
                     var candidate = unknownScore + scoreHere
                     if addsInFloat { candidate = Double(Float(candidate)) }
-                    if best[start + length].start < 0 || candidate > best[start + length].score {
-                        best[start + length] = Node(score: candidate, start: Int32(start), id: Int32(unknown))
+                    if candidate > best[start + length].score {
+                        best[start + length] = Node(score: candidate, start: start32, id: Int32(bitPattern: unknown))
                     }
                 }
                 start += length
