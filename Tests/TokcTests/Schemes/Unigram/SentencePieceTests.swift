@@ -88,7 +88,24 @@ import Testing
                         "Zoe\u{308}": "▁Zoë"]
         for (text, normalized) in expected {
             let output = Array(text.utf8).withUnsafeBufferPointer { normalizer.normalize($0) }
-            #expect(output.map { String(decoding: $0, as: UTF8.self) } == normalized, "\(text.debugDescription)")
+            // Bytes, not `String`s: `String` equality is canonical equivalence, under which "か\u{3099}" equals "が".
+            #expect(output == Array(normalized.utf8), "\(text.debugDescription)")
+        }
+    }
+
+    /// Kana and accented letters are copied without the rule walk unless the next character is one their rules
+    /// join with (a combining or half-width voiced mark, a combining accent): sentencepiece 0.2.3's `normalize`
+    /// (`SentencePieceNormalizer`) of these texts, with its `▁` prefix.
+    @Test func charactersBeforeJoiningMarks() throws {
+        let tokenizer = try Tokenizer.named("unigram-multi-8k")
+        let normalizer = try #require(tokenizer.normalizer as? SentencePieceNormalizer)
+        let expected = ["か\u{3099}き": "▁がき", "は\u{309A}ひ\u{3099}": "▁ぱび", "ｶﾞｷﾞ": "▁ガギ", "カ\u{FF9E}カ": "▁ガカ",
+                        "é\u{300}": "▁é\u{300}", "ê\u{301}x": "▁ê\u{301}x", "日本\u{3099}": "▁日本\u{3099}", "かきく": "▁かきく",
+                        "ä\u{308}ö": "▁ä\u{308}ö", "ウ\u{3099}ォ": "▁ヴォ"]
+        for (text, normalized) in expected {
+            let output = Array(text.utf8).withUnsafeBufferPointer { normalizer.normalize($0) }
+            // Bytes, not `String`s: `String` equality is canonical equivalence, under which "か\u{3099}" equals "が".
+            #expect(output == Array(normalized.utf8), "\(text.debugDescription)")
         }
     }
 
