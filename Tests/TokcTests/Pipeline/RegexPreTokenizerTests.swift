@@ -118,7 +118,11 @@ import Testing
                      // Latin-1 letters and symbols, the characters around their edges, other scripts' digits.
                      "Ä", "Ö", "Þ", "ü", "ÿ", "Größe", "ÉTAT", "×", "÷", "ª", "µ", "º", "¿", "«", "»", "\u{A0}",
                      "Ā", "ā", "ǅ", "²", "٣", "\u{300}", "Ä\u{308}", ".\n", "/", "\r", "!?", "...", "—", "\t", "\u{B}",
-                     "\u{1F}", "\u{7F}", "\u{85}", "007", "1\u{FF10}"]
+                     "\u{1F}", "\u{7F}", "\u{85}", "007", "1\u{FF10}",
+                     // Kana, kanji and CJK punctuation, and the characters at the edges of the shortcut's ranges.
+                     "日本語", "ひらがな", "カタカナー", "人々", "〆", "〇", "か\u{3099}", "\u{309A}", "゛", "、", "。", "「", "」",
+                     "『", "】", "〜", "・", "！", "（", "）", "，", "：", "？", "\u{3000}", "\u{3004}", "\u{3040}", "\u{30A0}",
+                     "\u{4DC0}", "\u{9FFF}", "\u{A000}", "\u{FF10}", "Ａ", "ｶ", "\u{2EBF0}", "\u{3400}"]
         var random = SeededGenerator(seed: 61)
         for round in 0..<3000 {
             let text = (0..<Int.random(in: 1...40, using: &random)).map { _ in units.randomElement(using: &random)! }.joined()
