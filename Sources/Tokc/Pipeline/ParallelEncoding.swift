@@ -54,7 +54,9 @@ extension Tokenizer {
             var offsets = [0]
             for part in results { offsets.append(offsets[offsets.count - 1] + part.count) }
             return [TokenID](unsafeUninitializedCapacity: offsets[offsets.count - 1]) { buffer, initialized in
-                nonisolated(unsafe) let (buffer, results, offsets) = (buffer, results, offsets)
+                // Each part writes only its own range of the buffer.
+                nonisolated(unsafe) let buffer = buffer
+                let (results, offsets) = (results, offsets)
                 DispatchQueue.concurrentPerform(iterations: results.count) { index in
                     results[index].withUnsafeBufferPointer { part in
                         guard let source = part.baseAddress, let target = buffer.baseAddress else { return }
