@@ -61,6 +61,17 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     }
 }
 
+/// libFuzzer calls this once, before the first input and outside the per-input timeout: the `encoders` target
+/// loads every shipped vocabulary here. Loaded lazily by the first input instead, their tables took longer than
+/// the 10 s an input may take in the debug AddressSanitizer build on a busy machine (a CI run failed so).
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(
+    _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
+) -> CInt {
+    if FuzzTarget.selected == .encoders { _ = shippedTokenizers.count }
+    return 0
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: data == nil ? 0 : size))
