@@ -18,8 +18,10 @@ import Glibc
         // still sending, or while the daemon counts, or while the answer is on its way.
         let input = daemon.folder + "/input.txt"
         try Data(FaultTests.mixedText(bytes: 60_000_000, seed: 3)).write(to: URL(fileURLWithPath: input))
+        // Each client is killed a set time after its own start (not after all six have started: starting six
+        // processes on a busy machine took long enough for counts, faster since, to finish before their kill).
         var clients: [Process] = []
-        for _ in 0..<6 {
+        for delay in [5, 15, 30, 60, 100, 150] {
             let client = Process()
             client.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
             client.arguments = ["count", "--socket", daemon.socketPath, "-"]
@@ -27,8 +29,6 @@ import Glibc
             client.standardOutput = FileHandle.nullDevice
             try client.run()
             clients.append(client)
-        }
-        for (client, delay) in zip(clients, [10, 50, 120, 250, 400, 600]) {
             try await Task.sleep(for: .milliseconds(delay))
             kill(client.processIdentifier, SIGKILL)
         }
