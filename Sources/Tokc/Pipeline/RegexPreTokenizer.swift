@@ -76,7 +76,10 @@ public struct RegexPreTokenizer: PreTokenizer {
 
         @inline(__always) static func isUpper(_ byte: UInt8) -> Bool { byte &- 0x41 < 26 }
         @inline(__always) static func isLower(_ byte: UInt8) -> Bool { byte &- 0x61 < 26 }
+        @inline(__always) static func isLetter(_ byte: UInt8) -> Bool { (byte | 0x20) &- 0x61 < 26 }
         @inline(__always) static func isDigit(_ byte: UInt8) -> Bool { byte &- 0x30 < 10 }
+        /// Tab, line feed, vertical tab, form feed, carriage return or space: `\s` within ASCII.
+        @inline(__always) static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte &- 0x09 < 5 }
 
         /// The class and width of the character at `index`. Latin-1's letters are `C3 80`–`C3 BF`: upper case
         /// up to U+00DE, lower case from U+00DF, except U+00D7 × and U+00F7 ÷ (math symbols). The text is
@@ -88,7 +91,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                 if isLower(byte) { return (.lower, 1) }
                 if isUpper(byte) { return (.upper, 1) }
                 if isDigit(byte) { return (.digit, 1) }
-                if byte == 0x20 || byte &- 0x09 < 5 { return (.space, 1) }
+                if isSpace(byte) { return (.space, 1) }
                 return (.symbol, 1)
             }
             guard byte == 0xC3, index + 1 < text.count else { return (.unknown, 1) }
@@ -174,7 +177,14 @@ public struct RegexPreTokenizer: PreTokenizer {
                 guard kind == .symbol else { break }
                 index += width
             }
-            while index < count {
+            return lineBreaksEnd(in: text, from: index)
+        }
+
+        /// The end of the symbol branch's tail from `start`: `[\r\n/]*` (o200k) or `[\r\n]*` (cl100k, llama3).
+        @inline(__always)
+        func lineBreaksEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+            var index = start
+            while index < text.count {
                 let byte = text[index]
                 guard byte == 0x0A || byte == 0x0D || (self == .casedWords && byte == 0x2F) else { break }
                 index += 1
@@ -197,14 +207,14 @@ public struct RegexPreTokenizer: PreTokenizer {
             guard index < text.count else { return (.space, 0) }  // past the end: ends every run
             let byte = text[index]
             if byte < 0x80 {
-                if (byte | 0x20) &- 0x61 < 26 { return (.letter, 1) }
-                if byte &- 0x30 < 10 { return (.digit, 1) }
-                if byte == 0x20 || byte &- 0x09 < 5 { return (.space, 1) }
+                if WordShortcut.isLetter(byte) { return (.letter, 1) }
+                if WordShortcut.isDigit(byte) { return (.digit, 1) }
+                if WordShortcut.isSpace(byte) { return (.space, 1) }
                 return (.symbol, 1)
             }
             // U+3000-U+9FFF and U+F000-U+FFFF; the text is well-formed, so two continuation bytes follow.
             guard byte &- 0xE3 < 7 || byte == 0xEF else { return (.unknown, 1) }
-            let scalar = UInt32(byte & 0x0F) << 12 | UInt32(text[index + 1] & 0x3F) << 6 | UInt32(text[index + 2] & 0x3F)
+            let scalar = UTF8Scan.threeByteValue(byte, text[index + 1], text[index + 2])
             switch scalar {
             case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x3041...0x3096, 0x309D...0x309F, 0x30A1...0x30FA, 0x30FC...0x30FF,
                  0x3005...0x3006:
@@ -275,12 +285,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                 (kind, width) = self.kind(in: text, at: index)
             }
             guard kind != .unknown, kind != .mark else { return nil }
-            while index < text.count {
-                let byte = text[index]
-                guard byte == 0x0A || byte == 0x0D || (word == .casedWords && byte == 0x2F) else { break }
-                index += 1
-            }
-            return index
+            return word.lineBreaksEnd(in: text, from: index)
         }
     }
 

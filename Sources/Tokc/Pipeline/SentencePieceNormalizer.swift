@@ -206,8 +206,8 @@ public struct SentencePieceNormalizer: Normalizer {
                 switch next.count {
                 case 1:
                     if next[0] < 64 { continuing.ascii.0 |= 1 << UInt64(next[0]) } else { continuing.ascii.1 |= 1 << UInt64(next[0] & 63) }
-                case 2: continuing.two[Int(next[0] & 0x1F) << 6 | Int(next[1] & 0x3F)] = true
-                case 3: continuing.three[Int(next[0] & 0x0F) << 12 | Int(next[1] & 0x3F) << 6 | Int(next[2] & 0x3F)] = true
+                case 2: continuing.two[UTF8Scan.twoByteValue(next[0], next[1])] = true
+                case 3: continuing.three[UTF8Scan.threeByteValue(next[0], next[1], next[2])] = true
                 default: break  // four-byte next characters always take the walk
                 }
             }
@@ -217,9 +217,7 @@ public struct SentencePieceNormalizer: Normalizer {
             passage(of: [UInt8(0xC0 | payload >> 6), UInt8(0x80 | payload & 0x3F)])
         }
         threeBytePassage = (0..<(1 << 16)).map { (payload: Int) -> Passage in
-            let lead = UInt8(0xE0 | payload >> 12)
-            let second = UInt8(0x80 | (payload >> 6) & 0x3F)
-            let third = UInt8(0x80 | payload & 0x3F)
+            let (lead, second, third) = UTF8Scan.threeByteSequence(of: payload)
             return passage(of: [lead, second, third])
         }
         continuingCharacters = continuing
@@ -258,9 +256,9 @@ public struct SentencePieceNormalizer: Normalizer {
         let length = UTF8Scan.sequenceLength(in: text, at: index)
         switch length {
         case 2:
-            passage = twoBytePassage[Int(lead & 0x1F) << 6 | Int(text[index + 1] & 0x3F)]
+            passage = twoBytePassage[UTF8Scan.twoByteValue(lead, text[index + 1])]
         case 3:
-            passage = threeBytePassage[Int(lead & 0x0F) << 12 | Int(text[index + 1] & 0x3F) << 6 | Int(text[index + 2] & 0x3F)]
+            passage = threeBytePassage[UTF8Scan.threeByteValue(lead, text[index + 1], text[index + 2])]
         default:
             return 0
         }
@@ -279,8 +277,8 @@ public struct SentencePieceNormalizer: Normalizer {
             return (lead < 64 ? continuingCharacters.ascii.0 : continuingCharacters.ascii.1) >> UInt64(lead & 63) & 1 != 0
         }
         switch UTF8Scan.sequenceLength(in: text, at: index) {
-        case 2: return continuingCharacters.two[Int(lead & 0x1F) << 6 | Int(text[index + 1] & 0x3F)]
-        case 3: return continuingCharacters.three[Int(lead & 0x0F) << 12 | Int(text[index + 1] & 0x3F) << 6 | Int(text[index + 2] & 0x3F)]
+        case 2: return continuingCharacters.two[UTF8Scan.twoByteValue(lead, text[index + 1])]
+        case 3: return continuingCharacters.three[UTF8Scan.threeByteValue(lead, text[index + 1], text[index + 2])]
         default: return true
         }
     }

@@ -44,6 +44,21 @@ public enum UTF8Scan {
         return Unicode.Scalar(value) ?? "\u{FFFD}"
     }
 
+    /// The code point of a two-byte sequence (its 11 payload bits), e.g. an index into a table of U+0000–U+07FF.
+    @inline(__always)
+    static func twoByteValue(_ lead: UInt8, _ second: UInt8) -> Int { Int(lead & 0x1F) << 6 | Int(second & 0x3F) }
+
+    /// The code point of a three-byte sequence (its 16 payload bits), e.g. an index into a table of the BMP.
+    @inline(__always)
+    static func threeByteValue(_ lead: UInt8, _ second: UInt8, _ third: UInt8) -> Int {
+        Int(lead & 0x0F) << 12 | Int(second & 0x3F) << 6 | Int(third & 0x3F)
+    }
+
+    /// The three bytes of a code point in U+0800–U+FFFF (`threeByteValue`'s inverse; surrogates not excluded).
+    static func threeByteSequence(of value: Int) -> (UInt8, UInt8, UInt8) {
+        (UInt8(0xE0 | value >> 12), UInt8(0x80 | (value >> 6) & 0x3F), UInt8(0x80 | value & 0x3F))
+    }
+
     /// The number of characters (Unicode scalars) in `bytes`, each ill-formed byte counted as one.
     public static func characterCount(in bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var (index, count) = (0, 0)

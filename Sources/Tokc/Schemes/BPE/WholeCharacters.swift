@@ -43,9 +43,6 @@ final class WholeCharacters: Sendable {
 
     @inline(__always) static func isLead(_ byte: UInt8) -> Bool { byte & 0xF0 == 0xE0 }
     @inline(__always) static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
-    @inline(__always) static func pattern(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8) -> Int {
-        Int(b0 & 0x0F) << 12 | Int(b1 & 0x3F) << 6 | Int(b2 & 0x3F)
-    }
     /// Keys of the sparse table: the three bytes, and a bit telling the two kinds apart.
     @inline(__always) static func endingKey(_ p: UInt8, _ b0: UInt8, _ b1: UInt8) -> UInt32 {
         UInt32(p) << 16 | UInt32(b0) << 8 | UInt32(b1)
@@ -70,12 +67,12 @@ final class WholeCharacters: Sendable {
             for byte in bytes where byte >= 0x80 { ascii = false; break }
             if ascii { return }
             if count == 3 && Self.isLead(bytes[0]) && Self.isContinuation(bytes[1]) && Self.isContinuation(bytes[2]) {
-                characterRank[Self.pattern(bytes[0], bytes[1], bytes[2])] = id
+                characterRank[UTF8Scan.threeByteValue(bytes[0], bytes[1], bytes[2])] = id
                 return
             }
             if count > 3 {
                 for at in 0..<(count - 2) where Self.isLead(bytes[at]) && Self.isContinuation(bytes[at + 1]) && Self.isContinuation(bytes[at + 2]) {
-                    let pattern = Self.pattern(bytes[at], bytes[at + 1], bytes[at + 2])
+                    let pattern = UTF8Scan.threeByteValue(bytes[at], bytes[at + 1], bytes[at + 2])
                     containing[pattern] = min(containing[pattern], id)
                 }
             }
@@ -100,7 +97,7 @@ final class WholeCharacters: Sendable {
         for pattern in 0..<(1 << 16) {
             let rank = characterRank[pattern]
             guard rank != .max else { continue }
-            let b0 = UInt8(0xE0 | pattern >> 12), b1 = UInt8(0x80 | (pattern >> 6) & 0x3F), b2 = UInt8(0x80 | pattern & 0x3F)
+            let (b0, b1, b2) = UTF8Scan.threeByteSequence(of: pattern)
             // Its first merge: the lower of b0b1 and b1b2 (never equal: b0 is a lead, b1 is not).
             let first = min(pairRanks[Int(b0) << 8 | Int(b1)], pairRanks[Int(b1) << 8 | Int(b2)])
             guard first != .max else { continue }  // never built from its bytes: stays bytes
@@ -117,7 +114,7 @@ final class WholeCharacters: Sendable {
     /// piece's edges; `after` is never a continuation byte), else nil.
     @inline(__always)
     func rank(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, before: UInt8?, after: UInt8?) -> TokenID? {
-        let entry = characters[Self.pattern(b0, b1, b2)]
+        let entry = characters[UTF8Scan.threeByteValue(b0, b1, b2)]
         guard entry != .max else { return nil }
         let last = TokenID(truncatingIfNeeded: entry >> 32)
         if let before {
