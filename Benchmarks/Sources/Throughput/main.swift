@@ -1,5 +1,5 @@
-// Single-threaded encode/count throughput of tokc over whole files, for side-by-side runs with
-// tiktoken_throughput.py. Prints one TSV row per file and mode, plus a `#load_ms` line timing the vocabulary load.
+// Encode/count throughput of tokc over whole files, for side-by-side runs with reference_throughput.py. Prints one
+// TSV row per file and mode, plus a `#load_ms` line timing the vocabulary load.
 
 import Tokc
 
@@ -20,7 +20,8 @@ let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] [--load-repeat N
 var vocab = "o200k_base"
 var repeats = 5
 var loadRepeats = 0
-// Above 1: encode and count on that many threads (`Tokenizer.encode(_:threads:)`), rows `encode-N`, `count-N`.
+// Above 1: encode and count on one thread and on that many (`Tokenizer.encode(_:threads:)`), timed alternately;
+// rows `encode`, `encode-N`, `count`, `count-N` and `#ratio` lines (no `pieces` row).
 var threads = 1
 var files: [String] = []
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
@@ -106,22 +107,57 @@ for path in files {
     } catch {
         fail("\(error)")
     }
-    let encoded = medianSeconds(repeats: repeats) { threads > 1 ? tokenizer.encode(bytes, threads: threads) : tokenizer.encode(bytes) }
-    let counted = medianSeconds(repeats: repeats) {
-        threads > 1 ? bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: threads) } : tokenizer.count(bytes)
+    if threads > 1 {
+        measureOneAgainstMany(path: path, bytes: bytes)
+        continue
     }
+    let encoded = medianSeconds(repeats: repeats) { tokenizer.encode(bytes) }
+    let counted = medianSeconds(repeats: repeats) { tokenizer.count(bytes) }
     if counted.result != encoded.result.count {
         fail("\(path): count gives \(counted.result) tokens, encode gives \(encoded.result.count)")
     }
     // The pre-tokenizer alone (normaliser and PCRE2 JIT split, no encoder): the ceiling for this pipeline.
-    let split = threads > 1 ? nil : medianSeconds(repeats: repeats) { tokenizer.pieceCount(bytes) }
-    if let split {
-        print("tokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(split.result)\tpieces\t\(String(format3: Double(bytes.count) / 1e6 / split.seconds))")
+    let split = medianSeconds(repeats: repeats) { tokenizer.pieceCount(bytes) }
+    printRow(path, bytes.count, split.result, "pieces", split.seconds)
+    printRow(path, bytes.count, counted.result, "encode", encoded.seconds)
+    printRow(path, bytes.count, counted.result, "count", counted.seconds)
+}
+
+@MainActor func printRow(_ path: String, _ byteCount: Int, _ tokens: Int, _ mode: String, _ seconds: Double) {
+    let megabytesPerSecond = Double(byteCount) / 1e6 / seconds
+    print("tokc\t\(vocab)\t\(path)\t\(byteCount)\t\(tokens)\t\(mode)\t\(String(format3: megabytesPerSecond))")
+}
+
+/// With `--threads N`: one thread and N threads timed alternately, repeat by repeat, so that both see the same
+/// machine. On a shared host the load drifts over seconds; two separate runs can differ by 20 % on their own,
+/// which would swamp the ratio being measured. Prints rows `encode`, `encode-N`, `count`, `count-N` and, per
+/// mode, a `#ratio` line: the median of the per-repeat ratios N threads ÷ one thread.
+@MainActor func measureOneAgainstMany(path: String, bytes: [UInt8]) {
+    let clock = ContinuousClock()
+    let expected = tokenizer.encode(bytes)
+    guard tokenizer.encode(bytes, threads: threads) == expected else { fail("\(path): \(threads) threads give other ids than one") }
+    let countMany = { bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: threads) } }
+    guard tokenizer.count(bytes) == expected.count, countMany() == expected.count else {
+        fail("\(path): count differs from encode")
     }
-    let suffix = threads > 1 ? "-\(threads)" : ""
-    for (mode, time) in [("encode" + suffix, encoded.seconds), ("count" + suffix, counted.seconds)] {
-        let megabytesPerSecond = Double(bytes.count) / 1e6 / time
-        print("tokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(counted.result)\t\(mode)\t\(String(format3: megabytesPerSecond))")
+    let modes: [(name: String, one: () -> Int, many: () -> Int)] = [
+        ("encode", { tokenizer.encode(bytes).count }, { tokenizer.encode(bytes, threads: threads).count }),
+        ("count", { tokenizer.count(bytes) }, countMany),
+    ]
+    for mode in modes {
+        var oneTimes: [Double] = [], manyTimes: [Double] = [], ratios: [Double] = []
+        for _ in 0..<repeats {
+            var oneResult = 0, manyResult = 0
+            let one = seconds(clock.measure { oneResult = mode.one() })
+            let many = seconds(clock.measure { manyResult = mode.many() })
+            guard oneResult == expected.count, manyResult == expected.count else { fail("results differ between repeats") }
+            oneTimes.append(one)
+            manyTimes.append(many)
+            ratios.append(one / many)
+        }
+        printRow(path, bytes.count, expected.count, mode.name, median(oneTimes))
+        printRow(path, bytes.count, expected.count, "\(mode.name)-\(threads)", median(manyTimes))
+        print("#ratio\ttokc\t\(vocab)\t\(mode.name)\t\(threads)\t\(String(format3: median(ratios)))")
     }
 }
 

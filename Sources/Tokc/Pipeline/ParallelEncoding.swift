@@ -75,7 +75,7 @@ extension Tokenizer {
     func lineStartParts(
         of bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int, partBytes: Int?
     ) -> [Range<Int>] {
-        let size = max(1, partBytes ?? max(1 << 20, bytes.count / max(1, 4 * threads)))
+        let size = max(1, partBytes ?? max(1 << 18, bytes.count / max(1, 16 * threads)))
         guard threads > 1, bytes.count > size, splitsAtLineStarts(allowedSpecial: allowedSpecial) else { return [0..<bytes.count] }
         var parts: [Range<Int>] = []
         var start = 0
