@@ -49,7 +49,7 @@ public struct BPEEncoder: Encoder {
         } else if piece.count <= Self.linearMergeLimit {
             BytePairMerge.linear(piece, encoder: self, into: &sink)
         } else {
-            BytePairMerge.heap(piece, encoder: self, into: &sink)
+            BytePairMerge.long(piece, encoder: self, into: &sink)
         }
     }
 

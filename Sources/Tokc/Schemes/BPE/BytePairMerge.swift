@@ -10,10 +10,13 @@
 ///   but branch-light, which wins for pieces up to `BPEEncoder.linearMergeLimit` bytes. After a merge only the
 ///   two neighbouring pair ranks change, so each merge costs two table lookups. The part's own id is the pair
 ///   rank that merged it, so emitting needs no lookup.
-/// - `heap` is for longer pieces (a run of kana and kanji, a 5,000-letter word, a 1 MB line without spaces): a
-///   doubly linked list of parts and a binary min-heap of `rank << 32 | index` with lazy deletion, both in
-///   temporary storage. The index order is the position order, so the heap's tie-break is the leftmost pair,
-///   as in `linear`. O(n log n).
+/// - `heap` is for longer pieces (a 5,000-letter word, a 1 MB line without spaces): a doubly linked list of
+///   parts and a binary min-heap of `rank << 32 | index` with lazy deletion, both in temporary storage. The
+///   index order is the position order, so the heap's tie-break is the leftmost pair, as in `linear`.
+///   O(n log n).
+/// - `long` starts a long piece from whole three-byte characters where `WholeCharacters` allows (a run of kana
+///   and kanji is a third as many parts as bytes) and merges them like `linear` when they are few, on the heap
+///   otherwise.
 enum BytePairMerge {
     /// What both merges read: the piece and the encoder's tables.
     private struct Piece {
@@ -75,28 +78,79 @@ enum BytePairMerge {
                 parts.initializeElement(at: index, to: Part(start: index, pairRank: piece.twoByteRank(at: index), id: piece.byteID(at: index)))
             }
             parts.initializeElement(at: length, to: Part(start: length, pairRank: .max, id: .max))
-            // `count` boundaries delimit `count - 1` parts; pair `i` joins parts `i` and `i + 1`.
-            var count = length + 1
-            while count > 2 {
-                var minRank = TokenID.max
-                var minIndex = 0
-                for index in 0..<(count - 2) where parts[index].pairRank < minRank {
-                    minRank = parts[index].pairRank
-                    minIndex = index
-                }
-                if minRank == .max { break }
-                let index = minIndex
-                parts[index].id = minRank
-                parts[index].pairRank = index + 3 < count ? piece.rank(parts[index].start, parts[index + 3].start) : .max
-                if index > 0 {
-                    parts[index - 1].pairRank = piece.rank(parts[index - 1].start, parts[index + 2].start)
-                }
-                for shifted in (index + 1)..<(count - 1) { parts[shifted] = parts[shifted + 1] }
-                count -= 1
-            }
-            for index in 0..<(count - 1) { sink.append(parts[index].id) }
+            mergeLinearly(parts, boundaries: length + 1, piece: piece, into: &sink)
             _ = parts.deinitialize()
         }
+    }
+
+    /// A long piece: its initial parts (whole characters where `WholeCharacters` allows, else bytes), merged
+    /// by `mergeLinearly` when there are at most `linearPartLimit` of them, else on the heap. Japanese and
+    /// Chinese pieces are mostly 6-30 characters: 17-96 bytes, too long to scan byte by byte, but few enough
+    /// whole characters that a scan per merge beats the heap's pushes, pops and stale entries.
+    static func long<Sink: TokenSink>(
+        _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
+    ) {
+        guard let whole = encoder.wholeCharacters?.value else { return heap(piece, encoder: encoder, into: &sink) }
+        let piece = Piece(piece, encoder)
+        let length = piece.length
+        ScratchSpace.withBuffer(of: Part.self, capacity: length + 1) { parts in
+            let boundaries = initialParts(of: piece, whole: whole, into: parts)
+            if boundaries - 1 <= linearPartLimit {
+                for index in 0..<(boundaries - 1) {
+                    parts[index].pairRank = index + 2 < boundaries ? piece.rank(parts[index].start, parts[index + 2].start) : .max
+                }
+                mergeLinearly(parts, boundaries: boundaries, piece: piece, into: &sink)
+            } else {
+                mergeOnHeap(parts, boundaries: boundaries, piece: piece, into: &sink)
+            }
+            _ = UnsafeMutableBufferPointer(rebasing: parts[0..<boundaries]).deinitialize()
+        }
+    }
+
+    /// The most initial parts `long` merges by scanning; more go to the heap.
+    static let linearPartLimit = 24
+
+    /// Writes the parts a merge of `piece` starts from into `parts` (their starts and ids; pair ranks `.max`),
+    /// then a sentinel at `piece.length`, and returns how many boundaries that is (parts + 1).
+    private static func initialParts(of piece: Piece, whole: WholeCharacters?, into parts: UnsafeMutableBufferPointer<Part>) -> Int {
+        var index = 0
+        var boundaries = 0
+        while index < piece.length {
+            let (width, id) = piece.initialPart(at: index, whole: whole)
+            parts.initializeElement(at: boundaries, to: Part(start: index, pairRank: .max, id: id))
+            boundaries += 1
+            index += width
+        }
+        parts.initializeElement(at: boundaries, to: Part(start: piece.length, pairRank: .max, id: .max))
+        return boundaries + 1
+    }
+
+    /// The O(n²) merge over `boundaries` boundaries (parts and the sentinel), their pair ranks set: find the
+    /// lowest pair rank (leftmost on a tie), merge, update the two neighbouring ranks, close the gap.
+    @inline(__always)
+    private static func mergeLinearly<Sink: TokenSink>(
+        _ parts: UnsafeMutableBufferPointer<Part>, boundaries: Int, piece: Piece, into sink: inout Sink
+    ) {
+        // `count` boundaries delimit `count - 1` parts; pair `i` joins parts `i` and `i + 1`.
+        var count = boundaries
+        while count > 2 {
+            var minRank = TokenID.max
+            var minIndex = 0
+            for index in 0..<(count - 2) where parts[index].pairRank < minRank {
+                minRank = parts[index].pairRank
+                minIndex = index
+            }
+            if minRank == .max { break }
+            let index = minIndex
+            parts[index].id = minRank
+            parts[index].pairRank = index + 3 < count ? piece.rank(parts[index].start, parts[index + 3].start) : .max
+            if index > 0 {
+                parts[index - 1].pairRank = piece.rank(parts[index - 1].start, parts[index + 2].start)
+            }
+            for shifted in (index + 1)..<(count - 1) { parts[shifted] = parts[shifted + 1] }
+            count -= 1
+        }
+        for index in 0..<(count - 1) { sink.append(parts[index].id) }
     }
 
     private struct Node {
@@ -110,28 +164,36 @@ enum BytePairMerge {
         _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
         let piece = Piece(piece, encoder)
+        ScratchSpace.withBuffer(of: Part.self, capacity: piece.length + 1) { parts in
+            let boundaries = initialParts(of: piece, whole: encoder.wholeCharacters?.value, into: parts)
+            mergeOnHeap(parts, boundaries: boundaries, piece: piece, into: &sink)
+            _ = UnsafeMutableBufferPointer(rebasing: parts[0..<boundaries]).deinitialize()
+        }
+    }
+
+    /// The O(n log n) merge of the initial `parts` (`boundaries` of them with the sentinel).
+    private static func mergeOnHeap<Sink: TokenSink>(
+        _ parts: UnsafeMutableBufferPointer<Part>, boundaries: Int, piece: Piece, into sink: inout Sink
+    ) {
         let length = piece.length
         // Node `i` is the part starting at byte `i` (part starts never move); node `length` is a sentinel.
         // Every merge pushes at most two keys, so 3 × length bounds the heap.
         ScratchSpace.withBuffer(of: Node.self, capacity: length + 1) { nodes in
             ScratchSpace.withBuffer(of: UInt64.self, capacity: 3 * length) { keys in
                 var heap = MinHeap(storage: keys)
-                // Parts: single bytes, or whole characters where that cannot change the result. Bytes inside a
-                // whole character get placeholder nodes that no link reaches.
-                let whole = encoder.wholeCharacters?.value
-                var index = 0
+                // Bytes inside a whole character get placeholder nodes that no link reaches.
                 var previous = -1
-                while index < length {
-                    let (width, id) = piece.initialPart(at: index, whole: whole)
-                    nodes.initializeElement(at: index, to: Node(next: Int32(index + width), previous: Int32(previous), pairRank: .max, id: id))
-                    for inside in (index + 1)..<(index + width) {
+                for part in 0..<(boundaries - 1) {
+                    let index = parts[part].start
+                    let next = parts[part + 1].start
+                    nodes.initializeElement(at: index, to: Node(next: Int32(next), previous: Int32(previous), pairRank: .max, id: parts[part].id))
+                    for inside in (index + 1)..<next {
                         nodes.initializeElement(at: inside, to: Node(next: -1, previous: -1, pairRank: .max, id: .max))
                     }
                     previous = index
-                    index += width
                 }
                 nodes.initializeElement(at: length, to: Node(next: Int32(length + 1), previous: Int32(previous), pairRank: .max, id: .max))
-                index = 0
+                var index = 0
                 while index < length {
                     let following = Int(nodes[index].next)
                     if following < length {

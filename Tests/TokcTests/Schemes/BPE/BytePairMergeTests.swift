@@ -25,13 +25,15 @@ import Testing
         mutating func append(_ token: TokenID) { ids.append(token) }
     }
 
-    static func merged(_ piece: [UInt8], _ encoder: BPEEncoder, heap: Bool) -> [TokenID] {
+    enum Merge { case linear, heap, long }
+
+    static func merged(_ piece: [UInt8], _ encoder: BPEEncoder, _ merge: Merge) -> [TokenID] {
         var sink = Collector()
         piece.withUnsafeBufferPointer { buffer in
-            if heap {
-                BytePairMerge.heap(buffer, encoder: encoder, into: &sink)
-            } else {
-                BytePairMerge.linear(buffer, encoder: encoder, into: &sink)
+            switch merge {
+            case .linear: BytePairMerge.linear(buffer, encoder: encoder, into: &sink)
+            case .heap: BytePairMerge.heap(buffer, encoder: encoder, into: &sink)
+            case .long: BytePairMerge.long(buffer, encoder: encoder, into: &sink)
             }
         }
         return sink.ids
@@ -47,8 +49,9 @@ import Testing
             let length = Int.random(in: 2...300, using: &random)
             let piece = (0..<length).map { _ in alphabet.randomElement(using: &random)! }
             let expected = Self.referenceMerge(piece) { encoder.tokenID(of: $0) }
-            #expect(Self.merged(piece, encoder, heap: false) == expected, "linear, round \(round)")
-            #expect(Self.merged(piece, encoder, heap: true) == expected, "heap, round \(round)")
+            #expect(Self.merged(piece, encoder, .linear) == expected, "linear, round \(round)")
+            #expect(Self.merged(piece, encoder, .heap) == expected, "heap, round \(round)")
+            #expect(Self.merged(piece, encoder, .long) == expected, "long, round \(round)")
         }
     }
 
@@ -79,7 +82,7 @@ import Testing
                 }
                 encoder.encode(piece: buffer, into: &memoized)
             }
-            let expected = encoder.tokenID(of: piece).map { [$0] } ?? Self.merged(piece, encoder, heap: false)
+            let expected = encoder.tokenID(of: piece).map { [$0] } ?? Self.merged(piece, encoder, .linear)
             guard memoized.ids == expected else {
                 Issue.record("round \(round): \(piece) gave \(memoized.ids), the merge \(expected)")
                 return
@@ -96,10 +99,10 @@ import Testing
         lines.append("\(Base64.encode(Array("aaaa".utf8))) 257")
         let encoder = try TiktokenFormat.parse(Array(lines.joined(separator: "\n").utf8), path: "synthetic")
         let a = TokenID(UInt8(ascii: "a"))
-        for heap in [false, true] {
-            #expect(Self.merged(Array("aaa".utf8), encoder, heap: heap) == [256, a])
-            #expect(Self.merged(Array("aaaaa".utf8), encoder, heap: heap) == [257, a])
-            #expect(Self.merged(Array("aaaaaa".utf8), encoder, heap: heap) == [257, 256])
+        for merge in [Merge.linear, .heap, .long] {
+            #expect(Self.merged(Array("aaa".utf8), encoder, merge) == [256, a])
+            #expect(Self.merged(Array("aaaaa".utf8), encoder, merge) == [257, a])
+            #expect(Self.merged(Array("aaaaaa".utf8), encoder, merge) == [257, 256])
         }
     }
 
@@ -125,8 +128,9 @@ import Testing
             let length = Int.random(in: 6...120, using: &random)
             while piece.count < length { piece += units.randomElement(using: &random)! }
             let expected = Self.referenceMerge(piece) { encoder.tokenID(of: $0) }
-            #expect(Self.merged(piece, bytesOnly, heap: true) == expected, "\(vocabulary) bytes-only, round \(round)")
-            #expect(Self.merged(piece, encoder, heap: true) == expected, "\(vocabulary) whole characters, round \(round)")
+            #expect(Self.merged(piece, bytesOnly, .heap) == expected, "\(vocabulary) bytes-only, round \(round)")
+            #expect(Self.merged(piece, encoder, .heap) == expected, "\(vocabulary) whole characters, round \(round)")
+            #expect(Self.merged(piece, encoder, .long) == expected, "\(vocabulary) whole characters, long, round \(round)")
         }
     }
 
@@ -174,12 +178,12 @@ import Testing
         for text in ["a日日a", " 日日", "日 日", "  日"] {
             let piece = Array(text.utf8) + Array(repeating: UInt8(ascii: "a"), count: 20)
             let expected = Self.referenceMerge(piece) { encoder.tokenID(of: $0) }
-            #expect(Self.merged(piece, encoder, heap: true) == expected, "\(text)")
+            #expect(Self.merged(piece, encoder, .heap) == expected, "\(text)")
         }
         // " 日" merges " \xE6" (256) first, so 日 never forms there: [256, 0x97, 0xA5].
-        #expect(Self.merged(Array(" 日".utf8) + Array(repeating: 0x61, count: 20), encoder, heap: true).prefix(3) == [256, 0x97, 0xA5])
+        #expect(Self.merged(Array(" 日".utf8) + Array(repeating: 0x61, count: 20), encoder, .heap).prefix(3) == [256, 0x97, 0xA5])
         // Elsewhere it forms: "a日" + a's is [a, 日, a, ...].
-        #expect(Self.merged(Array("a日".utf8) + Array(repeating: 0x61, count: 20), encoder, heap: true).prefix(3) == [0x61, 258, 0x61])
+        #expect(Self.merged(Array("a日".utf8) + Array(repeating: 0x61, count: 20), encoder, .heap).prefix(3) == [0x61, 258, 0x61])
     }
 }
 
