@@ -199,11 +199,24 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// `matchEnd` and out of line: folded into it, the extra classes cost 5-7% more instructions on German and
     /// English than they saved on Japanese (cachegrind, o200k_base). Every code point classed here had its
     /// category by Unicode 14.0 and kept it in 16.0, so PCRE2 10.42 and the references agree on it.
-    enum CaselessShortcut {
+    struct CaselessShortcut {
         enum Kind { case letter, digit, space, symbol, caseless, mark, unknown }
 
+        /// `threeByteKinds`, read once a match: a static read inside the loop calls `swift_once` at every
+        /// character (4.5M instructions on the ja held-out text, cachegrind).
+        private let kinds: UnsafePointer<Kind>
+        private let word: WordShortcut
+
+        /// The end of the match at `start`, when this shortcut can tell; else nil.
+        @inline(never)
+        static func matchEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int, word: WordShortcut) -> Int? {
+            threeByteKinds.withUnsafeBufferPointer { kinds in
+                CaselessShortcut(kinds: kinds.baseAddress!, word: word).matchEnd(in: text, from: start)
+            }
+        }
+
         @inline(__always)
-        static func kind(in text: UnsafeBufferPointer<UInt8>, at index: Int) -> (kind: Kind, width: Int) {
+        private func kind(in text: UnsafeBufferPointer<UInt8>, at index: Int) -> (kind: Kind, width: Int) {
             guard index < text.count else { return (.space, 0) }  // past the end: ends every run
             let byte = text[index]
             if byte < 0x80 {
@@ -216,7 +229,7 @@ public struct RegexPreTokenizer: PreTokenizer {
             // a table. The range tests it replaces mispredicted about once a character on Japanese, where kana
             // and kanji alternate (cachegrind --branch-sim).
             guard byte & 0xF0 == 0xE0 else { return (.unknown, 1) }
-            return (threeByteKinds[UTF8Scan.threeByteValue(byte, text[index + 1], text[index + 2])], 3)
+            return (kinds[UTF8Scan.threeByteValue(byte, text[index + 1], text[index + 2])], 3)
         }
 
         /// `kind` of every code point U+0000-U+FFFF as a three-byte character (64 KiB; Japanese text touches a
@@ -241,23 +254,22 @@ public struct RegexPreTokenizer: PreTokenizer {
             return kinds
         }()
 
-        /// The end of the match at `start`, when this shortcut can tell; else nil.
-        @inline(never)
-        static func matchEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int, word: WordShortcut) -> Int? {
+        @inline(__always)
+        private func matchEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
             let (first, firstWidth) = kind(in: text, at: start)
             switch first {
             case .caseless:
-                return runEnd(in: text, from: start, word: word)
+                return runEnd(in: text, from: start)
             case .space, .symbol:
                 // A leading character: not a line break; for cl100k and llama3 not an apostrophe.
                 let byte = text[start]
                 guard byte != 0x0A, byte != 0x0D, word == .casedWords || byte != 0x27 else { return nil }
                 let next = kind(in: text, at: start + firstWidth).kind
-                if next == .caseless { return runEnd(in: text, from: start + firstWidth, word: word) }
+                if next == .caseless { return runEnd(in: text, from: start + firstWidth) }
                 if first == .symbol && (next == .symbol || next == .space || next == .digit) {
-                    return symbolRunEnd(in: text, from: start, word: word)
+                    return symbolRunEnd(in: text, from: start)
                 }
-                if byte == 0x20 && next == .symbol { return symbolRunEnd(in: text, from: start + 1, word: word) }
+                if byte == 0x20 && next == .symbol { return symbolRunEnd(in: text, from: start + 1) }
                 return nil
             default:
                 return nil
@@ -267,7 +279,7 @@ public struct RegexPreTokenizer: PreTokenizer {
         /// o200k: caseless letters and marks are in both classes of its first branch, so their run is one match,
         /// which a symbol, a space or a digit ends (a letter with a case would split it otherwise). cl100k and
         /// llama3: `\p{L}+` over caseless and ASCII letters.
-        private static func runEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int, word: WordShortcut) -> Int? {
+        private func runEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
             var index = start
             var (kind, width) = kind(in: text, at: index)
             switch word {
@@ -289,7 +301,7 @@ public struct RegexPreTokenizer: PreTokenizer {
 
         /// ` ?[^\s\p{L}\p{N}]+[\r\n/]*` (o200k) or ` ?[^\s\p{L}\p{N}]+[\r\n]*` from its first symbol. A mark ends
         /// nothing here (it is in the class, and after a symbol lets the first branch run on): given up.
-        private static func symbolRunEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int, word: WordShortcut) -> Int? {
+        private func symbolRunEnd(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
             var index = start
             var (kind, width) = kind(in: text, at: index)
             while kind == .symbol {
