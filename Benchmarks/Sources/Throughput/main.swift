@@ -1,6 +1,7 @@
 // Encode/count throughput of tokc over whole files, for side-by-side runs with reference_throughput.py. Prints one
 // TSV row per file and mode, plus a `#load_ms` line timing the vocabulary load.
 
+import Dispatch
 import Tokc
 
 #if canImport(Glibc)
@@ -132,32 +133,46 @@ for path in files {
 /// machine. On a shared host the load drifts over seconds; two separate runs can differ by 20 % on their own,
 /// which would swamp the ratio being measured. Prints rows `encode`, `encode-N`, `count`, `count-N` and, per
 /// mode, a `#ratio` line: the median of the per-repeat ratios N threads ÷ one thread.
+///
+/// Each repeat also times N copies of the one-thread work running at once, one a thread, nothing shared but
+/// the tokenizer: N × (one thread's time) ÷ (their time) is what this machine gives for this work with no
+/// splitting and no joining at all (caches, memory, the host's other tenants), the ceiling for the ratio above.
+/// A `#ceiling` line gives its median.
 @MainActor func measureOneAgainstMany(path: String, bytes: [UInt8]) {
     let clock = ContinuousClock()
+    let (tokenizer, threads) = (tokenizer, threads)
     let expected = tokenizer.encode(bytes)
     guard tokenizer.encode(bytes, threads: threads) == expected else { fail("\(path): \(threads) threads give other ids than one") }
-    let countMany = { bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: threads) } }
+    let countMany: @Sendable () -> Int = { bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: threads) } }
     guard tokenizer.count(bytes) == expected.count, countMany() == expected.count else {
         fail("\(path): count differs from encode")
     }
-    let modes: [(name: String, one: () -> Int, many: () -> Int)] = [
+    let modes: [(name: String, one: @Sendable () -> Int, many: @Sendable () -> Int)] = [
         ("encode", { tokenizer.encode(bytes).count }, { tokenizer.encode(bytes, threads: threads).count }),
         ("count", { tokenizer.count(bytes) }, countMany),
     ]
     for mode in modes {
-        var oneTimes: [Double] = [], manyTimes: [Double] = [], ratios: [Double] = []
+        var oneTimes: [Double] = [], manyTimes: [Double] = [], ratios: [Double] = [], ceilings: [Double] = []
         for _ in 0..<repeats {
             var oneResult = 0, manyResult = 0
-            let one = seconds(clock.measure { oneResult = mode.one() })
+            let oneTime = seconds(clock.measure { oneResult = mode.one() })
             let many = seconds(clock.measure { manyResult = mode.many() })
+            let one = mode.one
+            let copies = seconds(clock.measure {
+                DispatchQueue.concurrentPerform(iterations: threads) { _ in
+                    if one() != expected.count { fail("a copy differs") }
+                }
+            })
             guard oneResult == expected.count, manyResult == expected.count else { fail("results differ between repeats") }
-            oneTimes.append(one)
+            oneTimes.append(oneTime)
             manyTimes.append(many)
-            ratios.append(one / many)
+            ratios.append(oneTime / many)
+            ceilings.append(Double(threads) * oneTime / copies)
         }
         printRow(path, bytes.count, expected.count, mode.name, median(oneTimes))
         printRow(path, bytes.count, expected.count, "\(mode.name)-\(threads)", median(manyTimes))
         print("#ratio\ttokc\t\(vocab)\t\(mode.name)\t\(threads)\t\(String(format3: median(ratios)))")
+        print("#ceiling\ttokc\t\(vocab)\t\(mode.name)\t\(threads)\t\(String(format3: median(ceilings)))")
     }
 }
 
