@@ -45,7 +45,8 @@ enum UnicodeCatchUp {
     /// Japanese text; anything else goes through `UTF8Scan.sequenceLength`. None of the listed code points is
     /// below U+0800. After the first listed one the rest of the run is only validated.
     static func wellFormedRun(in text: UnsafeBufferPointer<UInt8>, from start: Int) -> (end: Int, holdsAddition: Bool) {
-        bmpAdditions.withUnsafeBufferPointer { bmpAdditions in
+        let additionLeads = self.additionLeads
+        return bmpAdditions.withUnsafeBufferPointer { bmpAdditions in
             let raw = UnsafeRawPointer(text.baseAddress!)
             let count = text.count
             var index = start
@@ -67,6 +68,22 @@ enum UnicodeCatchUp {
                         let word = bmpAdditions[Int(lead & 0x0F) << 6 | Int(second & 0x3F)]
                         if word >> (third & 0x3F) & 1 != 0 { return (UTF8Scan.wellFormedEnd(in: text, from: index + 3), true) }
                         index += 3
+                        // The characters after it, while they are three-byte ones too: one four-byte load a
+                        // character checks the lead (E1-EC, EE, EF) and both continuation bytes, and the bitmap is
+                        // read only under a lead whose 4,096 code points hold an addition (not E4-E9, the CJK
+                        // ideographs). About half the instructions a character of the path above.
+                        while index + 4 <= count {
+                            let bytes = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt32.self))
+                            let lead = UInt8(truncatingIfNeeded: bytes)
+                            guard bytes & 0x00C0_C0F0 == 0x0080_80E0, lead != 0xE0, lead != 0xED else { break }
+                            if additionLeads >> (lead & 0x0F) & 1 != 0 {
+                                let word = bmpAdditions[Int(lead & 0x0F) << 6 | Int(bytes >> 8 & 0x3F)]
+                                if word >> (bytes >> 16 & 0x3F) & 1 != 0 {
+                                    return (UTF8Scan.wellFormedEnd(in: text, from: index + 3), true)
+                                }
+                            }
+                            index += 3
+                        }
                         continue
                     }
                 }
@@ -93,6 +110,11 @@ enum UnicodeCatchUp {
         }
         return bits
     }()
+
+    /// Bit `n`: some listed code point has a three-byte form with lead byte `E0 + n` (U+n000-U+nFFF).
+    private static let additionLeads: UInt16 = (0..<16).reduce(0) { leads, nibble in
+        bmpAdditions[(nibble << 6)..<((nibble + 1) << 6)].contains { $0 != 0 } ? leads | 1 << UInt16(nibble) : leads
+    }
 
     /// The listed ranges at or above U+10000, sorted and joined, for a binary search.
     private static let astralAdditions: [ClosedRange<UInt32>] = widenedRanges.filter { $0.upperBound >= 0x10000 }

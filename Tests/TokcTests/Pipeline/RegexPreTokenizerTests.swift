@@ -46,7 +46,7 @@ import Testing
         let listed = Set(UnicodeCatchUp.assignedSince14.filter { !$0.key.hasPrefix("C") }.values.joined().joined())
         let units: [[UInt8]] = ["\u{897}", "\u{896}", "\u{CF3}", "\u{CF2}", "\u{1C89}", "\u{1C88}", "\u{2FFC}", "\u{2FFB}",
                                 "\u{31EF}", "\u{31EE}", "\u{A7CB}", "\u{A7CA}", "\u{13735}", "\u{2EBF0}", "\u{11F50}",
-                                "\u{323B0}", "\u{1F642}", "日本", "ab ", "é", "abcdefghij"].map { Array($0.utf8) }
+                                "\u{323B0}", "\u{1F642}", "日本", "日本語のテキスト", "ab ", "é", "abcdefghij"].map { Array($0.utf8) }
             + [[0xFF], [0xE3, 0x81], [0xED, 0xA0, 0x80], [0xE0, 0x80, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xC3]]
         var random = SeededGenerator(seed: 17)
         var seen = (holding: 0, clean: 0)
