@@ -108,7 +108,7 @@ enum BytePairMerge {
     }
 
     /// The most initial parts `long` merges by scanning; more go to the heap.
-    static let linearPartLimit = 24
+    static let linearPartLimit = 40
 
     /// Writes the parts a merge of `piece` starts from into `parts` (their starts and ids; pair ranks `.max`),
     /// then a sentinel at `piece.length`, and returns how many boundaries that is (parts + 1).
