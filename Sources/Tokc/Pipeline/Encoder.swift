@@ -29,9 +29,15 @@ public protocol Encoder: Sendable {
     /// The ids that stand for one raw byte in place of a character the vocabulary lacks (SentencePiece's
     /// `<0xNN>` byte fallback); empty for vocabularies without byte fallback.
     var byteFallbackIDs: Set<TokenID> { get }
+
+    /// The first offset from `index` on (above 0, below `piece.count`) where `piece` may be cut into two that
+    /// encode, one after the other, to exactly the ids of the whole; nil when there is none or the encoder
+    /// cannot tell. What lets a one-piece text (SentencePiece's) be shared among threads.
+    func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int?
 }
 
 extension Encoder {
     public var unknownID: TokenID? { nil }
     public var byteFallbackIDs: Set<TokenID> { [] }
+    public func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int? { nil }
 }

@@ -62,6 +62,61 @@ import Testing
         }
     }
 
+    /// SentencePiece's pipeline hands the encoder the whole normalised text; a Mistral BPE can cut it before a
+    /// word's `▁` (one that follows anything but `▁`). Unigram's lattice and DeepSeek's (not line-local) regex
+    /// cannot be cut.
+    @Test func wholeTextPartsStartAtWords() throws {
+        let mistral = try Tokenizer.named("mistral-v1")
+        let text = Self.awkward + Array("   leading  runs   of spaces ▁ and ▁▁ markers \n  x".utf8)
+        let cut = try #require(text.withUnsafeBufferPointer {
+            mistral.wholeTextParts(of: $0, allowedSpecial: .none, threads: 2, partBytes: 1)
+        })
+        #expect(cut.parts.first?.lowerBound == 0 && cut.parts.last?.upperBound == cut.normalized.count)
+        let marker: [UInt8] = [0xE2, 0x96, 0x81]
+        // With parts of one byte, every word start is a cut: 5 in each of the 40 repeats (before B, Y, Wörld,
+        // Start, ΟΔΟΣ; U+3000 is not a space to SentencePiece) and 8 in the tail.
+        let wordStarts = (3..<(cut.normalized.count - 2)).filter { at in
+            Array(cut.normalized[at..<(at + 3)]) == marker && Array(cut.normalized[(at - 3)..<at]) != marker
+        }
+        #expect(wordStarts.count == 40 * 5 + 8)
+        #expect(cut.parts.count == wordStarts.count + 1)
+        for (left, right) in zip(cut.parts, cut.parts.dropFirst()) {
+            #expect(left.upperBound == right.lowerBound)
+            #expect(Array(cut.normalized[right.lowerBound..<(right.lowerBound + 3)]) == marker)
+            #expect(Array(cut.normalized[(right.lowerBound - 3)..<right.lowerBound]) != marker)
+        }
+        for name in ["unigram-multi-8k", "deepseek-v3", "o200k_base"] {
+            let tokenizer = try Tokenizer.named(name)
+            #expect(text.withUnsafeBufferPointer {
+                tokenizer.wholeTextParts(of: $0, allowedSpecial: .none, threads: 2, partBytes: 1)
+            } == nil, "\(name)")
+        }
+        // One thread, or a text shorter than a part: not cut.
+        text.withUnsafeBufferPointer { bytes in
+            #expect(mistral.wholeTextParts(of: bytes, allowedSpecial: .none, threads: 1, partBytes: 1) == nil)
+            #expect(mistral.wholeTextParts(of: bytes, allowedSpecial: .none, threads: 2, partBytes: nil) == nil)
+        }
+    }
+
+    @Test func wholeTextCutsGiveTheSameIDs() throws {
+        let spaced = Self.awkward + Array("   leading  runs   of spaces ▁ and ▁▁ markers \n  x ".utf8)
+        var texts = [("awkward", spaced)]
+        if let split = EvaluationCorpus.shippedFolder.map({ $0 + "/split" }) {
+            for language in ["ja", "zh", "de", "fr", "en"] {
+                texts.append((language, try FileIO.readAll(split + "/" + language + ".heldout.txt")))
+            }
+        }
+        let tokenizer = try Tokenizer.named("mistral-v1")
+        for (label, bytes) in texts {
+            let whole = tokenizer.encode(bytes)
+            for partBytes in label == "awkward" ? [1, 7, 100] : [4096] {
+                #expect(tokenizer.encode(bytes, threads: 2, partBytes: partBytes) == whole, "\(label), parts of \(partBytes)")
+                let counted = bytes.withUnsafeBufferPointer { tokenizer.count($0, threads: 3, partBytes: partBytes) }
+                #expect(counted == whole.count, "\(label), parts of \(partBytes)")
+            }
+        }
+    }
+
     @Test func sameIDsAsWholeText() throws {
         var texts = [("awkward", Self.awkward)]
         if let split = EvaluationCorpus.shippedFolder.map({ $0 + "/split" }) {

@@ -90,6 +90,21 @@ public struct MergeListBPEEncoder: Encoder {
 
     public var idLimit: Int { table.idLimit }
 
+    /// Where a word starts (see `independentWordsStart`): a `▁` (E2 96 81, a whole character and a symbol of
+    /// its own) after anything but `▁`. The words merge on their own, so the two sides of such a cut do too.
+    public func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int? {
+        guard wordStart != nil else { return nil }
+        var at = max(index, 3)
+        while at + 3 <= piece.count {
+            if piece[at] == 0xE2 && piece[at + 1] == 0x96 && piece[at + 2] == 0x81
+                && !(piece[at - 3] == 0xE2 && piece[at - 2] == 0x96 && piece[at - 1] == 0x81) {
+                return at
+            }
+            at += 1
+        }
+        return nil
+    }
+
     public var unknownID: TokenID? {
         if case .characters(_, let unknown, _) = alphabet { return unknown }
         return nil
