@@ -34,10 +34,14 @@ public protocol Encoder: Sendable {
     /// encode, one after the other, to exactly the ids of the whole; nil when there is none or the encoder
     /// cannot tell. What lets a one-piece text (SentencePiece's) be shared among threads.
     func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int?
+
+    /// Whether `cut` can ever find a place: checked before a text is normalised whole for cutting.
+    var cutsPieces: Bool { get }
 }
 
 extension Encoder {
     public var unknownID: TokenID? { nil }
     public var byteFallbackIDs: Set<TokenID> { [] }
     public func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int? { nil }
+    public var cutsPieces: Bool { false }
 }

@@ -115,7 +115,7 @@ extension Tokenizer {
         of bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int, partBytes: Int?
     ) -> (normalized: [UInt8], parts: [Range<Int>])? {
         let size = Self.partSize(bytes.count, threads: threads, partBytes: partBytes)
-        guard threads > 1, bytes.count > size, preTokenizer is WholeTextPreTokenizer,
+        guard threads > 1, bytes.count > size, preTokenizer is WholeTextPreTokenizer, encoder.cutsPieces,
               allowedSpecial == .none || specialTokens.isEmpty
         else { return nil }
         let normalized = normalizer.normalize(bytes, atTextStart: true) ?? Array(bytes)

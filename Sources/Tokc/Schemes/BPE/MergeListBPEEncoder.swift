@@ -92,6 +92,8 @@ public struct MergeListBPEEncoder: Encoder {
 
     /// Where a word starts (see `independentWordsStart`): a `▁` (E2 96 81, a whole character and a symbol of
     /// its own) after anything but `▁`. The words merge on their own, so the two sides of such a cut do too.
+    public var cutsPieces: Bool { wordStart != nil }
+
     public func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int? {
         guard wordStart != nil else { return nil }
         var at = max(index, 3)
