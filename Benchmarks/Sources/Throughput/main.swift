@@ -152,12 +152,12 @@ for path in files {
         ("count", { tokenizer.count(bytes) }, countMany),
     ]
     for mode in modes {
+        let one = mode.one
         var oneTimes: [Double] = [], manyTimes: [Double] = [], ratios: [Double] = [], ceilings: [Double] = []
         for _ in 0..<repeats {
             var oneResult = 0, manyResult = 0
-            let oneTime = seconds(clock.measure { oneResult = mode.one() })
-            let many = seconds(clock.measure { manyResult = mode.many() })
-            let one = mode.one
+            let oneTime = seconds(clock.measure { oneResult = one() })
+            let manyTime = seconds(clock.measure { manyResult = mode.many() })
             let copies = seconds(clock.measure {
                 DispatchQueue.concurrentPerform(iterations: threads) { _ in
                     if one() != expected.count { fail("a copy differs") }
@@ -165,8 +165,8 @@ for path in files {
             })
             guard oneResult == expected.count, manyResult == expected.count else { fail("results differ between repeats") }
             oneTimes.append(oneTime)
-            manyTimes.append(many)
-            ratios.append(oneTime / many)
+            manyTimes.append(manyTime)
+            ratios.append(oneTime / manyTime)
             ceilings.append(Double(threads) * oneTime / copies)
         }
         printRow(path, bytes.count, expected.count, mode.name, median(oneTimes))

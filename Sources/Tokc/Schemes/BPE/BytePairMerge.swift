@@ -90,11 +90,9 @@ enum BytePairMerge {
     static func long<Sink: TokenSink>(
         _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink
     ) {
-        guard let whole = encoder.wholeCharacters?.value else { return heap(piece, encoder: encoder, into: &sink) }
         let piece = Piece(piece, encoder)
-        let length = piece.length
-        ScratchSpace.withBuffer(of: Part.self, capacity: length + 1) { parts in
-            let boundaries = initialParts(of: piece, whole: whole, into: parts)
+        ScratchSpace.withBuffer(of: Part.self, capacity: piece.length + 1) { parts in
+            let boundaries = initialParts(of: piece, whole: encoder.wholeCharacters?.value, into: parts)
             if boundaries - 1 <= linearPartLimit {
                 for index in 0..<(boundaries - 1) {
                     parts[index].pairRank = index + 2 < boundaries ? piece.rank(parts[index].start, parts[index + 2].start) : .max

@@ -95,11 +95,11 @@ public struct MergeListBPEEncoder: Encoder {
     public var cutsPieces: Bool { wordStart != nil }
 
     public func cut(in piece: UnsafeBufferPointer<UInt8>, from index: Int) -> Int? {
-        guard wordStart != nil else { return nil }
-        var at = max(index, 3)
-        while at + 3 <= piece.count {
-            if piece[at] == 0xE2 && piece[at + 1] == 0x96 && piece[at + 2] == 0x81
-                && !(piece[at - 3] == 0xE2 && piece[at - 2] == 0x96 && piece[at - 1] == 0x81) {
+        guard cutsPieces else { return nil }
+        let marker = MetaspaceNormalizer.lowLine
+        var at = max(index, marker.count)
+        while at + marker.count <= piece.count {
+            if ReplaceNormalizer.occurs(marker, in: piece, at: at) && !ReplaceNormalizer.occurs(marker, in: piece, at: at - marker.count) {
                 return at
             }
             at += 1
