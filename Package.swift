@@ -17,7 +17,7 @@ let package = Package(
     ],
     targets: [
         // ICU stays behind a plain-C header: Foundation on Linux carries its own ICU headers with the
-        // same names, and a Swift module that sees both does not compile (DESIGN.md, "Native dependencies").
+        // same names, and a Swift module that sees both does not compile (README, "Dependencies and why").
         .target(
             name: "CICU",
             linkerSettings: [.linkedLibrary("icuuc"), .linkedLibrary("icui18n"), .linkedLibrary("icudata")]
@@ -66,14 +66,20 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Finds the reference tools (pinned Python libraries, Chromium) for both test targets, and says when a
+        // missing one is a skip and when (TOKC_REQUIRE_REFERENCES=1, in CI) a failure.
+        .target(
+            name: "TokcTestSupport",
+            path: "Tests/TokcTestSupport"
+        ),
         .testTarget(
             name: "TokcTests",
-            dependencies: ["Tokc"]
+            dependencies: ["Tokc", "TokcTestSupport"]
         ),
         .testTarget(
             name: "TokcServerTests",
             dependencies: [
-                "Tokc", "TokcServer", "TokcClient", "TokcProtocol",
+                "Tokc", "TokcServer", "TokcClient", "TokcProtocol", "TokcTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

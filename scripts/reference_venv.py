@@ -1,5 +1,10 @@
-"""The private virtualenv of reference tokenizers, Benchmarks/.venv, shared by scripts/bench-compare and
-scripts/differential: pinned tiktoken, bpe-openai, tokenizers and sentencepiece. Standard library only."""
+"""The private virtualenv of reference tokenizers, Benchmarks/.venv, shared by .ci/run, the tests,
+scripts/bench-compare and scripts/differential: the versions pinned in scripts/reference-requirements.txt.
+Standard library only.
+
+    python3 scripts/reference_venv.py     makes or completes the venv and prints its python's path; exit 1,
+                                          naming each pin that could not be had, when any is missing
+"""
 
 import json
 import os
@@ -10,9 +15,26 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV = os.path.join(ROOT, "Benchmarks", ".venv")
 VENV_PYTHON = os.path.join(VENV, "bin", "python")
 
-# Pinned so that a figure means the same library from one run to the next; these versions are the ones the
-# project's fixtures and manifest were made with. `regex` comes with tiktoken.
-PINS = {"tiktoken": "0.14.0", "bpe-openai": "0.1.4", "tokenizers": "0.23.3", "sentencepiece": "0.2.3"}
+REQUIREMENTS = os.path.join(ROOT, "scripts", "reference-requirements.txt")
+
+
+def read_pins(path=REQUIREMENTS):
+    """{name: version} from the requirements file: one `name==version` a line, `#` comments."""
+    pins = {}
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, sep, version = line.partition("==")
+            if not sep or not name.strip() or not version.strip():
+                raise ValueError(f"{path}:{number}: expected `name==version`, found {line!r}")
+            pins[name.strip()] = version.strip()
+    return pins
+
+
+# Pinned so that a figure, or a parity test, means the same library from one run to the next.
+PINS = read_pins()
 
 
 def venv_versions():
@@ -58,3 +80,23 @@ def ensure_venv(run, log):
         if run([VENV_PYTHON, "-m", "pip", "install", "--disable-pip-version-check", "-q", spec]).returncode != 0:
             problems.append(f"{spec} could not be installed (have {installed or 'none'})")
     return problems
+
+
+def main():
+    def run(command, check=False):
+        return subprocess.run(command, check=check, stdout=subprocess.DEVNULL, stderr=sys.stderr)
+
+    def log(message):
+        print(f"reference_venv: {message}", file=sys.stderr)
+
+    problems = ensure_venv(run, log)
+    for problem in problems:
+        log(problem)
+    if problems:
+        return 1
+    print(VENV_PYTHON)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

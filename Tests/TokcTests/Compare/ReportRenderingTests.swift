@@ -1,19 +1,17 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// The HTML report in a real browser: `scripts/check-report-html.py` loads it in headless Chromium and checks
 /// that its charts and tables render, that its script runs, and that it makes no network request (with a
-/// control page proving the check can fail). Skipped, with a message, where Chromium is not installed.
+/// control page proving the check can fail). Skipped, with a message, where Chromium or python3 is not
+/// installed; a failure there in CI, which installs Chromium (`References`).
 @Suite struct ReportRenderingTests {
-    static let chromium: String? = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
-        .first { FileManager.default.isExecutableFile(atPath: $0) }
-
-    @Test func rendersInHeadlessChromiumWithoutNetwork() throws {
-        guard Self.chromium != nil else {
-            print("ReportRenderingTests: skipped, no Chromium (apt-get install chromium to run it)")
-            return
-        }
+    @Test(.enabled(if: References.chromium.shouldRun && References.python.shouldRun,
+                   "needs Chromium (apt-get install chromium) and python3"))
+    func rendersInHeadlessChromiumWithoutNetwork() throws {
+        _ = try References.chromium.executable()
         let tiny = try ComparisonTests.tinyCorpus()
         var options = Comparison.Options(corpus: try EvaluationCorpus(folder: tiny.folder))
         options.candidates = [.named(tiny.ungreedy), .named(tiny.wordPiece)]
@@ -23,8 +21,8 @@ import Testing
         try Data(report.html()).write(to: URL(fileURLWithPath: page))
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Fixtures.repositoryRoot + "/scripts/check-report-html.py", page]
+        process.executableURL = URL(fileURLWithPath: try References.python.executable())
+        process.arguments = [Fixtures.repositoryRoot + "/scripts/check-report-html.py", page]
         let output = Pipe()
         process.standardOutput = output
         try process.run()

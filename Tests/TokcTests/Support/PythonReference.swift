@@ -5,7 +5,7 @@ import Foundation
 enum PythonReference {
     /// Writes `texts` as JSON Lines (`{"text": …}`), runs `script` with `arguments` and that file's path last, and
     /// returns its standard output's lines (one JSON id list per text).
-    static func run(python: String?, script: String, arguments: [String], texts: [String]) throws -> [Substring] {
+    static func run(python: String, script: String, arguments: [String], texts: [String]) throws -> [Substring] {
         let folder = NSTemporaryDirectory() + "tokc-reference-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -17,13 +17,16 @@ enum PythonReference {
         }
         try Data(file).write(to: URL(fileURLWithPath: path))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python ?? "python3")
+        process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script] + arguments + [path]
         let output = Pipe()
         process.standardOutput = output
         try process.run()
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Fixtures.FixtureError(message: "\(python) -c <script> exited with status \(process.terminationStatus)")
+        }
         return String(decoding: data, as: UTF8.self).split(separator: "\n")
     }
 

@@ -1,29 +1,13 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// A vocabulary trained by tokc (32,000 tokens on Corpus/split) loads in the reference tools and gives exactly
 /// tokc's ids on every held-out line of every language: as `tokenizer.json` in Python `tokenizers`, and as
 /// `.tiktoken` in Python `tiktoken`. Each test is skipped, with a message, where Python or the package is
-/// absent (CI installs both).
+/// absent, and fails there in CI (`References`).
 @Suite struct TrainedParityTests {
-    /// A python3 that imports `module`, if there is one.
-    static func python(with module: String) -> String? {
-        for candidate in ["/usr/bin/python3", "/usr/local/bin/python3"] + (ProcessInfo.processInfo.environment["PATH"] ?? "")
-            .split(separator: ":").map({ $0 + "/python3" }) where FileManager.default.isExecutableFile(atPath: candidate) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: candidate)
-            process.arguments = ["-c", "import \(module)"]
-            process.standardError = FileHandle.nullDevice
-            guard (try? process.run()) != nil else { continue }
-            process.waitUntilExit()
-            if process.terminationStatus == 0 { return candidate }
-        }
-        return nil
-    }
-
-    static let withTokenizers = python(with: "tokenizers")
-    static let withTiktoken = python(with: "tiktoken")
     static let languages = ["ja", "zh", "de", "fr", "en"]
     static let split = Fixtures.repositoryRoot + "/Corpus/split/"
 
@@ -45,7 +29,7 @@ import Testing
     /// Runs `script` with the vocabulary file and the held-out files as arguments; it prints one JSON id list
     /// per line. Compares with `tokenizer`, line by line.
     static func compare(
-        python: String?, script: String, environment: [String: String] = [:], vocabulary: [UInt8], tokenizer: Tokenizer, reference: String
+        python: String, script: String, environment: [String: String] = [:], vocabulary: [UInt8], tokenizer: Tokenizer, reference: String
     ) throws {
         let folder = NSTemporaryDirectory() + "tokc-parity-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -53,7 +37,7 @@ import Testing
         let path = folder + "/trained"
         try Data(vocabulary).write(to: URL(fileURLWithPath: path))
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python ?? "python3")
+        process.executableURL = URL(fileURLWithPath: python)
         process.arguments = ["-c", script, path] + languages.map { split + "\($0).heldout.txt" }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
@@ -77,7 +61,7 @@ import Testing
         #expect(differing == 0)
     }
 
-    @Test(.enabled(if: withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
+    @Test(.enabled(if: References.tokenizers.shouldRun, "no python3 with tokenizers: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func tokenizerJSONGivesTheSameIdsInTokenizers() throws {
         let model = try Self.model.get()
         let script = """
@@ -88,11 +72,11 @@ import Testing
                 for line in open(path, encoding="utf-8").read().split("\\n")[:-1]:
                     print(json.dumps(tok.encode(line, add_special_tokens=False).ids))
             """
-        try Self.compare(python: Self.withTokenizers, script: script, vocabulary: try model.serialize(format: "tokenizer.json"),
+        try Self.compare(python: try References.tokenizers.executable(), script: script, vocabulary: try model.serialize(format: "tokenizer.json"),
                          tokenizer: try model.tokenizer(name: "trained"), reference: "tokenizers")
     }
 
-    @Test(.enabled(if: withTiktoken != nil, "python3 with the tiktoken package is not installed (pip install tiktoken); skipped"))
+    @Test(.enabled(if: References.tiktoken.shouldRun, "no python3 with tiktoken: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func tiktokenFileGivesTheSameIdsInTiktoken() throws {
         let model = try Self.model.get()
         // The pattern goes to tiktoken's Encoding in code, as for OpenAI's own files.
@@ -108,7 +92,7 @@ import Testing
                     print(json.dumps(enc.encode_ordinary(line)))
             """
         let tiktokenRule = try model.tiktokenRuleTokenizer(name: "trained")
-        try Self.compare(python: Self.withTiktoken, script: script, environment: ["TOKC_PATTERN": model.options.pattern], vocabulary: try model.serialize(format: "tiktoken"),
+        try Self.compare(python: try References.tiktoken.executable(), script: script, environment: ["TOKC_PATTERN": model.options.pattern], vocabulary: try model.serialize(format: "tiktoken"),
                          tokenizer: tiktokenRule, reference: "tiktoken")
         // And on this corpus tiktoken's rule gives the merge list's ids on every held-out line.
         let mergeList = try model.tokenizer(name: "trained")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// SentencePiece `.model` files against sentencepiece 0.2.3's fixtures: the Unigram `unigram-multi-8k` (shipped)
@@ -117,10 +118,9 @@ import Testing
         try Self.check(tokenizer, model: try SentencePieceModel.parse(content, path: path), fixtures: "mistral-v1.jsonl", count: 112)
     }
 
-    static let withSentencePiece = TrainedParityTests.python(with: "sentencepiece")
 
     /// Both models give sentencepiece's ids on every held-out line of Corpus/split and on every code point.
-    @Test(.enabled(if: withSentencePiece != nil, "python3 with the sentencepiece package is not installed (pip install sentencepiece); skipped"),
+    @Test(.enabled(if: References.sentencepiece.shouldRun, "no python3 with sentencepiece: `python3 scripts/reference_venv.py` makes the pinned reference environment"),
           arguments: ["Vocabularies/unigram-multi-8k.model", "Tests/Fixtures/mistral-v1.tokenizer.model"])
     func heldOutAndEveryCodePointAsSentencePiece(model: String) throws {
         let path = Fixtures.repositoryRoot + "/" + model
@@ -133,7 +133,7 @@ import Testing
             for l in open(sys.argv[2], encoding="utf-8"):
                 print(json.dumps(sp.encode(json.loads(l)["text"])))
             """
-        let theirs = try PythonReference.run(python: Self.withSentencePiece, script: script, arguments: [path], texts: texts)
+        let theirs = try PythonReference.run(python: try References.sentencepiece.executable(), script: script, arguments: [path], texts: texts)
         #expect(theirs.count == texts.count && texts.count == 6_789 + 17_376)
         let differing = zip(texts, theirs).filter { PythonReference.formatted(tokenizer.encode($0)) != $1 }
         #expect(differing.isEmpty, "\(differing.count) texts differ, the first: \(differing.first.map { String($0.0.prefix(40)).debugDescription } ?? "")")

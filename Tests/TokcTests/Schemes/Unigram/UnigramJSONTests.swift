@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// Unigram models in Hugging Face `tokenizer.json`: the file transformers' converter makes of the shipped
@@ -75,7 +76,7 @@ import Testing
 
     /// The file tokc writes (byte fallback on) and the converter's file give Python tokenizers' ids on every
     /// held-out line of Corpus/split and on every code point.
-    @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"),
+    @Test(.enabled(if: References.tokenizers.shouldRun, "no python3 with tokenizers: `python3 scripts/reference_venv.py` makes the pinned reference environment"),
           arguments: ["written", "converted"])
     func heldOutAndEveryCodePointAsTokenizers(file: String) throws {
         let content: [UInt8]
@@ -99,7 +100,7 @@ import Testing
             for l in open(sys.argv[2], encoding="utf-8"):
                 print(json.dumps(tok.encode(json.loads(l)["text"], add_special_tokens=False).ids))
             """
-        let theirs = try PythonReference.run(python: TrainedParityTests.withTokenizers, script: script, arguments: [path], texts: texts)
+        let theirs = try PythonReference.run(python: try References.tokenizers.executable(), script: script, arguments: [path], texts: texts)
         #expect(theirs.count == texts.count && texts.count == 6_789 + 17_376)
         let differing = zip(texts, theirs).filter { PythonReference.formatted(tokenizer.encode($0)) != $1 }
         #expect(differing.isEmpty, "\(differing.count) texts differ, the first: \(differing.first.map { String($0.0.prefix(60)).debugDescription } ?? "")")

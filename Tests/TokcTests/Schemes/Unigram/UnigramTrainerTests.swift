@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 @Suite struct UnigramTrainerTests {
@@ -54,7 +55,7 @@ import Testing
         #expect(try Self.train(vocabSize: 1_000, batchBytes: 4096).model == model)
     }
 
-    @Test(.enabled(if: SentencePieceTests.withSentencePiece != nil, "python3 with the sentencepiece package is not installed (pip install sentencepiece); skipped"))
+    @Test(.enabled(if: References.sentencepiece.shouldRun, "no python3 with sentencepiece: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func sentencePieceLoadsTheModelAndGivesTokcsIds() throws {
         let trained = try Self.train(vocabSize: 1_000)
         let folder = NSTemporaryDirectory() + "tokc-unigram-" + UUID().uuidString
@@ -70,7 +71,7 @@ import Testing
             for l in open(sys.argv[2], encoding="utf-8"):
                 print(json.dumps(sp.encode(json.loads(l)["text"])))
             """
-        let theirs = try PythonReference.run(python: SentencePieceTests.withSentencePiece, script: script, arguments: [path], texts: texts)
+        let theirs = try PythonReference.run(python: try References.sentencepiece.executable(), script: script, arguments: [path], texts: texts)
         #expect(theirs.count == texts.count)
         let tokenizer = try trained.tokenizer(name: "trained")
         let differing = zip(texts, theirs).filter { PythonReference.formatted(tokenizer.encode($0)) != $1 }

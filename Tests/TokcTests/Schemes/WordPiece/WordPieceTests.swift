@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// WordPiece with BERT's pre-processing, against the public bert-base-uncased fixtures (Hugging Face
@@ -58,7 +59,7 @@ import Testing
 
     /// Every code point, in words, between words, uppercased and next to an accent, 64 code points a line:
     /// Hugging Face's ids on all 17,376 lines. Its character categories are Unicode 8.0's, which tokc follows.
-    @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
+    @Test(.enabled(if: References.tokenizers.shouldRun, "no python3 with tokenizers: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func everyCodePointAsHuggingFace() throws {
         let lines = PythonReference.everyCodePoint()
         let script = """
@@ -70,7 +71,7 @@ import Testing
                 print(json.dumps(e.ids))
             """
         let theirs = try PythonReference.run(
-            python: TrainedParityTests.withTokenizers, script: script,
+            python: try References.tokenizers.executable(), script: script,
             arguments: [Fixtures.repositoryRoot + "/Vocabularies/bert-base-uncased.tokenizer.json"], texts: lines)
         #expect(theirs.count == lines.count && lines.count == 17_376)
         let tokenizer = try Self.bert()

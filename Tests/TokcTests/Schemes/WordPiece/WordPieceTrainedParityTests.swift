@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 @testable import Tokc
 
 /// A WordPiece vocabulary trained by tokc (8,000 tokens on Corpus/split) loads in Python `tokenizers` and gives
@@ -24,21 +25,21 @@ import Testing
         """
     }
 
-    @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
+    @Test(.enabled(if: References.tokenizers.shouldRun, "no python3 with tokenizers: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func tokenizerJSONGivesTheSameIdsInTokenizers() throws {
         let model = try Self.model.get()
         #expect(model.encoder.idLimit == 8_000)
         try TrainedParityTests.compare(
-            python: TrainedParityTests.withTokenizers, script: Self.script(loading: "Tokenizer.from_file(sys.argv[1])"),
+            python: try References.tokenizers.executable(), script: Self.script(loading: "Tokenizer.from_file(sys.argv[1])"),
             vocabulary: try model.serialize(format: "tokenizer.json"),
             tokenizer: try model.tokenizer(name: "trained"), reference: "tokenizers (tokenizer.json)")
     }
 
-    @Test(.enabled(if: TrainedParityTests.withTokenizers != nil, "python3 with the tokenizers package is not installed (pip install tokenizers); skipped"))
+    @Test(.enabled(if: References.tokenizers.shouldRun, "no python3 with tokenizers: `python3 scripts/reference_venv.py` makes the pinned reference environment"))
     func vocabTextGivesTheSameIdsInBertWordPieceTokenizer() throws {
         let model = try Self.model.get()
         try TrainedParityTests.compare(
-            python: TrainedParityTests.withTokenizers, script: Self.script(loading: "BertWordPieceTokenizer(sys.argv[1], lowercase=True)"),
+            python: try References.tokenizers.executable(), script: Self.script(loading: "BertWordPieceTokenizer(sys.argv[1], lowercase=True)"),
             vocabulary: try model.serialize(format: "vocab.txt"),
             tokenizer: try model.tokenizer(name: "trained"), reference: "tokenizers (vocab.txt)")
     }
