@@ -47,6 +47,8 @@ enum SocketFile {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT { return }
+            // EACCES here: a folder on the way this user may not even look into (no search permission).
+            if errno == EACCES { throw creationFailure(path, errno: EACCES, lookingInside: true) }
             throw .system(operation: "stat", path: path, reason: String(cString: strerror(errno)))
         }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else { throw .notASocket(path: path) }
@@ -85,10 +87,11 @@ enum SocketFile {
     }
 
     /// What a failed `bind` means for the user: the system's reason, and for the usual ones where to look.
-    static func creationFailure(_ path: String, errno code: Int32) -> ServerError {
+    static func creationFailure(_ path: String, errno code: Int32, lookingInside: Bool = false) -> ServerError {
         let folder = path.lastIndex(of: "/").map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
         let reason = String(cString: strerror(code))
         let hint = switch code {
+        case EACCES where lookingInside: "; this user cannot enter the folder \(folder) or one above it"
         case ENOENT, ENOTDIR: "; the folder \(folder) does not exist"
         case EACCES, EPERM, EROFS: "; this user cannot write to the folder \(folder)"
         case ENOSPC, EDQUOT: "; the file system holding \(folder) is full"

@@ -38,6 +38,11 @@ struct CountCommand: AsyncParsableCommand {
         if socket != nil && vocabulary.pretokenizer != .vocabulary {
             throw ValidationError("--pretokenizer applies to a vocabulary loaded here; the daemon counts with its vocabularies as they are")
         }
+        // A name wins over a file of the same name, as in VocabularyRegistry.load.
+        if socket != nil, let vocab = vocabulary.vocab, FileIO.isFile(vocab),
+           (try? VocabularyRegistry.standard.vocabularies())?.contains(where: { $0.entry.name == vocab }) != true {
+            throw ValidationError("--vocab \(vocab) is a file, and the daemon loads vocabularies by name only (as 'tokc vocab list' shows them); count without --socket, or list the file in a manifest of the daemon's TOKC_VOCAB_PATH")
+        }
     }
 
     func run() async throws {
@@ -84,7 +89,10 @@ struct CountCommand: AsyncParsableCommand {
         if paths.contains("-") {
             let bytes = try FileIO.readAll("-")
             guard let text = String(validating: bytes, as: UTF8.self) else {
-                throw ValidationError("standard input is not UTF-8, which the daemon's JSON cannot carry; save it to a file and count the file")
+                // Bad input (exit 2), not a usage error: the same command succeeds on UTF-8 text.
+                let end = bytes.withUnsafeBufferPointer { UTF8Scan.wellFormedEnd(in: $0, from: 0) }
+                let line = 1 + bytes[..<end].count { $0 == UInt8(ascii: "\n") }
+                throw TokcError.malformedInput(source: "standard input", line: line, expected: "UTF-8, the only text the daemon's JSON carries; save the bytes to a file and count the file, which the daemon reads byte for byte, or count without --socket")
             }
             let answer = try await client.count([text], vocab: vocab, allowSpecial: vocabulary.allowSpecial)
             counts.insert(("-", answer.bytes[0], answer.counts[0]), at: paths.firstIndex(of: "-") ?? 0)

@@ -27,15 +27,19 @@ import Glibc
             client.arguments = ["count", "--socket", daemon.socketPath, "-"]
             client.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
             client.standardOutput = FileHandle.nullDevice
+            let errors = daemon.folder + "/client-\(delay).err"
+            FileManager.default.createFile(atPath: errors, contents: nil)
+            client.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
             try client.run()
             clients.append(client)
             try await Task.sleep(for: .milliseconds(delay))
             kill(client.processIdentifier, SIGKILL)
         }
-        for client in clients {
+        for (client, delay) in zip(clients, [5, 15, 30, 60, 100, 150]) {
             client.waitUntilExit()
+            let errors = (try? String(contentsOfFile: daemon.folder + "/client-\(delay).err", encoding: .utf8)) ?? ""
             #expect(client.terminationReason == .uncaughtSignal && client.terminationStatus == SIGKILL,
-                    "the client ended by itself (\(client.terminationReason), \(client.terminationStatus)) before it could be killed")
+                    "the client to be killed after \(delay) ms ended by itself (\(client.terminationReason), \(client.terminationStatus)): \(errors)")
         }
         let survivor = try await daemon.raw()
         #expect(try await survivor.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
@@ -214,22 +218,47 @@ import Glibc
         }
         await server.shutdown()
         #expect(ServerError.cannotCreateSocket(path: missing, reason: "x").description == "\(missing): cannot create the socket: x")
-        if geteuid() != 0 {
-            // Root writes anywhere; for root the read-only mount above is the unwritable folder.
-            let locked = folder + "/locked"
+        // A folder this user may read but not write, and one it may not even enter.
+        chmod(folder, 0o755)
+        for (mode, hint) in [(mode_t(0o555), "cannot write to the folder"), (0o000, "cannot enter the folder")] {
+            let locked = folder + "/locked-\(String(mode, radix: 8))"
             try FileManager.default.createDirectory(atPath: locked, withIntermediateDirectories: false)
-            chmod(locked, 0o500)
-            let refused = try TokcServer(configuration: .init(socketPath: locked + "/tokc.sock"))
-            await #expect(throws: ServerError.cannotCreateSocket(path: locked + "/tokc.sock", reason: "Permission denied; this user cannot write to the folder \(locked)")) {
-                try await refused.start()
-            }
-            await refused.shutdown()
+            chmod(locked, mode)
+            let message = try await Self.startFailure(socket: locked + "/tokc.sock", besides: folder)
+            #expect(message.hasPrefix("\(locked)/tokc.sock: cannot create the socket: Permission denied; this user \(hint) \(locked)"), "\(message)")
             chmod(locked, 0o700)
         }
         try? FileManager.default.removeItem(atPath: folder)
     }
 
     // MARK: - Helpers
+
+    /// The one line `tokc serve --socket socket` stops with. Root writes anywhere, so for root it is a
+    /// `tokc serve` that has dropped to the user nobody (setpriv, util-linux), its binary copied into `folder`
+    /// where nobody can reach it; any other user runs the server in this process.
+    static func startFailure(socket: String, besides folder: String) async throws -> String {
+        if geteuid() != 0 {
+            let server = try TokcServer(configuration: .init(socketPath: socket))
+            let message: String
+            do {
+                try await server.start()
+                message = "started"
+            } catch {
+                message = "\(error)"
+            }
+            await server.shutdown()
+            return message
+        }
+        let tokc = folder + "/tokc"
+        if !FileManager.default.fileExists(atPath: tokc) {
+            try FileManager.default.copyItem(atPath: binaryBesideTests("tokc"), toPath: tokc)
+        }
+        let (status, errors) = try await offload {
+            try FaultTests.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tokc, "serve", "--socket", socket])
+        }
+        #expect(status == 2)
+        return errors.hasPrefix("tokc: error: ") && errors.hasSuffix("\n") ? String(errors.dropFirst(13).dropLast()) : errors
+    }
 
     /// Text of `bytes` bytes drawn from words of several scripts, with line breaks, reproducible from `seed`.
     static func mixedText(bytes: Int, seed: UInt64) -> [UInt8] {
@@ -275,9 +304,14 @@ import Glibc
 
     /// Runs `script` under `sh` in a private mount namespace: exit status and standard error.
     static func runInPrivateMount(script: String) throws -> (Int32, String) {
+        try run("/usr/bin/unshare", (geteuid() == 0 ? ["-m"] : ["-Urm"]) + ["sh", "-c", script])
+    }
+
+    /// Runs `executable` with `arguments`: exit status and standard error.
+    static func run(_ executable: String, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-        process.arguments = (geteuid() == 0 ? ["-m"] : ["-Urm"]) + ["sh", "-c", script]
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
         let errors = Pipe()
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice

@@ -78,6 +78,26 @@ import Tokc
         #expect(decoded.stdout == input)
     }
 
+    /// `--pattern` with a regex that leaves text unmatched keeps that text, as documented: tiktoken, which drops
+    /// it, gives only the three words' ids [24912, 24169, 16660] (tiktoken 0.14.0, `pat_str="[a-z]+"`).
+    @Test func aCustomPatternKeepsTheTextItDoesNotMatch() throws {
+        let text = Array("hello world, 123 foo".utf8)
+        let tiktoken = Fixtures.repositoryRoot + "/Vocabularies/o200k_base.tiktoken"
+        let encoded = try Self.tokc(["encode", "--vocab", tiktoken, "--pattern", "[a-z]+"], stdin: text)
+        #expect(encoded.status == 0, "\(encoded.stderr)")
+        let o200k = try Tokenizer.named("o200k_base")
+        // hello | " " | world | ", 123 " | foo, each piece merged alone.
+        let pieces = ["hello", " ", "world", ", 123 ", "foo"].map { piece in
+            var sink = IDSink()
+            Array(piece.utf8).withUnsafeBufferPointer { o200k.encoder.encode(piece: $0, into: &sink) }
+            return sink.ids
+        }
+        #expect(pieces[0] == [24912] && pieces[2] == [24169] && pieces[4] == [16660])
+        #expect(encoded.text == pieces.joined().map(String.init).joined(separator: " ") + "\n")
+        let decoded = try Self.tokc(["decode", "--vocab", "o200k_base"], stdin: encoded.stdout)
+        #expect(decoded.stdout == text)
+    }
+
     @Test func encodeJSONLinesInOrder() throws {
         let input = "{\"text\": \"hello world\"}\n{\"text\": \"<|endoftext|>\"}\n\n{\"text\": \"\"}\n"
         let run = try Self.tokc(["encode", "--vocab", "o200k_base", "--jsonl"], stdin: Array(input.utf8))
@@ -203,8 +223,12 @@ import Tokc
             #expect(here.status == 0 && there.status == 0, "\(there.stderr)")
             #expect(there.stdout == here.stdout)
         }
-        let notUTF8 = try Self.tokc(["count", "--socket", socket, "-"], stdin: [0xFF])
-        #expect(notUTF8.status == 1 && notUTF8.stderr.contains("standard input is not UTF-8"))
+        // Bad input (2), as the README states: the same command counts UTF-8 text.
+        let notUTF8 = try Self.tokc(["count", "--socket", socket, "-"], stdin: Array("ok\nstill ok\n".utf8) + [0xFF])
+        #expect(notUTF8.status == 2 && notUTF8.stderr.hasPrefix("tokc: error: standard input:3: expected UTF-8, the only text the daemon's JSON carries"), "\(notUTF8.stderr)")
+        // The daemon loads names only: a vocabulary file is a usage error (1) that says so.
+        let byPath = try Self.tokc(["count", "--socket", socket, "--vocab", Fixtures.repositoryRoot + "/Vocabularies/cl100k_base.tiktoken", file])
+        #expect(byPath.status == 1 && byPath.stderr.contains("the daemon loads vocabularies by name only"), "\(byPath.stderr)")
         let noDaemon = try Self.tokc(["count", "--socket", folder + "/none.sock", file])
         #expect(noDaemon.status == 2 && noDaemon.stderr.hasPrefix("tokc: error: cannot connect to the tokc daemon at \(folder)/none.sock"))
     }
