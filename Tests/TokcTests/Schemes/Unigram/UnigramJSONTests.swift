@@ -59,6 +59,22 @@ import TokcTestSupport
         }
     }
 
+    /// docs/vocabularies.md's figures: with byte fallback the converter's file gives the `.model`'s ids on every
+    /// held-out line; as converted (no byte fallback), 321 of the 6,789 lines differ, each by `<unk>`. (Each side
+    /// is its reference's ids: the parity tests of both formats hold them to tokenizers and sentencepiece.)
+    @Test func heldOutLinesAgainstTheModelWithAndWithoutByteFallback() throws {
+        let model = try Tokenizer.named("unigram-multi-8k")
+        let lines = try TrainedParityTests.heldOutLines().map(Array.init)
+        #expect(lines.count == 6_789)
+        let withFallback = try Self.converted(byteFallback: true)
+        #expect(lines.allSatisfy { withFallback.encode($0) == model.encode($0) })
+        let converted = try Self.converted(byteFallback: false)
+        let unknown: TokenID = 0  // the file's model.unk_id, as in the .model
+        let differing = lines.map { converted.encode($0) }.enumerated().filter { $0.element != model.encode(lines[$0.offset]) }
+        #expect(differing.count == 321)
+        #expect(differing.allSatisfy { $0.element.contains(unknown) })
+    }
+
     @Test func writtenFileReadsBackToTheSameIds() throws {
         let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
         let model = try SentencePieceModel.parse(try FileIO.readAll(path), path: path)
@@ -118,6 +134,20 @@ import TokcTestSupport
         #expect(try Self.read("-7.2625226974487305") == -7.262522697448731)
         #expect(Double("-7.2625226974487305")! == -7.2625226974487305 && -7.2625226974487305 != -7.262522697448731)
         #expect(try Self.read("-2.9047999382019043") == -2.9047999382019043)
+    }
+
+    /// docs/vocabularies.md's figure: of the 8,000 scores of the converter's `unigram-multi-8k` file, 1,840 read
+    /// one ULP away from the correctly rounded value, none further.
+    @Test func scoresOfTheUnigramFileThatReadDifferently() throws {
+        let content = try FileIO.readAll(Fixtures.directory + "/unigram-multi-8k.tokenizer.json")
+        let ulps = try JSONNode.withDocument(content, path: "unigram-multi-8k.tokenizer.json") { root in
+            (root["model"]?["vocab"]?.array ?? []).compactMap { entry -> Int? in
+                guard let score = entry.array?.last, let serde = score.serdeNumber, let rounded = Double(score.source) else { return nil }
+                return serde == rounded ? 0 : (serde.nextUp == rounded || serde.nextDown == rounded ? 1 : 2)
+            }
+        }
+        #expect(ulps.count == 8_000)
+        #expect(ulps.filter { $0 == 1 }.count == 1_840 && !ulps.contains(2))
     }
 
     @Test func formsOfNumbers() throws {
