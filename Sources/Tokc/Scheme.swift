@@ -21,6 +21,32 @@ public enum Scheme: String, CaseIterable, Sendable {
         }
     }
 
+    /// A vocabulary of this scheme trained on `files` with `tokc train`'s default options: BPE on o200k's
+    /// pattern, WordPiece uncased with BERT's specials, Unigram with nmt_nfkc and byte fallback, ungreedy with
+    /// capcode (what `tokc compare --train` runs).
+    public func train(
+        vocabSize: Int, files: [String], name: String, progress: (TrainingProgress) -> Void = { _ in }
+    ) throws(TokcError) -> Tokenizer {
+        func run<T: Trainer>(_ trainer: inout T) throws(TokcError) -> Tokenizer {
+            for file in files { try trainer.add(file: file) }
+            return try trainer.train(progress: progress).tokenizer(name: name)
+        }
+        switch self {
+        case .bpe:
+            var trainer = try BPETrainer(options: .init(vocabSize: vocabSize))
+            return try run(&trainer)
+        case .wordpiece:
+            var trainer = try WordPieceTrainer(options: .init(vocabSize: vocabSize))
+            return try run(&trainer)
+        case .unigram:
+            var trainer = try UnigramTrainer(options: .init(vocabSize: vocabSize, normalization: try .nmtNFKC()))
+            return try run(&trainer)
+        case .ungreedy:
+            var trainer = try UngreedyTrainer(options: .init(vocabSize: vocabSize))
+            return try run(&trainer)
+        }
+    }
+
     /// The scheme whose encoder this is.
     public static func of(_ encoder: any Encoder) -> Scheme {
         switch encoder {

@@ -145,38 +145,13 @@ public struct Comparison: Sendable {
                 throw .unreadableFile(path: options.corpus.folder, reason: "has no <lang>.train.txt files to train \(scheme.rawValue) on")
             }
             let name = "tokc-\(scheme.rawValue)-\(vocabSize)"
-            let tokenizer = try Self.train(scheme, vocabSize: vocabSize, files: files, name: name) { step in
+            let tokenizer = try scheme.train(vocabSize: vocabSize, files: files, name: name) { step in
                 progress(Progress(step: "training \(name): \(step.phase) \(step.done)/\(step.total)", done: index, total: count))
             }
             return (tokenizer, ComparisonReport.Vocabulary(
                 name: name, scheme: scheme, origin: "trained",
                 source: "tokc train --scheme \(scheme.rawValue) --vocab-size \(vocabSize) on \(files.map { ($0 as NSString).lastPathComponent }.joined(separator: " "))",
                 vocabularySize: tokenizer.vocabularySize, preparationSeconds: Self.seconds(clock.now - start)))
-        }
-    }
-
-    /// A vocabulary of `scheme` trained on `files` with `tokc train`'s default options: BPE on o200k's pattern,
-    /// WordPiece uncased with BERT's specials, Unigram with nmt_nfkc and byte fallback, ungreedy with capcode.
-    public static func train(
-        _ scheme: Scheme, vocabSize: Int, files: [String], name: String, progress: (TrainingProgress) -> Void = { _ in }
-    ) throws(TokcError) -> Tokenizer {
-        func run<T: Trainer>(_ trainer: inout T) throws(TokcError) -> Tokenizer {
-            for file in files { try trainer.add(file: file) }
-            return try trainer.train(progress: progress).tokenizer(name: name)
-        }
-        switch scheme {
-        case .bpe:
-            var trainer = try BPETrainer(options: .init(vocabSize: vocabSize))
-            return try run(&trainer)
-        case .wordpiece:
-            var trainer = try WordPieceTrainer(options: .init(vocabSize: vocabSize))
-            return try run(&trainer)
-        case .unigram:
-            var trainer = try UnigramTrainer(options: .init(vocabSize: vocabSize, normalization: try .nmtNFKC()))
-            return try run(&trainer)
-        case .ungreedy:
-            var trainer = try UngreedyTrainer(options: .init(vocabSize: vocabSize))
-            return try run(&trainer)
         }
     }
 

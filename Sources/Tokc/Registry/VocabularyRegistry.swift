@@ -69,10 +69,9 @@ public struct VocabularyRegistry: Sendable {
     /// Loads a vocabulary by manifest name, or from a file path.
     ///
     /// A name found in a manifest loads that entry, after checking its file's sha256. Otherwise an existing file
-    /// loads by its content: tokc's ungreedy vocabulary (a JSON object whose `format` is `tokc-ungreedy`) and a
-    /// Hugging Face `tokenizer.json` (any other JSON object) carry their whole pipeline; a
-    /// `*.model` file is a SentencePiece model; a `*.txt` file is BERT's `vocab.txt`, with BERT's uncased pipeline
-    /// around it; anything else is a `.tiktoken`
+    /// loads by its content, whatever its name (`VocabularyFileFormat.detect`): tokc's ungreedy vocabulary and a
+    /// Hugging Face `tokenizer.json` carry their whole pipeline; a SentencePiece model its normaliser; BERT's
+    /// `vocab.txt` gets BERT's uncased pipeline around it; a GGUF file is read for its metadata only; a `.tiktoken`
     /// BPE vocabulary: if its sha256 equals a manifest entry's, that entry supplies the pattern and special
     /// tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no special tokens.
     /// Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
@@ -84,20 +83,28 @@ public struct VocabularyRegistry: Sendable {
         guard FileIO.isFile(nameOrPath) else {
             throw .unknownVocabulary(name: nameOrPath, known: known.map(\.entry.name))
         }
+        // A GGUF model file is never read whole: its metadata reader reads the front of it only.
+        if VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count)) {
+            return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
+        }
         let content = try FileIO.readAll(nameOrPath)
-        if content.first(where: { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }) == UInt8(ascii: "{") {
-            if UngreedyFormat.isUngreedyFile(content) {
-                return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
-            }
+        switch try VocabularyFileFormat.detect(content, path: nameOrPath) {
+        case .ungreedy:
+            return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
+        case .tokenizerJSON:
             // A Hugging Face tokenizer.json carries its own pattern and added tokens.
             return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
-        }
-        if nameOrPath.hasSuffix(".model") {
+        case .sentencePiece:
             return try SentencePieceFormat.load(content, name: nameOrPath, path: nameOrPath)
-        }
-        if nameOrPath.hasSuffix(".txt") {
+        case .bertVocabulary:
             // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).
             return WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(content, path: nameOrPath), name: nameOrPath)
+        case .tekken:
+            throw .invalidVocabulary(path: nameOrPath, reason: "a Mistral Tekken file, which this tokc recognises but cannot load yet")
+        case .gguf:
+            return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
+        case .tiktoken:
+            break
         }
         let digest = Self.sha256(content)
         if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {

@@ -41,6 +41,23 @@ public enum FileIO {
         return Array(buffer[0..<used])
     }
 
+    /// The first `count` bytes of `path` (fewer if it is shorter), without reading the rest.
+    public static func readPrefix(_ path: String, count: Int) throws(TokcError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadableFile(path: path, reason: systemError()) }
+        defer { close(descriptor) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        var used = 0
+        while used < count {
+            let received = bytes.withUnsafeMutableBytes { read(descriptor, $0.baseAddress! + used, count - used) }
+            if received < 0 && errno == EINTR { continue }
+            if received < 0 { throw .unreadableFile(path: path, reason: systemError()) }
+            if received == 0 { break }
+            used += received
+        }
+        return Array(bytes[..<used])
+    }
+
     /// Whether `path` names an existing regular file.
     public static func isFile(_ path: String) -> Bool {
         var info = stat()

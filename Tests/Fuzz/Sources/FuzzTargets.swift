@@ -19,6 +19,9 @@ enum FuzzTarget: String, CaseIterable {
     case sentencePieceModel = "sentencepiece-model"
     /// tokc's ungreedy vocabulary reader.
     case ungreedyFile = "ungreedy-file"
+    /// GGUF metadata reader: any bytes give the metadata (having read no more than the input) or an error
+    /// naming a byte inside the input, never a crash; and the format detection on the same bytes.
+    case ggufMetadata = "gguf-metadata"
     /// Every shipped vocabulary on the input bytes: count == encode.count; decode(encode(x)) == x for the
     /// lossless ones (byte-level BPE, ungreedy); pieces never cross the input; no crash.
     case encoders = "encoders"
@@ -92,6 +95,18 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         if let tokenizer = try? UngreedyFormat.load(bytes, name: "fuzz", path: "fuzz.json") {
             _ = tokenizer.encode("Hello wörld 日本語 ")
         }
+    case .ggufMetadata:
+        var reader = GGUFMetadata.Reader(bytes: bytes, path: "fuzz.gguf")
+        do {
+            let metadata = try GGUFMetadata.parse(&reader)
+            check(metadata.bytesRead <= bytes.count, "read \(metadata.bytesRead) of \(bytes.count) bytes")
+        } catch let .invalidVocabulary(_, reason) {
+            let offset = Int(reason.dropFirst("byte ".count).prefix { $0.isNumber }) ?? -1
+            check(reason.hasPrefix("byte ") && offset >= 0 && offset <= bytes.count, "error names no byte of the input: \(reason)")
+        } catch {
+            check(false, "an error other than invalidVocabulary: \(error)")
+        }
+        _ = try? VocabularyFileFormat.detect(bytes, path: "fuzz")
     case .encoders:
         for (tokenizer, lossless) in shippedTokenizers {
             let ids = tokenizer.encode(bytes)
