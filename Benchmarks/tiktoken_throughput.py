@@ -18,7 +18,7 @@ import tempfile
 import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VOCABULARIES = ("o200k_base", "cl100k_base")
+VOCABULARIES = ("o200k_base", "cl100k_base", "r50k_base", "p50k_base")  # o200k_harmony reads o200k_base's file
 URL = "https://openaipublic.blob.core.windows.net/encodings/{}.tiktoken"
 
 

@@ -20,7 +20,7 @@ import TokcServer
         (#""just a string""#, "null", "malformed_json", "a request is a JSON object"),
         (#"{"id":2,"op":"translate"}"#, "2", "unknown_op", "unknown op 'translate'; ops: count, encode"),
         (#"{"id":3}"#, "3", "invalid_request", "missing field 'op'"),
-        (#"{"id":"x","op":"count","texts":["a"],"vocab":"o300k"}"#, "\"x\"", "unknown_vocab", "unknown vocabulary 'o300k'; known: o200k_base, cl100k_base, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"),
+        (#"{"id":"x","op":"count","texts":["a"],"vocab":"o300k"}"#, "\"x\"", "unknown_vocab", "unknown vocabulary 'o300k'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"),
         (#"{"id":5,"op":"count","texts":["a"],"model":"gpt4o"}"#, "5", "unknown_model", "similar: gpt-4o"),
         (#"{"id":6,"op":"cost","texts":["a"],"model":"gpt-6-sol"}"#, "6", "no_tokenizer", "'gpt-6-sol'"),
         (#"{"id":7,"op":"count","texts":"hello"}"#, "7", "invalid_request", "field 'texts' must be a list of strings, not a string"),
@@ -82,7 +82,7 @@ import TokcServer
     @Test func clientErrorsAreTyped() async throws {
         let daemon = try await Daemon.start()
         let client = daemon.client()
-        await #expect(throws: TokcClientError.server(ErrorBody(code: .unknownVocab, message: "unknown vocabulary 'nope'; known: o200k_base, cl100k_base, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"))) {
+        await #expect(throws: TokcClientError.server(ErrorBody(code: .unknownVocab, message: "unknown vocabulary 'nope'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"))) {
             _ = try await client.count(["a"], vocab: "nope")
         }
         // The connection survives an error answer.

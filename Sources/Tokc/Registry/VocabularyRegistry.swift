@@ -120,10 +120,11 @@ public struct VocabularyRegistry: Sendable {
     }
 
     /// Loads a located entry, verifying its checksum (for a `.tiktoken` file mapped from the compiled cache:
-    /// checked when the table was compiled, and the file unchanged since). Loaded tokenizers are cached per file and checksum for
+    /// checked when the table was compiled, and the file unchanged since). Loaded tokenizers are cached per name, file and checksum for
     /// the life of the process, so repeated loads (a daemon, many `Tokenizer.named` calls) cost a lookup.
     public func load(_ located: Located) throws(TokcError) -> Tokenizer {
-        let key = located.filePath + "\u{0}" + located.entry.sha256
+        // The name too: two entries may share a file (o200k_harmony is o200k_base's file with other specials).
+        let key = located.entry.name + "\u{0}" + located.filePath + "\u{0}" + located.entry.sha256
         if let cached = Self.cache.withLock({ $0[key] }) { return cached }
         let tokenizer = try assemble(located.entry, path: located.filePath, verifiedContent: nil)
         Self.cache.withLock { $0[key] = tokenizer }

@@ -40,7 +40,7 @@ enum FuzzTarget: String, CaseIterable {
 
 /// The shipped vocabularies, loaded once (by name, through the standard registry) for the `encoders` target.
 let shippedTokenizers: [(tokenizer: Tokenizer, lossless: Bool)] = {
-    let lossless: Set<String> = ["o200k_base", "cl100k_base", "llama3", "deepseek-v3", "ungreedy-multi-8k"]
+    let lossless: Set<String> = ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "ungreedy-multi-8k"]
     do {
         return try VocabularyRegistry.standard.vocabularies().map { located in
             (try VocabularyRegistry.standard.load(located), lossless.contains(located.entry.name))

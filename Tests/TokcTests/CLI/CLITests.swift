@@ -135,7 +135,7 @@ import Tokc
 
         let vocab = try Self.tokc(["count", "--vocab", "gpt5_base", "-"])
         #expect(vocab.status == 2)
-        #expect(vocab.stderr == "tokc: error: unknown vocabulary 'gpt5_base'; known: o200k_base, cl100k_base, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k\n")
+        #expect(vocab.stderr == "tokc: error: unknown vocabulary 'gpt5_base'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k\n")
 
         let missing = try Self.tokc(["count", "/nonexistent/file.txt"])
         #expect(missing.status == 2)
@@ -159,7 +159,7 @@ import Tokc
         let run = try Self.tokc(["vocab", "list"])
         #expect(run.status == 0)
         let names = run.text.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-        #expect(names == ["o200k_base", "cl100k_base", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])
+        #expect(names == ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])
     }
 
     @Test func costReportsTokensDollarsAndTheWindow() throws {

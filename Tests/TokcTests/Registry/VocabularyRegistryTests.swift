@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func unknownNamesListTheKnownOnes() {
-        #expect(throws: TokcError.unknownVocabulary(name: "o100k", known: ["o200k_base", "cl100k_base", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])) {
+        #expect(throws: TokcError.unknownVocabulary(name: "o100k", known: ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])) {
             try VocabularyRegistry(folders: [Self.shipped]).load("o100k")
         }
     }
@@ -29,7 +29,7 @@ import Testing
     @Test func userFoldersComeFirst() throws {
         let folder = try Self.makeFolder()
         let registry = VocabularyRegistry(folders: [folder, Self.shipped])
-        #expect(try registry.vocabularies().map(\.entry.name) == ["mine", "o200k_base", "cl100k_base", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])
+        #expect(try registry.vocabularies().map(\.entry.name) == ["mine", "o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])
         #expect(try registry.defaultVocabulary(for: .bpe) == "mine")
         #expect(try registry.load("mine").encode("hello world") == [15339, 1917])
     }

@@ -1,7 +1,7 @@
 import Testing
 @testable import Tokc
 
-/// Exact ids against tiktoken 0.14: the public fixtures (shared/reference/fixtures, copied) and the extra ones
+/// Exact ids against tiktoken 0.14.0: the public fixtures (shared/reference/fixtures, copied) and the extra ones
 /// made by `scripts/make-extra-fixtures.py` (random Unicode, one-megabyte lines, ill-formed UTF-8).
 @Suite struct BPEParityTests {
     static let vocabularies = ["o200k_base", "cl100k_base"]
@@ -24,6 +24,20 @@ import Testing
         let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
         #expect(records.count == 112)
         for record in records { try Self.checkText(record, tokenizer) }
+    }
+
+    /// The other tiktoken encodings tokc ships (issue #25): GPT-2/3's r50k_base, Codex's p50k_base, and gpt-oss's
+    /// o200k_harmony (o200k_base with 1,089 special tokens); fixtures from ../shared/reference/fixtures-more, copied.
+    @Test(arguments: ["r50k_base", "p50k_base", "o200k_harmony"])
+    func moreTiktokenEncodings(vocabulary: String) throws {
+        // Loaded first, o200k_base's tokenizer must not stand in for o200k_harmony, which shares its file (the
+        // registry's cache once keyed tokenizers by file and checksum only).
+        #expect(try Tokenizer.named("o200k_base").vocabularySize == 200_019)
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
+        #expect(records.count == 112)
+        for record in records { try Self.checkText(record, tokenizer) }
+        #expect(tokenizer.vocabularySize == ["r50k_base": 50_257, "p50k_base": 50_281, "o200k_harmony": 201_088][vocabulary])
     }
 
     @Test(arguments: vocabularies)
