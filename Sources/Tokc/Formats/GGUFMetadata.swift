@@ -120,40 +120,28 @@ public struct GGUFMetadata: Sendable {
             let count: UInt64 = try reader.integer("the element count of \(key)")
             try reader.check(count: count, atLeast: element.size, "elements of \(key)")
             let n = Int(count)
+            /// The `n` elements, each read by `next` (given its index, for error messages).
+            func collect<T>(_ next: (inout Reader, Int) throws(TokcError) -> T) throws(TokcError) -> [T] {
+                var values: [T] = []
+                values.reserveCapacity(n)
+                for index in 0..<n { values.append(try next(&reader, index)) }
+                return values
+            }
             switch element {
             case .string:
-                var strings: [[UInt8]] = []
-                strings.reserveCapacity(n)
-                for index in 0..<n { strings.append(try reader.string("element \(index) of \(key)")) }
-                return .strings(strings)
+                return .strings(try collect { reader, index throws(TokcError) in try reader.string("element \(index) of \(key)") })
             case .array:
                 for index in 0..<n { _ = try Self.value(of: ValueType.array.rawValue, &reader, key: "\(key)[\(index)]") }
                 return .arrays(count: n)
-            case .bool:
-                var flags: [Bool] = []
-                flags.reserveCapacity(n)
-                for _ in 0..<n { flags.append(try reader.bool(what)) }
-                return .boolArray(flags)
-            case .float32, .float64:
-                var values: [Double] = []
-                values.reserveCapacity(n)
-                for _ in 0..<n { values.append(try reader.float(element, what)) }
-                return .floatArray(values)
-            case .int8, .int16, .int32, .int64:
-                var values: [Int64] = []
-                values.reserveCapacity(n)
-                for _ in 0..<n { values.append(try reader.signed(element, what)) }
-                return .signedArray(values)
-            case .uint8, .uint16, .uint32, .uint64:
-                var values: [UInt64] = []
-                values.reserveCapacity(n)
-                for _ in 0..<n { values.append(try reader.unsigned(element, what)) }
-                return .unsignedArray(values)
+            case .bool: return .boolArray(try collect { reader, _ throws(TokcError) in try reader.bool(what) })
+            case .float32, .float64: return .floatArray(try collect { reader, _ throws(TokcError) in try reader.float(element, what) })
+            case .int8, .int16, .int32, .int64: return .signedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what) })
+            case .uint8, .uint16, .uint32, .uint64: return .unsignedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what) })
             }
         case .bool: return .bool(try reader.bool(what))
         case .float32, .float64: return .float(try reader.float(type, what))
-        case .int8, .int16, .int32, .int64: return .signed(try reader.signed(type, what))
-        case .uint8, .uint16, .uint32, .uint64: return .unsigned(try reader.unsigned(type, what))
+        case .int8, .int16, .int32, .int64: return .signed(try reader.integer(type, what))
+        case .uint8, .uint16, .uint32, .uint64: return .unsigned(try reader.integer(type, what))
         }
     }
 
@@ -254,21 +242,17 @@ public struct GGUFMetadata: Sendable {
             type == .float32 ? Double(Float(bitPattern: try integer(what))) : Double(bitPattern: try integer(what))
         }
 
-        mutating func signed(_ type: ValueType, _ what: String) throws(TokcError) -> Int64 {
+        /// A value of one of GGUF's integer types, widened to `Wide` (sign-extended from a signed type).
+        mutating func integer<Wide: FixedWidthInteger>(_ type: ValueType, _ what: String) throws(TokcError) -> Wide {
             switch type {
-            case .int8: Int64(try integer(what) as Int8)
-            case .int16: Int64(try integer(what) as Int16)
-            case .int32: Int64(try integer(what) as Int32)
-            default: try integer(what) as Int64
-            }
-        }
-
-        mutating func unsigned(_ type: ValueType, _ what: String) throws(TokcError) -> UInt64 {
-            switch type {
-            case .uint8: UInt64(try integer(what) as UInt8)
-            case .uint16: UInt64(try integer(what) as UInt16)
-            case .uint32: UInt64(try integer(what) as UInt32)
-            default: try integer(what) as UInt64
+            case .uint8: Wide(truncatingIfNeeded: try integer(what) as UInt8)
+            case .int8: Wide(truncatingIfNeeded: try integer(what) as Int8)
+            case .uint16: Wide(truncatingIfNeeded: try integer(what) as UInt16)
+            case .int16: Wide(truncatingIfNeeded: try integer(what) as Int16)
+            case .uint32: Wide(truncatingIfNeeded: try integer(what) as UInt32)
+            case .int32: Wide(truncatingIfNeeded: try integer(what) as Int32)
+            case .int64: Wide(truncatingIfNeeded: try integer(what) as Int64)
+            default: Wide(truncatingIfNeeded: try integer(what) as UInt64)
             }
         }
     }

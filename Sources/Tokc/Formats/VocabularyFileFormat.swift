@@ -32,7 +32,8 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         if isGGUF(head: content) { return .gguf }
         let firstNonSpace = content.first { $0 != 0x20 && $0 != 0x0A && $0 != 0x0D && $0 != 0x09 }
         if firstNonSpace == UInt8(ascii: "{") {
-            if UngreedyFormat.isUngreedyFile(content) { return .ungreedy }
+            // The ungreedy file's `format` member, which tokc writes first, names it.
+            if contains(content.prefix(512), "\"\(UngreedyFormat.formatName)\"") { return .ungreedy }
             return looksLikeTekken(content) ? .tekken : .tokenizerJSON
         }
         if looksLikeSentencePiece(content) { return .sentencePiece }
@@ -49,6 +50,7 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         return contains(head, "\"config\"") && contains(head, "\"token_bytes\"")
     }
 
+    /// Whether `text`'s UTF-8 occurs in `bytes`.
     private static func contains(_ bytes: ArraySlice<UInt8>, _ text: String) -> Bool {
         let needle = Array(text.utf8)
         guard bytes.count >= needle.count else { return false }
@@ -82,7 +84,7 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         return !token.isEmpty && base64 && !rank.isEmpty && rank.allSatisfy { (0x30...0x39).contains($0) }
     }
 
-    /// UTF-8 lines, at least two, none holding a space or tab: a token per line.
+    /// UTF-8 with at least one line break and no space or tab anywhere: a token per line.
     private static func looksLikeTokenLines(_ content: [UInt8]) -> Bool {
         guard String(validating: content, as: UTF8.self) != nil, content.contains(0x0A) else { return false }
         return !content.contains(0x20) && !content.contains(0x09)

@@ -84,11 +84,9 @@ public struct VocabularyRegistry: Sendable {
             throw .unknownVocabulary(name: nameOrPath, known: known.map(\.entry.name))
         }
         // A GGUF model file is never read whole: its metadata reader reads the front of it only.
-        if VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count)) {
-            return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
-        }
-        let content = try FileIO.readAll(nameOrPath)
-        switch try VocabularyFileFormat.detect(content, path: nameOrPath) {
+        let isGGUF = VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count))
+        let content = isGGUF ? [] : try FileIO.readAll(nameOrPath)
+        switch isGGUF ? .gguf : try VocabularyFileFormat.detect(content, path: nameOrPath) {
         case .ungreedy:
             return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
         case .tokenizerJSON:

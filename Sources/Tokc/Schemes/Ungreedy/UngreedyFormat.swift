@@ -13,12 +13,6 @@
 public enum UngreedyFormat {
     public static let formatName = "tokc-ungreedy"
 
-    /// Whether a JSON file is an ungreedy vocabulary: its `format` member, which tokc writes first, names it.
-    static func isUngreedyFile(_ content: [UInt8]) -> Bool {
-        let head = content.prefix(512)
-        let marker = Array("\"\(formatName)\"".utf8)
-        return head.count >= marker.count && (0...(head.count - marker.count)).contains { head.dropFirst($0).starts(with: marker) }
-    }
 
     public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
         try JSONNode.withDocument(content, path: path) { root throws(TokcError) in
