@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 import Tokc
 import TokcClient
 import TokcProtocol
@@ -235,7 +236,9 @@ import Glibc
 
     /// The one line `tokc serve --socket socket` stops with. Root writes anywhere, so for root it is a
     /// `tokc serve` that has dropped to the user nobody (setpriv, util-linux), its binary copied into `folder`
-    /// where nobody can reach it; any other user runs the server in this process.
+    /// where nobody can reach it, and the manifest and price table it reads at start beside it (`TOKC_HOME`):
+    /// the checkout may sit in a folder nobody cannot enter (a clone under `mktemp -d` does). Any other user
+    /// runs the server in this process.
     static func startFailure(socket: String, besides folder: String) async throws -> String {
         if geteuid() != 0 {
             let server = try TokcServer(configuration: .init(socketPath: socket))
@@ -249,12 +252,17 @@ import Glibc
             await server.shutdown()
             return message
         }
-        let tokc = folder + "/tokc"
+        let tokc = folder + "/tokc", home = folder + "/home"
         if !FileManager.default.fileExists(atPath: tokc) {
             try FileManager.default.copyItem(atPath: binaryBesideTests("tokc"), toPath: tokc)
+            try FileManager.default.createDirectory(atPath: home + "/Vocabularies", withIntermediateDirectories: true)
+            for file in ["manifest.json", "models.json"] {
+                try FileManager.default.copyItem(atPath: References.repositoryRoot + "/Vocabularies/" + file, toPath: home + "/Vocabularies/" + file)
+            }
         }
         let (status, errors) = try await offload {
-            try FaultTests.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", tokc, "serve", "--socket", socket])
+            try FaultTests.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups",
+                                                    "/usr/bin/env", "TOKC_HOME=" + home, tokc, "serve", "--socket", socket])
         }
         #expect(status == 2)
         return errors.hasPrefix("tokc: error: ") && errors.hasSuffix("\n") ? String(errors.dropFirst(13).dropLast()) : errors
