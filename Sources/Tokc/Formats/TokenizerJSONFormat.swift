@@ -239,7 +239,9 @@ private struct Reader {
         let byteLevel = Self.containsByteLevel(root["pre_tokenizer"])
         let byteFallback = model["byte_fallback"]?.bool == true
         let ignoreMerges = model["ignore_merges"]?.bool == true
-        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !isAbsent(model[key]) {
+        // An empty prefix or suffix is no prefix or suffix (Qwen 2.5 / 3 / 3.5 and MiniMax write `""`): Hugging
+        // Face prepends or appends the empty string and strips nothing when it merges.
+        for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !isAbsent(model[key]) && model[key]?.string != "" {
             throw unsupported("model.\(key)", model[key]!.source)
         }
         guard let vocabulary = model["vocab"]?.members else {
@@ -560,10 +562,13 @@ private struct Reader {
                 guard let regex = part["pattern"]?["Regex"]?.string else {
                     throw unsupported("Split with a String pattern", "supported: a Regex pattern")
                 }
-                guard part["behavior"]?.string == "Isolated", part["invert"]?.bool != true else {
-                    throw unsupported("Split behavior '\(part["behavior"]?.string ?? "?")'", "supported: Isolated, not inverted")
+                // Isolated keeps matches and the text between them as pieces; Removed with invert keeps the
+                // matches and drops the rest (invert makes the matches the kept parts).
+                let behavior = (part["behavior"]?.string ?? "?", part["invert"]?.bool == true)
+                guard behavior == ("Isolated", false) || behavior == ("Removed", true) else {
+                    throw unsupported("Split behavior '\(behavior.0)'\(behavior.1 ? " inverted" : "")", "supported: Isolated, or Removed inverted")
                 }
-                stages.append(try RegexPreTokenizer(pattern: regex))
+                stages.append(try RegexPreTokenizer(pattern: regex, keepsUnmatched: behavior.0 == "Isolated"))
             case "ByteLevel" where index == parts.count - 1:
                 guard part["add_prefix_space"]?.bool != true else { throw unsupported("ByteLevel.add_prefix_space", "true") }
                 if part["use_regex"]?.bool != false {

@@ -46,6 +46,9 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// that holds a code point 15.0–16.0 assigned; nil when the pattern names no such class.
     private let widenedRegex: PCRE2Pattern?
     private let shortcut: WordShortcut?
+    /// Whether text no branch matches is a piece of its own (tokc's rule, and Hugging Face's `Isolated`) or
+    /// dropped (Hugging Face's inverted `Removed`, which keeps the matches alone: MiniMax's tokenizer.json).
+    public let keepsUnmatched: Bool
 
     /// The common pieces of Latin-script text found without PCRE2 for the built-in patterns, where it is certain
     /// what the regex would match: a word of ASCII and Latin-1 letters (U+00C0–U+00FF) with its leading space or
@@ -314,8 +317,9 @@ public struct RegexPreTokenizer: PreTokenizer {
     }
 
     /// Compiles `pattern`, a regex in the dialect of tiktoken's patterns (Rust `regex`/`fancy-regex`).
-    public init(pattern: String) throws(TokcError) {
+    public init(pattern: String, keepsUnmatched: Bool = true) throws(TokcError) {
         self.pattern = pattern
+        self.keepsUnmatched = keepsUnmatched
         let plain = Self.pcre2Dialect(of: pattern, widening: false)
         let widened = Self.pcre2Dialect(of: pattern)
         self.regex = try PCRE2Pattern(plain)
@@ -369,18 +373,17 @@ public struct RegexPreTokenizer: PreTokenizer {
             guard text[start] >= 0xE3 || (start + 1 < text.count && text[start + 1] >= 0xE3) else { return nil }
             return CaselessShortcut.matchEnd(in: text, from: start, word: shortcut)
         }) { match in
-            if match.lowerBound > covered {
+            if match.lowerBound > covered && keepsUnmatched {
                 body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
             }
             body(UnsafeBufferPointer(rebasing: text[match]))
             covered = match.upperBound
         }
-        // Text no branch matches (possible only with a user's pattern) is a piece by itself. If PCRE2 hit a
-        // resource limit (`completed == false`), the rest goes out as one piece: still lossless, the count
-        // close. tokc's own patterns are possessive or single-class repeats and have not hit one, even on a
-        // 1 MB line.
-        _ = completed
-        if covered < text.count {
+        // Text no branch matches (possible only with a user's pattern) is a piece by itself, or dropped where
+        // `keepsUnmatched` is false. If PCRE2 hit a resource limit (`completed == false`), the rest goes out as
+        // one piece: still lossless, the count close. tokc's own patterns are possessive or single-class repeats
+        // and have not hit one, even on a 1 MB line.
+        if covered < text.count && (keepsUnmatched || !completed) {
             body(UnsafeBufferPointer(rebasing: text[covered...]))
         }
     }
