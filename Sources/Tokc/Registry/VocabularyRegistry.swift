@@ -98,7 +98,7 @@ public struct VocabularyRegistry: Sendable {
             // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).
             return WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(content, path: nameOrPath), name: nameOrPath)
         case .tekken:
-            throw .invalidVocabulary(path: nameOrPath, reason: "a Mistral Tekken file, which this tokc recognises but cannot load yet")
+            return try TekkenFormat.load(content, name: nameOrPath, path: nameOrPath)
         case .gguf:
             return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
         case .tiktoken:
