@@ -1,18 +1,353 @@
-/// The tokenizer a GGUF file's metadata describes (`tokenizer.ggml.*`, as llama.cpp's `llama-vocab.cpp` reads
-/// it). This build reads the metadata and names the tokenizer; it does not yet assemble GGUF tokenizers, and
-/// says so rather than guess at one.
+/// The tokenizer a GGUF file's metadata describes (`tokenizer.ggml.*`), assembled to give llama.cpp's ids: its
+/// `src/llama-vocab.cpp` is the specification, since llama.cpp is what runs the model.
+///
+/// - `gpt2`: byte-level BPE ranked by `tokenizer.ggml.merges`, split by the regexes of `tokenizer.ggml.pre`
+///   (`GGUFPreTokenizer`); tokens are GPT-2's byte-to-character spelling.
+/// - `llama`: SentencePiece-style BPE over `tokenizer.ggml.scores` (the highest-scoring pair first), spaces as
+///   `▁`, a `▁` in front of every stretch of text (`add_space_prefix`, on unless the file says otherwise),
+///   `<0xNN>` byte fallback.
+/// - `bert`: WordPiece over BERT's clean-up and split; llama.cpp stores word-initial tokens with a `▁` in front and
+///   continuations bare, which tokc reads back as BERT's bare and `##` tokens.
+/// - `t5`: Unigram with the file's `precompiled_charsmap`, as SentencePiece's Unigram.
+/// - `gemma4`: BPE ranked by its merges over raw UTF-8 with spaces as `▁`, lines apart, `<0xNN>` byte fallback.
+///
+/// Control, user-defined and unknown tokens are special tokens: matched in text only where the caller allows
+/// (llama.cpp's `parse_special`; it always matches user-defined ones, which callers get with
+/// `allowedSpecial: .only(userDefined)`). `add_bos`/`add_eos` (`add_sep` for BERT) become the template.
+/// A `model` or `pre` value tokc does not know is an error naming the values it knows.
 public enum GGUFFormat {
+    /// The `tokenizer.ggml.model` values tokc assembles.
+    static let knownModels = ["gpt2", "llama", "bert", "t5", "gemma4"]
+
+    /// llama.cpp's token types (`tokenizer.ggml.token_type`).
+    enum TokenType: Int64 {
+        case undefined = 0, normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6
+
+        var isSpecial: Bool { self == .control || self == .userDefined || self == .unknown }
+    }
+
+    /// Token texts llama.cpp treats as ending generation, which it makes control tokens whatever the file says.
+    static let endOfGeneration: Set<String> = [
+        "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>", "<end_of_turn>",
+        "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]", "<|end_of_text|>", "<end_of_utterance>",
+        "<eos>", "<turn|>", "<|tool_response>", "<｜end▁of▁sentence｜>", "[e~[",
+    ]
+
+    /// Texts llama.cpp looks for when the file names no id for a role (end of turn, the fill-in-the-middle parts,
+    /// end of message), in the order of the id keys in `Vocabulary.tokenTypes`; the one it finds becomes control.
+    static let roleTexts: [Set<String>] = [
+        ["<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]",
+         "<｜end▁of▁sentence｜>", "<end_of_utterance>"],
+        ["<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<｜fim▁begin｜>", "<PRE>", "▁<PRE>", "<|code_prefix|>", "<|prefix|>"],
+        ["<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<｜fim▁hole｜>", "<SUF>", "▁<SUF>", "<|code_suffix|>", "<|suffix|>"],
+        ["<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<｜fim▁end｜>", "<MID>", "▁<MID>", "<|code_middle|>", "<|middle|>"],
+        ["<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"],
+        ["<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"],
+        ["<|file_sep|>"],
+        ["<|eom_id|>"],
+    ]
+
     public static func load(_ metadata: GGUFMetadata, name: String, path: String) throws(TokcError) -> Tokenizer {
-        func text(_ key: String) -> String? {
-            if case let .string(bytes)? = metadata[key] { return String(decoding: bytes, as: UTF8.self) }
+        let vocabulary = try Vocabulary(metadata, path: path)
+        switch vocabulary.model {
+        case "gpt2": return try byteLevelBPE(vocabulary, name: name)
+        case "llama": return try sentencePiece(vocabulary, modelType: .bpe, name: name)
+        case "t5": return try sentencePiece(vocabulary, modelType: .unigram, name: name)
+        case "bert": return try wordPiece(vocabulary, name: name)
+        case "gemma4": return try gemma4(vocabulary, name: name)
+        default:
+            throw .invalidVocabulary(path: path, reason: "a GGUF tokenizer.ggml.model '\(vocabulary.model)', which tokc does not know (it knows \(knownModels.joined(separator: ", ")))")
+        }
+    }
+
+    /// The user-defined tokens of a GGUF tokenizer loaded by `load`: the ones llama.cpp matches in text even
+    /// when it parses no special tokens.
+    public static func userDefinedTokens(_ metadata: GGUFMetadata, path: String) throws(TokcError) -> Set<String> {
+        try Vocabulary(metadata, path: path).userDefinedTokens
+    }
+
+    // MARK: - The metadata tokc reads
+
+    struct Vocabulary {
+        let path: String
+        let model: String
+        let pre: String?
+        let tokens: [[UInt8]]
+        let types: [TokenType]
+        let scores: [Double]
+        let merges: [[UInt8]]
+        let metadata: GGUFMetadata
+
+        init(_ metadata: GGUFMetadata, path: String) throws(TokcError) {
+            self.path = path
+            self.metadata = metadata
+            func invalid(_ reason: String) -> TokcError { .invalidVocabulary(path: path, reason: "GGUF " + reason) }
+            guard case let .string(model)? = metadata["tokenizer.ggml.model"] else {
+                throw invalid("file without tokenizer.ggml.model: it holds no tokenizer")
+            }
+            self.model = String(decoding: model, as: UTF8.self)
+            if case let .string(pre)? = metadata["tokenizer.ggml.pre"] { self.pre = String(decoding: pre, as: UTF8.self) } else { pre = nil }
+            guard case let .strings(tokens)? = metadata["tokenizer.ggml.tokens"], !tokens.isEmpty else {
+                throw invalid("tokenizer.ggml.tokens: expected a non-empty array of strings")
+            }
+            self.tokens = tokens
+            switch metadata["tokenizer.ggml.token_type"] {
+            case nil:
+                types = Array(repeating: .normal, count: tokens.count)
+            case let .signedArray(values)? where values.count >= tokens.count:
+                types = values.prefix(tokens.count).map { TokenType(rawValue: $0) ?? .undefined }
+            default:
+                throw invalid("tokenizer.ggml.token_type: expected an array of \(tokens.count) integers")
+            }
+            switch metadata["tokenizer.ggml.scores"] {
+            case nil:
+                scores = Array(repeating: 0, count: tokens.count)
+            case let .floatArray(values)? where values.count >= tokens.count:
+                scores = Array(values.prefix(tokens.count))
+            case let .signedArray(values)? where values.count >= tokens.count:
+                scores = values.prefix(tokens.count).map(Double.init)
+            default:
+                throw invalid("tokenizer.ggml.scores: expected an array of \(tokens.count) numbers")
+            }
+            switch metadata["tokenizer.ggml.merges"] {
+            case nil: merges = []
+            case let .strings(values)?: merges = values
+            default: throw invalid("tokenizer.ggml.merges: expected an array of strings")
+            }
+            tokenTypes = adjustedTypes()
+        }
+
+        func flag(_ key: String) -> Bool? {
+            if case let .bool(value)? = metadata["tokenizer.ggml." + key] { return value }
             return nil
         }
-        guard let model = text("tokenizer.ggml.model") else {
-            throw .invalidVocabulary(path: path, reason: "a GGUF file without tokenizer.ggml.model: it holds no tokenizer")
+
+        /// A special id the file sets, if it is in range (llama.cpp ignores one that is not).
+        func id(_ key: String) -> TokenID? {
+            switch metadata["tokenizer.ggml." + key] {
+            case let .unsigned(value)? where value < UInt64(tokens.count): return TokenID(value)
+            case let .signed(value)? where value >= 0 && value < Int64(tokens.count): return TokenID(value)
+            default: return nil
+            }
         }
-        var tokens = 0
-        if case let .strings(list)? = metadata["tokenizer.ggml.tokens"] { tokens = list.count }
-        let pre = text("tokenizer.ggml.pre").map { ", pre-tokenizer '\($0)'" } ?? ""
-        throw .invalidVocabulary(path: path, reason: "a GGUF tokenizer (model '\(model)'\(pre), \(tokens) tokens), which this tokc reads but cannot build yet")
+
+        func text(_ id: Int) -> String { String(decoding: tokens[id], as: UTF8.self) }
+
+        /// Control, user-defined and unknown tokens by their text (llama.cpp's special-token cache), after the
+        /// changes llama.cpp makes to the file's types (`tokenTypes`).
+        var specialTokens: [String: TokenID] {
+            var result: [String: TokenID] = [:]
+            for (id, type) in tokenTypes.enumerated() where type.isSpecial {
+                if !tokens[id].isEmpty { result[text(id)] = TokenID(id) }
+            }
+            return result
+        }
+
+        /// The user-defined tokens: those llama.cpp matches in text even when it parses no special tokens.
+        var userDefinedTokens: Set<String> {
+            Set(tokenTypes.indices.filter { tokenTypes[$0] == .userDefined }.map(text))
+        }
+
+        /// The token types as llama.cpp uses them: the file's, with tokens whose text marks an end of turn, a
+        /// fill-in-the-middle part or an end of generation made control tokens (when the file does not name the
+        /// id), gpt-oss's `<|channel|>` `<|message|>` `<|start|>` `<|constrain|>` user-defined, and Gemma 4's `</s>`
+        /// ordinary.
+        private(set) var tokenTypes: [TokenType] = []
+
+        private func adjustedTypes() -> [TokenType] {
+            var result = types
+            let idKeys = ["eot_token_id", "fim_pre_token_id", "fim_suf_token_id", "fim_mid_token_id", "fim_pad_token_id",
+                          "fim_rep_token_id", "fim_sep_token_id", "eom_token_id"]
+            var controlLooking = GGUFFormat.endOfGeneration
+            for (key, texts) in zip(idKeys, GGUFFormat.roleTexts) where id(key) == nil { controlLooking.formUnion(texts) }
+            let hasToolResponse = tokens.contains { $0.elementsEqual("<|tool_response>".utf8) }
+            for id in tokens.indices {
+                let token = text(id)
+                if controlLooking.contains(token) && result[id] != .control { result[id] = .control }
+                if ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"].contains(token) { result[id] = .userDefined }
+                if hasToolResponse && token == "</s>" { result[id] = .normal }
+            }
+            return result
+        }
+
+        /// `add_bos`/`add_eos` with llama.cpp's defaults for the model.
+        func template(addsBOSByDefault: Bool, addsEOSByDefault: Bool, bos: TokenID?, eos: TokenID?) -> TokenTemplate {
+            let prefix = (flag("add_bos_token") ?? addsBOSByDefault) ? bos.map { [$0] } ?? [] : []
+            let suffix = (flag("add_eos_token") ?? addsEOSByDefault) ? eos.map { [$0] } ?? [] : []
+            return TokenTemplate(prefix: prefix, suffix: suffix)
+        }
+
+        func invalid(_ reason: String) -> TokcError { .invalidVocabulary(path: path, reason: "GGUF " + reason) }
+    }
+
+    // MARK: - Assembly per model
+
+    private static func byteLevelBPE(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
+        guard let pre = GGUFPreTokenizer.named(vocabulary.pre) else {
+            throw vocabulary.invalid("tokenizer.ggml.pre '\(vocabulary.pre ?? "")', which tokc does not know (it knows \(GGUFPreTokenizer.knownNames.joined(separator: ", ")))")
+        }
+        // Every token in GPT-2's spelling, decoded to its bytes: llama.cpp looks merged pieces up among all of
+        // them. User-defined tokens are stored as plain text (a space is a space) and mostly fail to decode;
+        // they are special tokens, matched in text, as are control ones.
+        var entries: [(id: TokenID, bytes: [UInt8])] = []
+        entries.reserveCapacity(vocabulary.tokens.count)
+        for id in vocabulary.tokens.indices {
+            if let bytes = ByteLevel.bytes(of: vocabulary.text(id)), !bytes.isEmpty { entries.append((TokenID(id), bytes)) }
+        }
+        let table = try tokenTable(entries, vocabulary)
+        let merges = try resolvedMerges(vocabulary, table: table) { ByteLevel.bytes(of: String(decoding: $0, as: UTF8.self)) }
+        // A byte without a token (bytes UTF-8 never uses; some control characters in Falcon's) is dropped, as
+        // llama.cpp drops it.
+        let byteIDs = (0...255).map { byte in withUnsafePointer(to: UInt8(byte)) { table.id(of: $0, count: 1) } ?? MergeListBPEEncoder.noToken }
+        guard var encoder = MergeListBPEEncoder(table: table, merges: merges, alphabet: .bytes(ids: byteIDs)) else {
+            throw vocabulary.invalid("byte-level BPE cannot be assembled")
+        }
+        if pre.ignoresMerges { encoder.wholePieces = .always }
+        let bos = vocabulary.id("bos_token_id") ?? 11, eos = vocabulary.id("eos_token_id") ?? 11
+        let addsBOS = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano", "tekken", "chameleon"]
+            .contains(vocabulary.pre ?? "")
+        return Tokenizer(
+            name: name, normalizer: UnicodeNormalizer.identity, preTokenizer: try pre.stages(), encoder: encoder,
+            specialTokens: vocabulary.specialTokens,
+            template: vocabulary.template(addsBOSByDefault: addsBOS, addsEOSByDefault: false, bos: bos, eos: eos))
+    }
+
+    /// `llama` (BPE by score) and `t5` (Unigram): the metadata as a SentencePiece model, which tokc encodes as
+    /// SentencePiece does.
+    private static func sentencePiece(
+        _ vocabulary: Vocabulary, modelType: SentencePieceModel.ModelType, name: String
+    ) throws(TokcError) -> Tokenizer {
+        var model = SentencePieceModel()
+        model.modelType = modelType
+        model.vocabularySize = vocabulary.tokens.count
+        model.pieces = vocabulary.tokens.indices.map { id in
+            let type: SentencePieceModel.PieceType = switch vocabulary.types[id] {
+            case .unknown: .unknown
+            case .control: .control
+            case .userDefined: .userDefined
+            case .unused: .unused
+            case .byte: .byte
+            case .normal, .undefined: .normal
+            }
+            return SentencePieceModel.Piece(text: vocabulary.tokens[id], score: Float(vocabulary.scores[id]), type: type)
+        }
+        model.byteFallback = vocabulary.types.contains(.byte)
+        model.unknownID = Int(vocabulary.id("unknown_token_id") ?? (modelType == .bpe ? 0 : 2))
+        if modelType == .unigram {
+            var charsMap: [UInt8] = []
+            switch vocabulary.metadata["tokenizer.ggml.precompiled_charsmap"] {
+            case nil: break
+            case let .unsignedArray(values)?: charsMap = values.map { UInt8(truncatingIfNeeded: $0) }
+            case let .signedArray(values)?: charsMap = values.map { UInt8(truncatingIfNeeded: $0) }
+            default: throw vocabulary.invalid("tokenizer.ggml.precompiled_charsmap: expected an array of bytes")
+            }
+            model.normalization.precompiledCharsMap = charsMap
+            model.normalization.addDummyPrefix = vocabulary.flag("add_space_prefix") ?? false
+            model.normalization.removeExtraWhitespaces = vocabulary.flag("remove_extra_whitespaces") ?? false
+        } else {
+            // llama.cpp rewrites nothing for `llama` but spaces, and puts one in front unless told not to.
+            model.normalization.addDummyPrefix = vocabulary.flag("add_space_prefix") ?? true
+            model.normalization.removeExtraWhitespaces = false
+        }
+        model.normalization.escapeWhitespaces = true
+        let base = try SentencePieceFormat.tokenizer(model, name: name, path: vocabulary.path)
+        let bos = vocabulary.id("bos_token_id") ?? (modelType == .bpe ? 1 : nil)
+        let eos = vocabulary.id("eos_token_id") ?? (modelType == .bpe ? 2 : 1)
+        return Tokenizer(
+            name: name, normalizer: base.normalizer, preTokenizer: base.preTokenizer, encoder: base.encoder,
+            specialTokens: vocabulary.specialTokens, detokenizer: base.detokenizer,
+            template: vocabulary.template(addsBOSByDefault: modelType == .bpe, addsEOSByDefault: modelType == .unigram, bos: bos, eos: eos))
+    }
+
+    /// `bert`: llama.cpp's vocabulary marks a word's first token with `▁` and leaves continuations bare; BERT's
+    /// spelling is the reverse (bare first, `##` continuation), which tokc's WordPiece reads.
+    private static func wordPiece(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
+        let phantomSpace = MetaspaceNormalizer.lowLine
+        let prefix = Array("##".utf8)
+        var tokens: [[UInt8]] = []
+        tokens.reserveCapacity(vocabulary.tokens.count)
+        for (id, token) in vocabulary.tokens.enumerated() {
+            if vocabulary.types[id] == .control || vocabulary.types[id] == .unknown || vocabulary.types[id] == .userDefined {
+                tokens.append(token)
+            } else if token.starts(with: phantomSpace) {
+                tokens.append(Array(token.dropFirst(phantomSpace.count)))
+            } else {
+                tokens.append(prefix + token)
+            }
+        }
+        guard let unknown = vocabulary.id("unknown_token_id") ?? (vocabulary.tokens.count > 100 ? 100 : nil),
+              let encoder = WordPieceEncoder(tokens: tokens, unknownToken: tokens[Int(unknown)], prefix: prefix, maxCharactersPerWord: 1 << 30)
+        else {
+            throw vocabulary.invalid("WordPiece vocabulary cannot be assembled (its tokens repeat once spelled as BERT's, or it has no unknown token)")
+        }
+        // llama.cpp's defaults: lowercase, and strip accents where it lowercases.
+        let lowercase = vocabulary.flag("normalizer.lowercase") ?? true
+        let stripAccents = vocabulary.flag("normalizer.strip_accents") ?? lowercase
+        let cls = vocabulary.id("cls_token_id") ?? vocabulary.id("bos_token_id") ?? 101
+        let sep = vocabulary.id("seperator_token_id") ?? 102
+        let addsSeparator = vocabulary.flag("add_sep_token") ?? true
+        return Tokenizer(
+            name: name, normalizer: LlamaBertNormalizer(lowercase: lowercase, stripAccents: stripAccents), preTokenizer: BertPreTokenizer(), encoder: encoder,
+            specialTokens: vocabulary.specialTokens, detokenizer: .wordPiece(prefix: prefix),
+            template: TokenTemplate(prefix: [cls], suffix: addsSeparator ? [sep] : []))
+    }
+
+    /// `gemma4`: BPE by its merges over raw UTF-8, spaces spelled `▁`, split into lines and runs of line breaks.
+    private static func gemma4(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
+        var entries: [(id: TokenID, bytes: [UInt8])] = []
+        var fallback = [TokenID](repeating: MergeListBPEEncoder.noToken, count: 256)
+        for (id, type) in vocabulary.types.enumerated() {
+            switch type {
+            case .byte:
+                if let byte = ByteFallback.byte(ofToken: vocabulary.tokens[id]) { fallback[Int(byte)] = TokenID(id) }
+            default:
+                if !vocabulary.tokens[id].isEmpty { entries.append((TokenID(id), vocabulary.tokens[id])) }
+            }
+        }
+        let table = try tokenTable(entries, vocabulary)
+        let merges = try resolvedMerges(vocabulary, table: table) { $0 }
+        let alphabet = MergeListBPEEncoder.Alphabet.characters(byteFallback: fallback, unknown: nil, fuseUnknown: false)
+        guard var encoder = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
+            throw vocabulary.invalid("gemma4 BPE cannot be assembled")
+        }
+        encoder.wholePieces = .lineBreakRuns
+        var detokenizer = Detokenizer(rawByteIDs: Set(fallback.filter { $0 != MergeListBPEEncoder.noToken }))
+        detokenizer.replacement = (MetaspaceNormalizer.lowLine, [0x20])
+        let bos = vocabulary.id("bos_token_id"), eos = vocabulary.id("eos_token_id")
+        return Tokenizer(
+            name: name, normalizer: MetaspaceNormalizer(prependScheme: .never), preTokenizer: try GGUFPreTokenizer.gemma4.stages(),
+            encoder: encoder, specialTokens: vocabulary.specialTokens, detokenizer: detokenizer,
+            // llama.cpp always adds BOS for Gemma 4, whatever the file says.
+            template: TokenTemplate(prefix: bos.map { [$0] } ?? [], suffix: (vocabulary.flag("add_eos_token") ?? false) ? eos.map { [$0] } ?? [] : []))
+    }
+
+    // MARK: - Shared parts
+
+    private static func tokenTable(_ entries: [(id: TokenID, bytes: [UInt8])], _ vocabulary: Vocabulary) throws(TokcError) -> TokenTable {
+        do {
+            return try TokenTable(tokens: entries)
+        } catch {
+            throw vocabulary.invalid("tokenizer.ggml.tokens cannot be indexed: \(error)")
+        }
+    }
+
+    /// `tokenizer.ggml.merges` as token ids: each `left right` (split at the first space after the first byte,
+    /// as llama.cpp splits it) whose halves and concatenation are tokens. A merge whose result is no token
+    /// could only make a piece llama.cpp then spells byte by byte; such merges are left out.
+    private static func resolvedMerges(
+        _ vocabulary: Vocabulary, table: TokenTable, bytes: ([UInt8]) -> [UInt8]?
+    ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
+        var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
+        result.reserveCapacity(vocabulary.merges.count)
+        for (index, merge) in vocabulary.merges.enumerated() {
+            guard merge.count > 1, let space = merge[1...].firstIndex(of: 0x20) else {
+                throw vocabulary.invalid("tokenizer.ggml.merges[\(index)] '\(String(decoding: merge, as: UTF8.self))': expected two tokens and a space between")
+            }
+            guard let left = bytes(Array(merge[..<space])), let right = bytes(Array(merge[(space + 1)...])),
+                  let leftID = table.id(of: left), let rightID = table.id(of: right), let mergedID = table.id(of: left + right)
+            else { continue }
+            result.append((leftID, rightID, mergedID))
+        }
+        return result
     }
 }

@@ -27,6 +27,14 @@ public struct MergeListBPEEncoder: Encoder {
     let byteOfFallbackID: [TokenID: UInt8]
     /// The id of `▁` when a long piece may be merged word by word (see `independentWordsStart`), else nil.
     private(set) var wordStart: TokenID?
+    /// Which pieces that are a token whole skip the merges and are that token.
+    var wholePieces = WholePieces.never
+
+    /// llama.cpp's and Hugging Face's `ignore_merges` (Llama 3 and others: every piece that is a token), and
+    /// llama.cpp's rule for Gemma 4 (a run of line breaks that is a token).
+    enum WholePieces: Sendable {
+        case never, always, lineBreakRuns
+    }
 
     /// The same encoder merging every piece whole, as the rule states it (tests compare the two).
     func mergingWholePieces() -> MergeListBPEEncoder {
@@ -39,7 +47,9 @@ public struct MergeListBPEEncoder: Encoder {
     static let noToken = TokenID.max
     static let linearMergeLimit = 32
 
-    /// `merges` in list order, as token ids. Returns nil for a byte-level alphabet that misses a single byte.
+    /// `merges` in list order, as token ids. Returns nil for a byte-level alphabet that misses a single byte. An
+    /// alphabet given with `noToken` for a byte (llama.cpp's vocabularies without the bytes UTF-8 never uses)
+    /// keeps that byte as a symbol that merges with nothing and is then dropped, as llama.cpp drops it.
     init?(table: TokenTable, merges: [(left: TokenID, right: TokenID, merged: TokenID)], alphabet: Alphabet? = nil) {
         if let alphabet {
             self.alphabet = alphabet
@@ -122,8 +132,13 @@ public struct MergeListBPEEncoder: Encoder {
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         let count = piece.count
         guard count > 0 else { return }
+        if wholePieces != .never, let id = table.id(of: piece.baseAddress!, count: count),
+           wholePieces == .always || !piece.contains(where: { $0 != 0x0A }) {
+            sink.append(id)
+            return
+        }
         if case .bytes(let ids) = alphabet, count == 1 {
-            sink.append(ids[Int(piece[0])])
+            if ids[Int(piece[0])] != Self.noToken { sink.append(ids[Int(piece[0])]) }
             return
         }
         // A piece has at most one symbol per byte, so `count` slots hold them.
@@ -194,7 +209,7 @@ public struct MergeListBPEEncoder: Encoder {
     private func mergeLinear<Sink: TokenSink>(_ parts: UnsafeMutableBufferPointer<TokenID>, into sink: inout Sink) {
         let count = parts.count
         guard count > 1 else {
-            if count == 1 { sink.append(parts[0]) }
+            if count == 1 && parts[0] != Self.noToken { sink.append(parts[0]) }
             return
         }
         ScratchSpace.withBuffer(of: UInt64.self, capacity: count) { pending in
@@ -217,7 +232,7 @@ public struct MergeListBPEEncoder: Encoder {
                 pending[at] = at + 1 < length ? merge(parts[at], parts[at + 1]) : Self.noMerge
                 if at > 0 { pending[at - 1] = merge(parts[at - 1], parts[at]) }
             }
-            for index in 0..<length { sink.append(parts[index]) }
+            for index in 0..<length where parts[index] != Self.noToken { sink.append(parts[index]) }
         }
     }
 
@@ -267,7 +282,7 @@ public struct MergeListBPEEncoder: Encoder {
                 }
                 var index = 0
                 while index < count {
-                    sink.append(parts[index])
+                    if parts[index] != Self.noToken { sink.append(parts[index]) }
                     index = Int(nodes[index].next)
                 }
                 _ = nodes.deinitialize()
