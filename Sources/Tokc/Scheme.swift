@@ -14,9 +14,9 @@ public enum Scheme: String, CaseIterable, Sendable {
     /// The file formats a manifest entry of the scheme can name.
     public var formats: [String] {
         switch self {
-        case .bpe: return ["tiktoken", "tokenizer.json", "sentencepiece"]
-        case .wordpiece: return ["vocab.txt", "tokenizer.json"]
-        case .unigram: return ["sentencepiece"]
+        case .bpe: return ["tiktoken", "tokenizer.json", "sentencepiece", "gguf", "tekken"]
+        case .wordpiece: return ["vocab.txt", "tokenizer.json", "gguf"]
+        case .unigram: return ["sentencepiece", "gguf"]
         case .ungreedy: return [UngreedyFormat.formatName]
         }
     }
@@ -65,7 +65,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
         name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
     ) throws(TokcError) -> Tokenizer {
-        guard scheme.formats.contains(format), format != "tokenizer.json" else {
+        guard scheme.formats.contains(format), !["tokenizer.json", "gguf", "tekken"].contains(format) else {
             throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
         }
         if format == "sentencepiece" {

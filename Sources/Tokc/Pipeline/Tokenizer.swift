@@ -44,6 +44,13 @@ public struct Tokenizer: Sendable {
     }
 
     /// One past the highest id, special tokens included (tiktoken's `n_vocab`).
+    /// The split regexes of the pre-tokenizer, in the order they run (several for a Hugging Face `Sequence`
+    /// of `Split`s or a llama.cpp pre-tokenizer); empty when no regex splits the text.
+    public var splitPatterns: [String] {
+        if let sequence = preTokenizer as? SequencePreTokenizer { return sequence.stages.compactMap { ($0 as? RegexPreTokenizer)?.pattern } }
+        return (preTokenizer as? RegexPreTokenizer).map { [$0.pattern] } ?? [""]
+    }
+
     public var vocabularySize: Int {
         max(encoder.idLimit, specialTokens.maxID.map { Int($0) + 1 } ?? 0)
     }

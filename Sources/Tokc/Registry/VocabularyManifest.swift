@@ -12,10 +12,16 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
         public var name: String
         /// A `Scheme` raw value.
         public var scheme: String
-        /// The file format: `tiktoken`.
+        /// The file format: `tiktoken`, `tokenizer.json`, `sentencepiece`, `gguf`, `tekken`, `vocab.txt`,
+        /// `tokc-ungreedy`.
         public var format: String
         /// The file name, relative to the manifest's folder.
         public var file: String
+        /// `gzip` when the file is stored compressed (the sha256 is of the bytes after decompressing); absent
+        /// for a file stored as it is.
+        public var compression: String?
+        /// The model family, for humans (`Qwen`, `Mistral`, `OpenAI`).
+        public var family: String?
         /// One past the highest id, specials included (tiktoken's `n_vocab`); checked at load.
         public var vocabSize: Int
         /// The pre-tokenizer regex, exactly as the reference implementation writes it.
@@ -33,7 +39,7 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
         public var sha256: String
 
         enum CodingKeys: String, CodingKey {
-            case name, scheme, format, file, pattern, normalizer, source, licence, sha256
+            case name, scheme, format, file, compression, family, pattern, normalizer, source, licence, sha256
             case vocabSize = "vocab_size"
             case patternName = "pattern_name"
             case specialTokens = "special_tokens"

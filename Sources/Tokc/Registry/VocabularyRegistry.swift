@@ -85,8 +85,11 @@ public struct VocabularyRegistry: Sendable {
         }
         // A GGUF model file is never read whole: its metadata reader reads the front of it only.
         let isGGUF = VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count))
-        let content = isGGUF ? [] : try FileIO.readAll(nameOrPath)
-        switch isGGUF ? .gguf : try VocabularyFileFormat.detect(content, path: nameOrPath) {
+        var content = isGGUF ? [] : try FileIO.readAll(nameOrPath)
+        // A gzipped file (as tokc ships its larger vocabularies) is read as the file inside.
+        if content.starts(with: Gzip.magic) { content = try Gzip.decompress(content, path: nameOrPath) }
+        let format = isGGUF ? .gguf : try VocabularyFileFormat.detect(content, path: nameOrPath)
+        switch format {
         case .ungreedy:
             return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
         case .tokenizerJSON:
@@ -100,7 +103,9 @@ public struct VocabularyRegistry: Sendable {
         case .tekken:
             return try TekkenFormat.load(content, name: nameOrPath, path: nameOrPath)
         case .gguf:
-            return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
+            guard !isGGUF else { return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath) }
+            var reader = GGUFMetadata.Reader(bytes: content, path: nameOrPath)
+            return try GGUFFormat.load(try GGUFMetadata.parse(&reader), name: nameOrPath, path: nameOrPath)
         case .tiktoken:
             break
         }
@@ -139,7 +144,12 @@ public struct VocabularyRegistry: Sendable {
     ) throws(TokcError) -> Tokenizer {
         func content() throws(TokcError) -> [UInt8] {
             if let verifiedContent { return verifiedContent }
-            let content = try FileIO.readAll(path)
+            var content = try FileIO.readAll(path)
+            switch entry.compression {
+            case nil: break
+            case "gzip": content = try Gzip.decompress(content, path: path)
+            case let other?: throw .invalidVocabulary(path: path, reason: "compression '\(other)' is not one tokc reads (it reads gzip)")
+            }
             let digest = Self.sha256(content)
             guard digest == entry.sha256.lowercased() else {
                 throw .checksumMismatch(path: path, expected: entry.sha256, actual: digest)
@@ -181,18 +191,32 @@ public struct VocabularyRegistry: Sendable {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let tokenizer: Tokenizer
-        if entry.format == "tokenizer.json" {
+        if ["tokenizer.json", "gguf", "tekken"].contains(entry.format) {
             // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
-            tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            switch entry.format {
+            case "gguf":
+                var reader = GGUFMetadata.Reader(bytes: content, path: path)
+                let metadata = try GGUFMetadata.parse(&reader)
+                tokenizer = try GGUFFormat.load(metadata, name: name, path: path)
+            case "tekken":
+                tokenizer = try TekkenFormat.load(content, name: name, path: path)
+            default:
+                tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            }
             let fileScheme = Scheme.of(tokenizer.encoder)
             guard fileScheme == scheme else {
                 throw .invalidVocabulary(path: path, reason: "the manifest says scheme \(scheme.rawValue), the file holds \(fileScheme.rawValue)")
             }
             // A sequence of Split regexes is written one per line in the manifest.
-            let patterns = (tokenizer.preTokenizer as? SequencePreTokenizer)?.stages.compactMap { ($0 as? RegexPreTokenizer)?.pattern }
-                ?? [(tokenizer.preTokenizer as? RegexPreTokenizer)?.pattern ?? ""]
-            guard patterns.joined(separator: "\n") == entry.pattern else {
+            guard tokenizer.splitPatterns.joined(separator: "\n") == entry.pattern else {
                 throw .invalidVocabulary(path: path, reason: "the manifest's pattern differs from the file's Split regex")
+            }
+            if entry.format != "tokenizer.json" {
+                // The file's special tokens, which the manifest lists for people to read, must be the ones it says.
+                let listed = Dictionary(tokenizer.specialTokens.all.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first })
+                guard listed == entry.specialTokens else {
+                    throw .invalidVocabulary(path: path, reason: "the manifest's special_tokens differ from the file's (\(listed.count) in the file, \(entry.specialTokens.count) listed)")
+                }
             }
         } else {
             tokenizer = try Scheme.makeTokenizer(
