@@ -4,6 +4,9 @@ Standard library only.
 
     python3 scripts/reference_venv.py     makes or completes the venv and prints its python's path; exit 1,
                                           naming each pin that could not be had, when any is missing
+
+llama.cpp's binding (the reference for GGUF files) needs glibc 2.38; on an older one `ensure_llamacpp` runs
+../shared/reference/llamacpp-shim/setup.sh once, and its subprocesses get `llamacpp_environment()`.
 """
 
 import json
@@ -100,3 +103,31 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+SHIM = os.path.join(ROOT, "..", "shared", "reference", "llamacpp-shim", "setup.sh")
+SHIM_LIBRARY = os.path.join(VENV, "libisoc23.so")
+
+
+def llamacpp_environment():
+    """The environment a process that loads llama.cpp's binding runs in: the shim preloaded where it was built."""
+    env = dict(os.environ)
+    if os.path.exists(SHIM_LIBRARY):
+        env["LD_PRELOAD"] = SHIM_LIBRARY
+    return env
+
+
+def llamacpp_loads():
+    probe = "from llama_cpp_py_sync._cffi_bindings import get_lib; get_lib()"
+    return subprocess.run([VENV_PYTHON, "-c", probe], capture_output=True, env=llamacpp_environment()).returncode == 0
+
+
+def ensure_llamacpp(run, log):
+    """None when llama.cpp's binding loads in the venv (patching it with the shim first if it must), else why not."""
+    if llamacpp_loads():
+        return None
+    if not os.path.exists(SHIM):
+        return f"llama.cpp's binding does not load here (glibc < 2.38?) and the shim {SHIM} is absent"
+    log("llama.cpp's binding does not load as installed; patching it with " + SHIM)
+    run(["sh", SHIM, VENV])
+    return None if llamacpp_loads() else "llama.cpp's binding does not load even after the shim"

@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include <unicode/ubrk.h>
+#include <pthread.h>
 #include <unicode/uchar.h>
+#include <unicode/uset.h>
 #include <unicode/unorm2.h>
 #include <unicode/ustring.h>
 #include <unicode/utext.h>
@@ -43,6 +45,29 @@ static int32_t utf16_to_utf8(const UChar *text, int32_t length, uint8_t **out, i
     return 0;
 }
 
+// The characters Unicode 9.0 had assigned, and the four forms filtered to them (ICU's FilteredNormalizer2: other
+// characters are copied and end the spans it normalises). Made once; ICU normalisers are then thread-safe.
+static const UNormalizer2 *unicode9[4];
+static UErrorCode unicode9_status = U_ZERO_ERROR;
+static pthread_once_t unicode9_once = PTHREAD_ONCE_INIT;
+
+static void make_unicode9(void) {
+    UErrorCode status = U_ZERO_ERROR;
+    static const UChar pattern[] = u"[:age=9.0:]";
+    USet *assigned = uset_openPattern(pattern, -1, &status);
+    if (U_FAILURE(status)) { unicode9_status = status; return; }
+    uset_freeze(assigned);
+    const UNormalizer2 *bases[4] = {
+        unorm2_getNFCInstance(&status), unorm2_getNFDInstance(&status),
+        unorm2_getNFKCInstance(&status), unorm2_getNFKDInstance(&status),
+    };
+    for (int i = 0; i < 4 && U_SUCCESS(status); i++) {
+        unicode9[i] = unorm2_openFiltered(bases[i], assigned, &status);
+    }
+    // The set and the filtered normalisers live as long as the process.
+    unicode9_status = status;
+}
+
 // Runs one UTF-16 -> UTF-16 transform with ICU's preflight convention.
 static int32_t transform16(tokc_icu_form form, const UChar *src, int32_t length, UChar **out, int32_t *out_length) {
     UErrorCode status = U_ZERO_ERROR;
@@ -54,6 +79,11 @@ static int32_t transform16(tokc_icu_form form, const UChar *src, int32_t length,
     case TOKC_ICU_NFKD: normalizer = unorm2_getNFKDInstance(&status); break;
     case TOKC_ICU_NFKC_CASEFOLD: normalizer = unorm2_getNFKCCasefoldInstance(&status); break;
     case TOKC_ICU_LOWERCASE: case TOKC_ICU_CASEFOLD: break;
+    case TOKC_ICU_NFC_UNICODE9: case TOKC_ICU_NFD_UNICODE9: case TOKC_ICU_NFKC_UNICODE9: case TOKC_ICU_NFKD_UNICODE9:
+        pthread_once(&unicode9_once, make_unicode9);
+        if (U_FAILURE(unicode9_status)) return unicode9_status;
+        normalizer = unicode9[form - TOKC_ICU_NFC_UNICODE9];
+        break;
     default: return U_ILLEGAL_ARGUMENT_ERROR;
     }
     if (U_FAILURE(status)) return status;

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 import Tokc
 import TokcClient
 import TokcProtocol
@@ -82,7 +83,7 @@ import TokcServer
     @Test func clientErrorsAreTyped() async throws {
         let daemon = try await Daemon.start()
         let client = daemon.client()
-        await #expect(throws: TokcClientError.server(ErrorBody(code: .unknownVocab, message: "unknown vocabulary 'nope'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"))) {
+        await #expect(throws: TokcClientError.server(ErrorBody(code: .unknownVocab, message: "unknown vocabulary 'nope'; known: \(shippedVocabularyNames.joined(separator: ", "))"))) {
             _ = try await client.count(["a"], vocab: "nope")
         }
         // The connection survives an error answer.

@@ -20,6 +20,12 @@ typedef enum {
     TOKC_ICU_NFKC_CASEFOLD = 5,
     TOKC_ICU_LOWERCASE = 6,
     TOKC_ICU_CASEFOLD = 7,
+    // The four normalisation forms as of Unicode 9.0, as Hugging Face tokenizers' normalisers run them (its
+    // tables are 9.0's): code points assigned later are left as they are and compose with nothing.
+    TOKC_ICU_NFC_UNICODE9 = 8,
+    TOKC_ICU_NFD_UNICODE9 = 9,
+    TOKC_ICU_NFKC_UNICODE9 = 10,
+    TOKC_ICU_NFKD_UNICODE9 = 11,
 } tokc_icu_form;
 
 /// Transforms `length` bytes of UTF-8 at `text` by `form`. Ill-formed UTF-8 becomes U+FFFD first.

@@ -505,10 +505,12 @@ private struct Reader {
     func normalizers(_ node: JSONNode?) throws(TokcError) -> [any Normalizer] {
         guard let node, node.isObject else { return [] }
         switch type(of: node) {
-        case "NFC": return [UnicodeNormalizer.nfc]
-        case "NFD": return [UnicodeNormalizer.nfd]
-        case "NFKC": return [UnicodeNormalizer.nfkc]
-        case "NFKD": return [UnicodeNormalizer.nfkd]
+        // Hugging Face normalises with Unicode 9.0's tables (checked: it reorders a 9.0 combining mark, and
+        // leaves a 10.0 one where it is), which ICU runs filtered to the characters 9.0 had.
+        case "NFC": return [UnicodeNormalizer.nfcUnicode9]
+        case "NFD": return [UnicodeNormalizer.nfdUnicode9]
+        case "NFKC": return [UnicodeNormalizer.nfkcUnicode9]
+        case "NFKD": return [UnicodeNormalizer.nfkdUnicode9]
         case "Lowercase": return [CharacterLowercase()]
         case "BertNormalizer":
             let lowercase = node["lowercase"]?.bool ?? true

@@ -47,6 +47,13 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     case lowercase
     /// Unicode default case folding.
     case casefold
+    /// The four normalisation forms as Hugging Face tokenizers runs them: with Unicode 9.0's tables, so a code
+    /// point assigned later is left as it is, in place, and composes with nothing (`tokenizer.json` normalisers;
+    /// a later combining mark is not reordered before an earlier one, as ICU's current tables would).
+    case nfcUnicode9 = "nfc_unicode9"
+    case nfdUnicode9 = "nfd_unicode9"
+    case nfkcUnicode9 = "nfkc_unicode9"
+    case nfkdUnicode9 = "nfkd_unicode9"
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard let form = icuForm, let base = text.baseAddress, !text.isEmpty else { return nil }
@@ -75,6 +82,10 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
         case .nfkcCasefold: return TOKC_ICU_NFKC_CASEFOLD
         case .lowercase: return TOKC_ICU_LOWERCASE
         case .casefold: return TOKC_ICU_CASEFOLD
+        case .nfcUnicode9: return TOKC_ICU_NFC_UNICODE9
+        case .nfdUnicode9: return TOKC_ICU_NFD_UNICODE9
+        case .nfkcUnicode9: return TOKC_ICU_NFKC_UNICODE9
+        case .nfkdUnicode9: return TOKC_ICU_NFKD_UNICODE9
         }
     }
 

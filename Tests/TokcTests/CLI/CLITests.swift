@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TokcTestSupport
 import Tokc
 
 /// Runs the built `tokc` binary, as a user would, and checks its output bytes and exit status.
@@ -135,7 +136,7 @@ import Tokc
 
         let vocab = try Self.tokc(["count", "--vocab", "gpt5_base", "-"])
         #expect(vocab.status == 2)
-        #expect(vocab.stderr == "tokc: error: unknown vocabulary 'gpt5_base'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k\n")
+        #expect(vocab.stderr == "tokc: error: unknown vocabulary 'gpt5_base'; known: \(shippedVocabularyNames.joined(separator: ", "))\n")
 
         let missing = try Self.tokc(["count", "/nonexistent/file.txt"])
         #expect(missing.status == 2)
@@ -158,8 +159,12 @@ import Tokc
     @Test func vocabList() throws {
         let run = try Self.tokc(["vocab", "list"])
         #expect(run.status == 0)
-        let names = run.text.split(separator: "\n").map { $0.split(separator: " ").first.map(String.init) ?? "" }
-        #expect(names == ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "mistral-v1", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k"])
+        // A line per vocabulary (name, family, scheme, size, models), then its licence and file, indented.
+        let lines = run.text.split(separator: "\n")
+        let names = lines.filter { !$0.hasPrefix(" ") }.map { $0.split(separator: " ").first.map(String.init) ?? "" }
+        #expect(names == shippedVocabularyNames)
+        #expect(lines.contains { $0.hasPrefix("tekken ") && $0.contains("Mistral") && $0.contains("131072 ids") && $0.contains("Mistral NeMo") })
+        #expect(lines.contains { $0.contains("licence: Apache-2.0 (mistral-common, Mistral AI)") && $0.hasSuffix("/Vocabularies/tekken.json.gz)") })
     }
 
     @Test func costReportsTokensDollarsAndTheWindow() throws {
