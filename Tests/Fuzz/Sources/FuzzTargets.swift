@@ -20,8 +20,11 @@ enum FuzzTarget: String, CaseIterable {
     /// tokc's ungreedy vocabulary reader.
     case ungreedyFile = "ungreedy-file"
     /// GGUF metadata reader: any bytes give the metadata (having read no more than the input) or an error
-    /// naming a byte inside the input, never a crash; and the format detection on the same bytes.
+    /// naming a byte inside the input, never a crash; the tokenizer that metadata describes is assembled or
+    /// refused with an error, and one that assembles encodes; and the format detection on the same bytes.
     case ggufMetadata = "gguf-metadata"
+    /// Mistral's Tekken reader: any bytes give a tokenizer (which encodes) or a TokcError, never a crash.
+    case tekkenFile = "tekken-file"
     /// Every shipped vocabulary on the input bytes: count == encode.count; decode(encode(x)) == x for the
     /// lossless ones (byte-level BPE, ungreedy); pieces never cross the input; no crash.
     case encoders = "encoders"
@@ -40,7 +43,10 @@ enum FuzzTarget: String, CaseIterable {
 
 /// The shipped vocabularies, loaded once (by name, through the standard registry) for the `encoders` target.
 let shippedTokenizers: [(tokenizer: Tokenizer, lossless: Bool)] = {
-    let lossless: Set<String> = ["o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "ungreedy-multi-8k"]
+    let lossless: Set<String> = [
+        "o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "deepseek-v3", "ungreedy-multi-8k",
+        "glm-4", "tekken",
+    ]
     do {
         return try VocabularyRegistry.standard.vocabularies().map { located in
             (try VocabularyRegistry.standard.load(located), lossless.contains(located.entry.name))
@@ -100,6 +106,10 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         do {
             let metadata = try GGUFMetadata.parse(&reader)
             check(metadata.bytesRead <= bytes.count, "read \(metadata.bytesRead) of \(bytes.count) bytes")
+            if let tokenizer = try? GGUFFormat.load(metadata, name: "fuzz", path: "fuzz.gguf") {
+                let ids = tokenizer.encode("Hello wörld 日本語 \n\n", allowedSpecial: .all)
+                check(ids.allSatisfy { Int($0) < tokenizer.vocabularySize }, "an id outside the GGUF vocabulary")
+            }
         } catch let .invalidVocabulary(_, reason) {
             let offset = Int(reason.dropFirst("byte ".count).prefix { $0.isNumber }) ?? -1
             check(reason.hasPrefix("byte ") && offset >= 0 && offset <= bytes.count, "error names no byte of the input: \(reason)")
@@ -107,6 +117,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             check(false, "an error other than invalidVocabulary: \(error)")
         }
         _ = try? VocabularyFileFormat.detect(bytes, path: "fuzz")
+    case .tekkenFile:
+        if let tokenizer = try? TekkenFormat.load(bytes, name: "fuzz", path: "fuzz.json") {
+            let ids = tokenizer.encode("Hello wörld 日本語 [INST]", allowedSpecial: .all)
+            check(ids.allSatisfy { Int($0) < tokenizer.vocabularySize }, "an id outside the Tekken vocabulary")
+        }
     case .encoders:
         for (tokenizer, lossless) in shippedTokenizers {
             let ids = tokenizer.encode(bytes)
