@@ -8,7 +8,9 @@ Which references run depends on the vocabulary's entry in Vocabularies/manifest.
   crate from github/rust-gems, through its Python binding's `PyTokenizer.encode` and `.count`);
 - format "tokenizer.json" (llama3, bert-base-uncased, mistral-v1, ...): Hugging Face `tokenizers`,
   `Tokenizer.from_file(...).encode(text, add_special_tokens=False).ids`;
-- format "sentencepiece" (unigram-multi-8k): `SentencePieceProcessor(model_file=...).encode(text)`;
+- format "sentencepiece" (unigram-multi-8k, mistral-v3, mistral-v7): `SentencePieceProcessor(model_file=...).encode(text)`;
+- format "tiktoken" outside OpenAI's (qwen2.5): a tiktoken `Encoding` built from the file, on NFC text;
+- format "tekken": mistral-common's `Tekkenizer.encode`; format "gguf": llama.cpp's `llama_tokenize`;
 - mistral-v1 also runs SentencePiece on the original model, Tests/Fixtures/mistral-v1.tokenizer.model;
 - a vocabulary with a single pre-tokenizer pattern also gets a "ceiling" row: that regex alone, run by the
   Python `regex` module (`findall`). It is a Python figure and counts pieces, not tokens.
@@ -116,13 +118,91 @@ def bpe_openai_reference(vocab, entry):
     ]
 
 
-def tokenizers_reference(vocab, path):
+def shipped_bytes(entry, path):
+    """A shipped file's original bytes (decompressed where the manifest says gzip)."""
+    import gzip
+
+    with open(path, "rb") as f:
+        data = f.read()
+    return gzip.decompress(data) if entry and entry.get("compression") == "gzip" else data
+
+
+def tiktoken_file_reference(vocab, entry, path):
+    """A .tiktoken file tiktoken has no encoding name for (Qwen's): an Encoding built from the file, the
+    manifest's pattern and special tokens, on NFC text where the manifest normalises (as dashscope does)."""
+    import base64
+    import unicodedata
+
+    import tiktoken
+
+    version_line("tiktoken", "tiktoken")
+
+    def load():
+        ranks = {base64.b64decode(t): int(r) for t, r in (line.split() for line in shipped_bytes(entry, path).splitlines() if line)}
+        return tiktoken.Encoding(vocab, pat_str=entry["pattern"], mergeable_ranks=ranks, special_tokens=entry["special_tokens"])
+
+    enc = timed_load("tiktoken", vocab, load)
+    if entry.get("normalizer") == "nfc":
+        return [("tiktoken", "encode", lambda text: enc.encode_ordinary(unicodedata.normalize("NFC", text)))]
+    return [("tiktoken", "encode", enc.encode_ordinary)]
+
+
+def tekken_reference(vocab, entry, path):
+    """mistral-common's Tekkenizer (tiktoken inside), loaded from the decompressed file."""
+    from mistral_common.tokens.tokenizers.tekken import Tekkenizer
+
+    version_line("mistral-common", "mistral_common")
+    with tempfile.TemporaryDirectory(prefix="tekken-") as folder:
+        plain = os.path.join(folder, "tekken.json")
+        with open(plain, "wb") as f:
+            f.write(shipped_bytes(entry, path))
+        tekken = timed_load("mistral-common", vocab, lambda: Tekkenizer.from_file(plain))
+    return [("mistral-common", "encode", lambda text: tekken.encode(text, bos=False, eos=False))]
+
+
+def llamacpp_reference(vocab, entry, path):
+    """llama.cpp's own tokenizer (libllama of PyPI llama-cpp-py-sync) on the vocabulary-only model; no BOS,
+    special tokens parsed. Needs the glibc shim's LD_PRELOAD on glibc < 2.38 (bench-compare sets it)."""
+    from llama_cpp_py_sync._cffi_bindings import get_ffi, get_lib
+
+    version_line("llama.cpp", "llama-cpp-py-sync")
+    ffi, lib = get_ffi(), get_lib()
+    lib.llama_log_set(ffi.cast("ggml_log_callback", 0), ffi.NULL)
+    lib.llama_backend_init()
+    folder = tempfile.mkdtemp(prefix="gguf-")
+    model_path = os.path.join(folder, "vocab.gguf")
+    with open(model_path, "wb") as f:
+        f.write(shipped_bytes(entry, path))
+
+    def load():
+        params = lib.llama_model_default_params()
+        params.vocab_only = True
+        model = lib.llama_model_load_from_file(model_path.encode(), params)
+        if model == ffi.NULL:
+            raise RuntimeError("llama.cpp could not load the vocabulary")
+        return lib.llama_model_get_vocab(model)
+
+    vocabulary = timed_load("llama.cpp", vocab, load)
+
+    def encode(text):
+        data = text.encode("utf-8")
+        buffer = ffi.new("llama_token[]", len(data) + 16)
+        count = lib.llama_tokenize(vocabulary, data, len(data), buffer, len(data) + 16, False, True)
+        return ffi.unpack(buffer, count)
+
+    return [("llama.cpp", "encode", encode)]
+
+
+def tokenizers_reference(vocab, path, entry=None):
     # RAYON_NUM_THREADS=1 and TOKENIZERS_PARALLELISM=false are set by bench-compare before this process starts;
     # one `encode` call does not fan out anyway, but the batch paths would.
     import tokenizers
 
     version_line("tokenizers", "tokenizers")
-    tok = timed_load("tokenizers", vocab, lambda: tokenizers.Tokenizer.from_file(path))
+    if entry and entry.get("compression") == "gzip":
+        tok = timed_load("tokenizers", vocab, lambda: tokenizers.Tokenizer.from_str(shipped_bytes(entry, path).decode("utf-8")))
+    else:
+        tok = timed_load("tokenizers", vocab, lambda: tokenizers.Tokenizer.from_file(path))
     # add_special_tokens=False: no [CLS]/[SEP] (BERT) or <s> (Llama, Mistral), as tokc counts ordinary text.
     if THREADS > 1:
         # encode_batch fans out over RAYON_NUM_THREADS (bench-compare sets it to the thread count).
@@ -164,11 +244,17 @@ def references_for(vocab):
         return []
     path = os.path.join(VOCABULARIES, entry["file"])
     refs = []
-    if entry["format"] == "tiktoken":
+    if entry["format"] == "tiktoken" and entry.get("family") != "OpenAI":
+        refs.append(("tiktoken", lambda: tiktoken_file_reference(vocab, entry, path)))
+    elif entry["format"] == "tiktoken":
         refs += [("tiktoken", lambda: tiktoken_reference(vocab, entry)),
                  ("bpe-openai", lambda: bpe_openai_reference(vocab, entry))]
     elif entry["format"] == "tokenizer.json":
-        refs.append(("tokenizers", lambda: tokenizers_reference(vocab, path)))
+        refs.append(("tokenizers", lambda: tokenizers_reference(vocab, path, entry)))
+    elif entry["format"] == "tekken":
+        refs.append(("mistral-common", lambda: tekken_reference(vocab, entry, path)))
+    elif entry["format"] == "gguf":
+        refs.append(("llama.cpp", lambda: llamacpp_reference(vocab, entry, path)))
     elif entry["format"] == "sentencepiece":
         refs.append(("sentencepiece", lambda: sentencepiece_reference(vocab, path)))
     if vocab in SENTENCEPIECE_ORIGINALS:

@@ -114,6 +114,28 @@ static int32_t transform16(tokc_icu_form form, const UChar *src, int32_t length,
     return U_INTERNAL_PROGRAM_ERROR;
 }
 
+int32_t tokc_icu_quick_yes_bitmap(tokc_icu_form form, uint8_t *bitmap) {
+    UErrorCode status = U_ZERO_ERROR;
+    const UNormalizer2 *normalizer = NULL;
+    switch (form) {
+    case TOKC_ICU_NFC: case TOKC_ICU_NFC_UNICODE9: normalizer = unorm2_getNFCInstance(&status); break;
+    case TOKC_ICU_NFD: case TOKC_ICU_NFD_UNICODE9: normalizer = unorm2_getNFDInstance(&status); break;
+    case TOKC_ICU_NFKC: case TOKC_ICU_NFKC_UNICODE9: normalizer = unorm2_getNFKCInstance(&status); break;
+    case TOKC_ICU_NFKD: case TOKC_ICU_NFKD_UNICODE9: normalizer = unorm2_getNFKDInstance(&status); break;
+    default: return U_ILLEGAL_ARGUMENT_ERROR;
+    }
+    if (U_FAILURE(status)) return status;
+    memset(bitmap, 0, 8192);
+    for (UChar32 c = 0; c < 0x10000; c++) {
+        if (c >= 0xD800 && c <= 0xDFFF) continue;
+        UChar unit = (UChar)c;
+        if (unorm2_getCombiningClass(normalizer, c) != 0) continue;
+        if (unorm2_quickCheck(normalizer, &unit, 1, &status) != UNORM_YES || U_FAILURE(status)) { status = U_ZERO_ERROR; continue; }
+        bitmap[c >> 3] |= (uint8_t)(1u << (c & 7));
+    }
+    return 0;
+}
+
 int32_t tokc_icu_transform(tokc_icu_form form, const uint8_t *text, int64_t length,
                            uint8_t **out, int64_t *out_length) {
     *out = NULL;

@@ -54,6 +54,12 @@ int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const 
                             int64_t **offsets, int64_t *count);
 
 /// The name of an ICU error code, e.g. "U_ILLEGAL_ARGUMENT_ERROR". Static storage: do not free.
+/// Fills `bitmap` (8,192 bytes: one bit per code point of the Basic Multilingual Plane, bit `c & 7` of byte
+/// `c >> 3`) with the code points that are normalised alone and stay so next to anything: quick check "yes" for
+/// `form` (one of the NFC/NFD/NFKC/NFKD forms) and combining class 0. A text of such code points only is in the
+/// form already. Returns 0, or an ICU error code.
+int32_t tokc_icu_quick_yes_bitmap(tokc_icu_form form, uint8_t *bitmap);
+
 const char *tokc_icu_error_name(int32_t code);
 
 /// The version of the ICU library loaded at run time, e.g. "72.1". Static storage: do not free.

@@ -14,9 +14,10 @@ struct GGUFPreTokenizer: Sendable {
 
     /// The pieces of GPT-2's pattern, which several lists repeat.
     private static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"#
-    private static let contractions = #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"#
-    private static let llama3 = contractions + #"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
-    private static let qwen2 = contractions + #"|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    private static let contractions = RegexPreTokenizer.WordShortcut.contractionsSpelled
+    /// Llama 3's and Qwen's patterns as llama.cpp spells them (the pre-tokenizer's shortcut knows both).
+    private static let llama3 = RegexPreTokenizer.WordShortcut.llama3Spelled
+    private static let qwen2 = RegexPreTokenizer.WordShortcut.qwenSpelled
     private static let casedWords = #"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+"# + "(?:" + contractions + ")?"
         + #"|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*"# + "(?:" + contractions + ")?"
         + #"|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#

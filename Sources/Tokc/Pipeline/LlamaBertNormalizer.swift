@@ -44,7 +44,7 @@ public struct LlamaBertNormalizer: Normalizer {
             let category = properties.generalCategory
             switch category {
             case .control, .format, .privateUse, .surrogate: continue
-            case .nonspacingMark, .spacingMark, .enclosingMark where stripAccents: continue
+            case .nonspacingMark where stripAccents, .spacingMark where stripAccents, .enclosingMark where stripAccents: continue
             default: break
             }
             if scalar.value == 0 || scalar.value == 0xFFFD { continue }

@@ -57,6 +57,9 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard let form = icuForm, let base = text.baseAddress, !text.isEmpty else { return nil }
+        // Most text is in the form already: then nothing changes, and the round trip through ICU's UTF-16 (most
+        // of the time of an NFC vocabulary's encode) is skipped.
+        if let quickYes = Self.quickYes(form), Self.isNormalized(text, quickYes: quickYes) { return nil }
         // ICU indexes UTF-16 with Int32; cut larger inputs at safe points and normalise the parts.
         if text.count > Self.chunkLimit {
             var output: [UInt8] = []
@@ -86,6 +89,56 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
         case .nfdUnicode9: return TOKC_ICU_NFD_UNICODE9
         case .nfkcUnicode9: return TOKC_ICU_NFKC_UNICODE9
         case .nfkdUnicode9: return TOKC_ICU_NFKD_UNICODE9
+        }
+    }
+
+    /// For the normalisation forms, one bit per Basic Multilingual Plane code point that is in the form alone
+    /// and next to anything (`tokc_icu_quick_yes_bitmap`), made once per form; nil for the other transforms.
+    private static func quickYes(_ form: tokc_icu_form) -> [UInt8]? {
+        switch form {
+        case TOKC_ICU_NFC, TOKC_ICU_NFC_UNICODE9: return nfcQuickYes
+        case TOKC_ICU_NFKC, TOKC_ICU_NFKC_UNICODE9: return nfkcQuickYes
+        default: return nil
+        }
+    }
+
+    private static let nfcQuickYes = quickYesBitmap(TOKC_ICU_NFC)
+    private static let nfkcQuickYes = quickYesBitmap(TOKC_ICU_NFKC)
+
+    private static func quickYesBitmap(_ form: tokc_icu_form) -> [UInt8]? {
+        var bitmap = [UInt8](repeating: 0, count: 8192)
+        let status = bitmap.withUnsafeMutableBufferPointer { tokc_icu_quick_yes_bitmap(form, $0.baseAddress) }
+        return status == 0 ? bitmap : nil
+    }
+
+    /// Whether every code point of `text` is ASCII or marked in `quickYes` (well-formed UTF-8 of the Basic
+    /// Multilingual Plane only): then the text is in the form (Unicode's quick check: all "yes", no combining
+    /// marks to reorder). False means "ask ICU", not "not normalised".
+    static func isNormalized(_ text: UnsafeBufferPointer<UInt8>, quickYes: [UInt8]) -> Bool {
+        var index = 0
+        let count = text.count
+        return quickYes.withUnsafeBufferPointer { bits in
+            while index < count {
+                let byte = text[index]
+                if byte < 0x80 {
+                    index += 1
+                    continue
+                }
+                let value: Int
+                if byte & 0xE0 == 0xC0, index + 1 < count, text[index + 1] & 0xC0 == 0x80, byte >= 0xC2 {
+                    value = Int(byte & 0x1F) << 6 | Int(text[index + 1] & 0x3F)
+                    index += 2
+                } else if byte & 0xF0 == 0xE0, index + 2 < count, text[index + 1] & 0xC0 == 0x80, text[index + 2] & 0xC0 == 0x80 {
+                    value = Int(byte & 0x0F) << 12 | Int(text[index + 1] & 0x3F) << 6 | Int(text[index + 2] & 0x3F)
+                    // Overlong forms and surrogates are ill-formed: ICU turns them into U+FFFD.
+                    guard value >= 0x800, value < 0xD800 || value > 0xDFFF else { return false }
+                    index += 3
+                } else {
+                    return false
+                }
+                guard bits[value >> 3] & (1 << (value & 7)) != 0 else { return false }
+            }
+            return true
         }
     }
 

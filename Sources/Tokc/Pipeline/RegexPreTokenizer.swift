@@ -65,6 +65,29 @@ public struct RegexPreTokenizer: PreTokenizer {
         /// cl100k, llama3: `[^\r\n\p{L}\p{N}]?\p{L}+` after the contraction branch, then `\p{N}{1,3}` and
         /// ` ?[^\s\p{L}\p{N}]+[\r\n]*`.
         case letterRuns
+        /// Qwen (1.5 to 3, and llama.cpp's `qwen2`): llama3's pattern with single digits, `\p{N}`.
+        case letterRunsSingleDigits
+
+        /// Longest digit run of the digit branch: 1 (`\p{N}`) or 3 (`\p{N}{1,3}`).
+        var digitRun: Int { self == .letterRunsSingleDigits ? 1 : 3 }
+
+        /// Patterns whose pieces this shortcut knows, by the exact text of the pattern.
+        static func recognising(_ pattern: String) -> WordShortcut? {
+            switch pattern {
+            case Named.o200k.pattern: return .casedWords
+            case Named.cl100k.pattern, Named.llama3.pattern, llama3Spelled: return .letterRuns
+            case qwen, qwenSpelled: return .letterRunsSingleDigits
+            default: return nil
+            }
+        }
+
+        /// The contraction branch spelled without `(?i:…)`, as llama.cpp runs Llama 3's and Qwen's patterns.
+        static let contractionsSpelled = #"(?:'[sS]|'[tT]|'[rR][eE]|'[vV][eE]|'[mM]|'[lL][lL]|'[dD])"#
+        static let contractions = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)"#
+        static let llama3Spelled = contractionsSpelled + Named.llama3.pattern.dropFirst(contractions.count)
+        /// Qwen's tokenizer.json Split regex (and qwen.tiktoken's pattern), and llama.cpp's spelling of it.
+        static let qwen = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        static let qwenSpelled = contractionsSpelled + qwen.dropFirst(contractions.count)
 
         /// What the shortcut can tell of one character: its class in the patterns' terms.
         enum Kind {
@@ -115,8 +138,9 @@ public struct RegexPreTokenizer: PreTokenizer {
                 // `\p{N}{1,3}`: letters' branches cannot start at a digit. A non-ASCII byte after fewer than three
                 // digits may be a digit of another script.
                 var index = start + 1
-                while index < count && index - start < 3 && Self.isDigit(text[index]) { index += 1 }
-                return index - start < 3 && index < count && text[index] >= 0x80 ? nil : index
+                let limit = digitRun
+                while index < count && index - start < limit && Self.isDigit(text[index]) { index += 1 }
+                return index - start < limit && index < count && text[index] >= 0x80 ? nil : index
             case .space, .symbol:
                 // An optional leading character before a word: not a letter, digit or line break; for cl100k and
                 // llama3 not an apostrophe either (their first branch is the contraction 's, 't, ...).
@@ -147,7 +171,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                 (kind, width) = index < count ? Self.kind(in: text, at: index) : (.space, 0)
             }
             switch self {
-            case .letterRuns:
+            case .letterRuns, .letterRunsSingleDigits:
                 while kind == .upper || kind == .lower { advance() }
                 // An unknown character might be a letter that continues the run.
                 return kind == .unknown ? nil : index
@@ -292,7 +316,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                     (kind, width) = self.kind(in: text, at: index)
                 }
                 guard kind == .symbol || kind == .space || kind == .digit, index == text.count || text[index] != 0x27 else { return nil }
-            case .letterRuns:
+            case .letterRuns, .letterRunsSingleDigits:
                 while kind == .caseless || kind == .letter {
                     index += width
                     (kind, width) = self.kind(in: text, at: index)
@@ -324,11 +348,7 @@ public struct RegexPreTokenizer: PreTokenizer {
         let widened = Self.pcre2Dialect(of: pattern)
         self.regex = try PCRE2Pattern(plain)
         self.widenedRegex = widened == plain ? nil : try PCRE2Pattern(widened)
-        switch pattern {
-        case Named.o200k.pattern: shortcut = .casedWords
-        case Named.cl100k.pattern, Named.llama3.pattern: shortcut = .letterRuns
-        default: shortcut = nil
-        }
+        shortcut = WordShortcut.recognising(pattern)
     }
 
     public init(_ named: Named) throws(TokcError) {

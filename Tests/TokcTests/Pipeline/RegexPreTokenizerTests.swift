@@ -108,10 +108,15 @@ import Testing
     /// The shortcut (words of ASCII and Latin-1 letters, punctuation runs, digits) gives PCRE2's pieces: the same pattern wrapped in a group (so no shortcut applies)
     /// against the built-in one, on random text of words in every case, contractions, digits, spaces, line
     /// breaks, punctuation, accented and non-Latin letters, combining marks and curly apostrophes.
-    @Test(arguments: [RegexPreTokenizer.Named.o200k, .cl100k, .llama3])
-    func wordShortcutMatchesPCRE2(named: RegexPreTokenizer.Named) throws {
-        let fast = try RegexPreTokenizer(named)
-        let plain = try RegexPreTokenizer(pattern: "(?:" + named.pattern + ")")
+    @Test(arguments: [
+        RegexPreTokenizer.Named.o200k.pattern, RegexPreTokenizer.Named.cl100k.pattern, RegexPreTokenizer.Named.llama3.pattern,
+        RegexPreTokenizer.WordShortcut.llama3Spelled, RegexPreTokenizer.WordShortcut.qwen, RegexPreTokenizer.WordShortcut.qwenSpelled,
+    ])
+    func wordShortcutMatchesPCRE2(pattern: String) throws {
+        let fast = try RegexPreTokenizer(pattern: pattern)
+        let plain = try RegexPreTokenizer(pattern: "(?:" + pattern + ")")
+        let named = String(pattern.prefix(24))
+        #expect(RegexPreTokenizer.WordShortcut.recognising(pattern) != nil)
         let units = ["the", "The", "THE", "tHe", "HELLOworld", "helloWorld", "a", "I", "'s", "'S", "'ll", "'re", "'x",
                      "’s", " ", "  ", "\t", "\n", "\r\n", "42", "1234", ".", ",", "(", "\"", "'", "/", "-", "é", "É",
                      "caf", "na\u{EF}ve", "e\u{301}", "日本", "Ωmega", "ß", "_", "x2", "🙂",

@@ -22,7 +22,7 @@ public struct MergeListBPEEncoder: Encoder {
     let table: TokenTable
     let alphabet: Alphabet
     /// `left << 32 | right` → `rank << 32 | merged id`.
-    let merges: [UInt64: UInt64]
+    let merges: PairTable
     /// Byte-fallback ids → their byte, for decoding.
     let byteOfFallbackID: [TokenID: UInt8]
     /// The id of `▁` when a long piece may be merged word by word (see `independentWordsStart`), else nil.
@@ -57,14 +57,11 @@ public struct MergeListBPEEncoder: Encoder {
             guard let byteIDs = table.singleByteIDs() else { return nil }
             self.alphabet = .bytes(ids: byteIDs)
         }
-        var ranks: [UInt64: UInt64] = [:]
-        ranks.reserveCapacity(merges.count)
-        for (rank, merge) in merges.enumerated() {
-            let key = UInt64(merge.left) << 32 | UInt64(merge.right)
-            if ranks[key] == nil { ranks[key] = UInt64(rank) << 32 | UInt64(merge.merged) }  // the first listing wins
-        }
+        // The first listing of a pair wins (`PairTable` keeps it).
+        self.merges = PairTable(merges.enumerated().lazy.map { rank, merge in
+            (UInt64(merge.left) << 32 | UInt64(merge.right), UInt64(rank) << 32 | UInt64(merge.merged))
+        })
         self.table = table
-        self.merges = ranks
         var byteOfFallbackID: [TokenID: UInt8] = [:]
         if case .characters(let fallback?, _, _) = self.alphabet {
             for (byte, id) in fallback.enumerated() where id != Self.noToken { byteOfFallbackID[id] = UInt8(byte) }
@@ -126,7 +123,7 @@ public struct MergeListBPEEncoder: Encoder {
 
     @inline(__always)
     private func merge(_ left: TokenID, _ right: TokenID) -> UInt64 {
-        merges[UInt64(left) << 32 | UInt64(right)] ?? Self.noMerge
+        merges.value(for: UInt64(left) << 32 | UInt64(right), missing: Self.noMerge)
     }
 
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
