@@ -156,12 +156,23 @@ public struct VocabularyRegistry: Sendable {
             }
             return content
         }
-        guard entry.format == "tiktoken", let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+        guard ["tiktoken", "tekken"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
         if let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil),
            let encoder = BPEEncoder(table: table) {
-            return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
+            guard entry.format == "tekken" else {
+                return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
+            }
+            // A Tekken file's pattern and special tokens are in the manifest, checked against the file when its
+            // table was compiled; the 15 MB of JSON are not read again.
+            let tokenizer = Tokenizer(
+                name: entry.name, normalizer: UnicodeNormalizer.identity, preTokenizer: try RegexPreTokenizer(pattern: entry.pattern),
+                encoder: encoder, specialTokens: entry.specialTokens)
+            guard tokenizer.vocabularySize == entry.vocabSize else {
+                throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the compiled table and special tokens give \(tokenizer.vocabularySize)")
+            }
+            return tokenizer
         }
         let tokenizer = try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         if let encoder = tokenizer.encoder as? BPEEncoder {
