@@ -161,7 +161,9 @@ public enum GGUFFormat {
             var controlLooking = GGUFFormat.endOfGeneration
             for (key, texts) in zip(idKeys, GGUFFormat.roleTexts) where id(key) == nil { controlLooking.formUnion(texts) }
             let hasToolResponse = tokens.contains { $0.elementsEqual("<|tool_response>".utf8) }
+            // Every text looked for starts with `<`, `[`, `_` or `▁` (E2): the other tokens are skipped unread.
             for id in tokens.indices {
+                guard let first = tokens[id].first, first == 0x3C || first == 0x5B || first == 0x5F || first == 0xE2 else { continue }
                 let token = text(id)
                 if controlLooking.contains(token) && result[id] != .control { result[id] = .control }
                 if ["<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"].contains(token) { result[id] = .userDefined }
@@ -192,10 +194,10 @@ public enum GGUFFormat {
         var entries: [(id: TokenID, bytes: [UInt8])] = []
         entries.reserveCapacity(vocabulary.tokens.count)
         for id in vocabulary.tokens.indices {
-            if let bytes = ByteLevel.bytes(of: vocabulary.text(id)), !bytes.isEmpty { entries.append((TokenID(id), bytes)) }
+            if let bytes = ByteLevel.bytes(ofUTF8: vocabulary.tokens[id]), !bytes.isEmpty { entries.append((TokenID(id), bytes)) }
         }
         let table = try tokenTable(entries, vocabulary)
-        let merges = try resolvedMerges(vocabulary, table: table) { ByteLevel.bytes(of: String(decoding: $0, as: UTF8.self)) }
+        let merges = try resolvedMerges(vocabulary, table: table, byteLevel: true)
         // A byte without a token (bytes UTF-8 never uses; some control characters in Falcon's) is dropped, as
         // llama.cpp drops it.
         let byteIDs = (0...255).map { byte in withUnsafePointer(to: UInt8(byte)) { table.id(of: $0, count: 1) } ?? MergeListBPEEncoder.noToken }
@@ -305,7 +307,7 @@ public enum GGUFFormat {
             }
         }
         let table = try tokenTable(entries, vocabulary)
-        let merges = try resolvedMerges(vocabulary, table: table) { $0 }
+        let merges = try resolvedMerges(vocabulary, table: table, byteLevel: false)
         let alphabet = MergeListBPEEncoder.Alphabet.characters(byteFallback: fallback, unknown: nil, fuseUnknown: false)
         guard var encoder = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
             throw vocabulary.invalid("gemma4 BPE cannot be assembled")
@@ -335,18 +337,36 @@ public enum GGUFFormat {
     /// as llama.cpp splits it) whose halves and concatenation are tokens. A merge whose result is no token
     /// could only make a piece llama.cpp then spells byte by byte; such merges are left out.
     private static func resolvedMerges(
-        _ vocabulary: Vocabulary, table: TokenTable, bytes: ([UInt8]) -> [UInt8]?
+        _ vocabulary: Vocabulary, table: TokenTable, byteLevel: Bool
     ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
         var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         result.reserveCapacity(vocabulary.merges.count)
+        // Both halves decoded into one buffer, end to end: the left is its start, the merged token all of it.
+        var buffer: [UInt8] = []
         for (index, merge) in vocabulary.merges.enumerated() {
             guard merge.count > 1, let space = merge[1...].firstIndex(of: 0x20) else {
                 throw vocabulary.invalid("tokenizer.ggml.merges[\(index)] '\(String(decoding: merge, as: UTF8.self))': expected two tokens and a space between")
             }
-            guard let left = bytes(Array(merge[..<space])), let right = bytes(Array(merge[(space + 1)...])),
-                  let leftID = table.id(of: left), let rightID = table.id(of: right), let mergedID = table.id(of: left + right)
-            else { continue }
-            result.append((leftID, rightID, mergedID))
+            buffer.removeAll(keepingCapacity: true)
+            let left = merge[..<space], right = merge[(space + 1)...]
+            let split: Int
+            if byteLevel {
+                guard ByteLevel.append(utf8: left, to: &buffer) else { continue }
+                split = buffer.count
+                guard ByteLevel.append(utf8: right, to: &buffer) else { continue }
+            } else {
+                buffer += left
+                split = buffer.count
+                buffer += right
+            }
+            guard split > 0, split < buffer.count else { continue }
+            let ids: (TokenID, TokenID, TokenID)? = buffer.withUnsafeBufferPointer { bytes in
+                let base = bytes.baseAddress!
+                guard let leftID = table.id(of: base, count: split), let rightID = table.id(of: base + split, count: bytes.count - split),
+                      let mergedID = table.id(of: base, count: bytes.count) else { return nil }
+                return (leftID, rightID, mergedID)
+            }
+            if let ids { result.append((ids.0, ids.1, ids.2)) }
         }
         return result
     }

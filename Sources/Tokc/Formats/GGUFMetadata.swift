@@ -108,9 +108,9 @@ public struct GGUFMetadata: Sendable {
         guard let type = ValueType(rawValue: rawType) else {
             throw reader.failure(at: reader.offset - 4, "a value type 0-12 for \(key), not \(rawType)")
         }
-        let what = "the value of \(key)"
+        func what() -> String { "the value of \(key)" }
         switch type {
-        case .string: return .string(try reader.string(what))
+        case .string: return .string(try reader.string(what()))
         case .array:
             let elementStart = reader.offset
             let rawElement: UInt32 = try reader.integer("the element type of \(key)")
@@ -133,15 +133,15 @@ public struct GGUFMetadata: Sendable {
             case .array:
                 for index in 0..<n { _ = try Self.value(of: ValueType.array.rawValue, &reader, key: "\(key)[\(index)]") }
                 return .arrays(count: n)
-            case .bool: return .boolArray(try collect { reader, _ throws(TokcError) in try reader.bool(what) })
-            case .float32, .float64: return .floatArray(try collect { reader, _ throws(TokcError) in try reader.float(element, what) })
-            case .int8, .int16, .int32, .int64: return .signedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what) })
-            case .uint8, .uint16, .uint32, .uint64: return .unsignedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what) })
+            case .bool: return .boolArray(try collect { reader, _ throws(TokcError) in try reader.bool(what()) })
+            case .float32, .float64: return .floatArray(try collect { reader, _ throws(TokcError) in try reader.float(element, what()) })
+            case .int8, .int16, .int32, .int64: return .signedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what()) })
+            case .uint8, .uint16, .uint32, .uint64: return .unsignedArray(try collect { reader, _ throws(TokcError) in try reader.integer(element, what()) })
             }
-        case .bool: return .bool(try reader.bool(what))
-        case .float32, .float64: return .float(try reader.float(type, what))
-        case .int8, .int16, .int32, .int64: return .signed(try reader.integer(type, what))
-        case .uint8, .uint16, .uint32, .uint64: return .unsigned(try reader.integer(type, what))
+        case .bool: return .bool(try reader.bool(what()))
+        case .float32, .float64: return .float(try reader.float(type, what()))
+        case .int8, .int16, .int32, .int64: return .signed(try reader.integer(type, what()))
+        case .uint8, .uint16, .uint32, .uint64: return .unsigned(try reader.integer(type, what()))
         }
     }
 
@@ -176,17 +176,18 @@ public struct GGUFMetadata: Sendable {
         }
 
         /// Refuses a count of elements of at least `minimum` bytes each that could not fit in the rest of the file.
-        func check(count: UInt64, atLeast minimum: Int, _ what: String) throws(TokcError) {
+        func check(count: UInt64, atLeast minimum: Int, _ what: @autoclosure () -> String) throws(TokcError) {
             let left = UInt64(max(size - offset, 0))
             guard count <= left / UInt64(max(minimum, 1)) else {
-                throw failure(at: offset - 8, "a count of \(what) that fits in the \(left) bytes left, not \(count)")
+                throw failure(at: offset - 8, "a count of \(what()) that fits in the \(left) bytes left, not \(count)")
             }
         }
 
-        /// The next `count` bytes.
-        mutating func bytes(_ count: Int, _ what: String) throws(TokcError) -> ArraySlice<UInt8> {
+        /// The next `count` bytes. `what` (and every description below) is made only for an error: built for
+        /// each of a vocabulary's 400,000 strings, the descriptions were a third of a GGUF's load (perf).
+        mutating func bytes(_ count: Int, _ what: @autoclosure () -> String) throws(TokcError) -> ArraySlice<UInt8> {
             guard count <= size - offset else {
-                throw failure(at: offset, "\(what) (\(count) bytes), but the file ends after \(size) bytes")
+                throw failure(at: offset, "\(what()) (\(count) bytes), but the file ends after \(size) bytes")
             }
             let end = offset + count
             if end > bufferStart + buffer.count {
@@ -215,44 +216,44 @@ public struct GGUFMetadata: Sendable {
             bufferStart = position
         }
 
-        mutating func integer<T: FixedWidthInteger>(_ what: String) throws(TokcError) -> T {
+        mutating func integer<T: FixedWidthInteger>(_ what: @autoclosure () -> String) throws(TokcError) -> T {
             var value: T = 0
-            for (shift, byte) in try bytes(MemoryLayout<T>.size, what).enumerated() {
+            for (shift, byte) in try bytes(MemoryLayout<T>.size, what()).enumerated() {
                 value |= T(truncatingIfNeeded: byte) << (8 * shift)
             }
             return value
         }
 
         /// A GGUF string: a 64-bit length, then that many bytes.
-        mutating func string(_ what: String) throws(TokcError) -> [UInt8] {
-            let length: UInt64 = try integer("the length of \(what)")
+        mutating func string(_ what: @autoclosure () -> String) throws(TokcError) -> [UInt8] {
+            let length: UInt64 = try integer("the length of \(what())")
             guard length <= UInt64(max(size - offset, 0)) else {
-                throw failure(at: offset - 8, "the length of \(what) within the \(size - offset) bytes left, not \(length)")
+                throw failure(at: offset - 8, "the length of \(what()) within the \(size - offset) bytes left, not \(length)")
             }
-            return Array(try bytes(Int(length), what))
+            return Array(try bytes(Int(length), what()))
         }
 
-        mutating func bool(_ what: String) throws(TokcError) -> Bool {
-            let byte: UInt8 = try integer(what)
-            guard byte <= 1 else { throw failure(at: offset - 1, "\(what): a bool, 0 or 1, not \(byte)") }
+        mutating func bool(_ what: @autoclosure () -> String) throws(TokcError) -> Bool {
+            let byte: UInt8 = try integer(what())
+            guard byte <= 1 else { throw failure(at: offset - 1, "\(what()): a bool, 0 or 1, not \(byte)") }
             return byte == 1
         }
 
-        mutating func float(_ type: ValueType, _ what: String) throws(TokcError) -> Double {
-            type == .float32 ? Double(Float(bitPattern: try integer(what))) : Double(bitPattern: try integer(what))
+        mutating func float(_ type: ValueType, _ what: @autoclosure () -> String) throws(TokcError) -> Double {
+            type == .float32 ? Double(Float(bitPattern: try integer(what()))) : Double(bitPattern: try integer(what()))
         }
 
         /// A value of one of GGUF's integer types, widened to `Wide` (sign-extended from a signed type).
-        mutating func integer<Wide: FixedWidthInteger>(_ type: ValueType, _ what: String) throws(TokcError) -> Wide {
+        mutating func integer<Wide: FixedWidthInteger>(_ type: ValueType, _ what: @autoclosure () -> String) throws(TokcError) -> Wide {
             switch type {
-            case .uint8: Wide(truncatingIfNeeded: try integer(what) as UInt8)
-            case .int8: Wide(truncatingIfNeeded: try integer(what) as Int8)
-            case .uint16: Wide(truncatingIfNeeded: try integer(what) as UInt16)
-            case .int16: Wide(truncatingIfNeeded: try integer(what) as Int16)
-            case .uint32: Wide(truncatingIfNeeded: try integer(what) as UInt32)
-            case .int32: Wide(truncatingIfNeeded: try integer(what) as Int32)
-            case .int64: Wide(truncatingIfNeeded: try integer(what) as Int64)
-            default: Wide(truncatingIfNeeded: try integer(what) as UInt64)
+            case .uint8: Wide(truncatingIfNeeded: try integer(what()) as UInt8)
+            case .int8: Wide(truncatingIfNeeded: try integer(what()) as Int8)
+            case .uint16: Wide(truncatingIfNeeded: try integer(what()) as UInt16)
+            case .int16: Wide(truncatingIfNeeded: try integer(what()) as Int16)
+            case .uint32: Wide(truncatingIfNeeded: try integer(what()) as UInt32)
+            case .int32: Wide(truncatingIfNeeded: try integer(what()) as Int32)
+            case .int64: Wide(truncatingIfNeeded: try integer(what()) as Int64)
+            default: Wide(truncatingIfNeeded: try integer(what()) as UInt64)
             }
         }
     }

@@ -268,7 +268,7 @@ private struct Reader {
             if specialBytes.contains(text) { continue }
             let bytes: [UInt8]
             if byteLevel {
-                guard let decoded = ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)), !decoded.isEmpty else {
+                guard let decoded = ByteLevel.bytes(ofUTF8: text), !decoded.isEmpty else {
                     throw .invalidVocabulary(path: path, reason: "model.vocab token '\(String(decoding: text, as: UTF8.self))' (id \(id)) is not byte-level text")
                 }
                 bytes = decoded
@@ -465,7 +465,7 @@ private struct Reader {
             throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
         }
         func bytes(_ text: [UInt8]) -> [UInt8]? {
-            byteLevel ? ByteLevel.bytes(of: String(decoding: text, as: UTF8.self)) : text
+            byteLevel ? ByteLevel.bytes(ofUTF8: text) : text
         }
         var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         result.reserveCapacity(list.count)
@@ -742,12 +742,45 @@ enum ByteLevel {
 
     /// The bytes a byte-level token string stands for; nil if a character is outside the alphabet.
     static func bytes(of text: String) -> [UInt8]? {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.unicodeScalars.count)
-        for scalar in text.unicodeScalars {
-            guard let byte = byteOfCharacter[scalar] else { return nil }
-            bytes.append(byte)
-        }
-        return bytes
+        var text = text
+        return text.withUTF8 { bytes(ofUTF8: $0) }
     }
+
+    /// The same from the text's UTF-8, without making a `String`: every character of the alphabet is below
+    /// U+0144, so one or two bytes, and a table indexed by code point gives its byte. A vocabulary's load
+    /// decodes every token and both halves of every merge (Llama 3's GGUF: 128,256 and 2 × 280,147); through a
+    /// `Dictionary<Unicode.Scalar, UInt8>` that hashing was a sixth of the load (perf).
+    static func bytes(ofUTF8 text: some Collection<UInt8>) -> [UInt8]? {
+        var result: [UInt8] = []
+        result.reserveCapacity(text.count)
+        return append(utf8: text, to: &result) ? result : nil
+    }
+
+    /// Appends the bytes `text` (byte-level UTF-8) stands for; false, with `output` partly written, if a
+    /// character is outside the alphabet or the UTF-8 is not of one- or two-byte characters.
+    static func append(utf8 text: some Collection<UInt8>, to output: inout [UInt8]) -> Bool {
+        var iterator = text.makeIterator()
+        while let first = iterator.next() {
+            let value: Int
+            if first < 0x80 {
+                value = Int(first)
+            } else if first & 0xE0 == 0xC0, let second = iterator.next(), second & 0xC0 == 0x80 {
+                value = Int(first & 0x1F) << 6 | Int(second & 0x3F)
+            } else {
+                return false
+            }
+            guard value < byteOfCodePoint.count, byteOfCodePoint[value] >= 0 else { return false }
+            output.append(UInt8(truncatingIfNeeded: byteOfCodePoint[value]))
+        }
+        return true
+    }
+
+    /// Code point (below U+0144) → byte, -1 for a code point outside the alphabet (and for overlong UTF-8,
+    /// which decodes to a code point below 0x80 from two bytes: those are refused by the range check above
+    /// only where the table says -1, which it does for U+0000–U+0020 and U+007F).
+    private static let byteOfCodePoint: [Int16] = {
+        var table = [Int16](repeating: -1, count: 0x144)
+        for (character, byte) in byteOfCharacter { table[Int(character.value)] = Int16(byte) }
+        return table
+    }()
 }
