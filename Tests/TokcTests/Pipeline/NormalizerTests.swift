@@ -48,3 +48,32 @@ import Testing
         #expect(Array(pieces.joined()) == mixed)
     }
 }
+
+/// Hugging Face's NFC/NFKC (a `tokenizer.json`'s normaliser) knows Unicode 9.0: a later combining mark is left
+/// where it is, and the quick check leaves text that is normalised already untouched.
+struct UnicodeNineNormalizerTests {
+    static func nfc(_ text: String, _ form: UnicodeNormalizer = .nfcUnicode9) -> [UInt32] {
+        let bytes = Array(text.utf8)
+        let out = bytes.withUnsafeBufferPointer { form.normalize($0) } ?? bytes
+        return String(decoding: out, as: UTF8.self).unicodeScalars.map(\.value)
+    }
+
+    @Test func laterMarksStayInPlace() {
+        // U+1AC5 (Unicode 14.0, class 230) before U+3099 (class 8): ICU's current NFC reorders them, 9.0's did not.
+        #expect(Self.nfc("x\u{1AC5}\u{3099}", .nfc) == [0x78, 0x3099, 0x1AC5])
+        #expect(Self.nfc("x\u{1AC5}\u{3099}") == [0x78, 0x1AC5, 0x3099])
+        // U+1DF5 (9.0, class 230) is reordered by both.
+        #expect(Self.nfc("x\u{1DF5}\u{3099}") == [0x78, 0x3099, 0x1DF5])
+        // Composition as ever, and a later code point blocks nothing before it.
+        #expect(Self.nfc("e\u{301}") == [0xE9])
+        #expect(Self.nfc("\u{FF76}\u{FF9E}", .nfkcUnicode9) == [0x30AC])
+    }
+
+    @Test func normalisedTextIsLeftAsItIs() {
+        let quickYes = "日本語のテキスト、English text. Ünïcödé"
+        let bytes = Array(quickYes.utf8)
+        #expect(bytes.withUnsafeBufferPointer { UnicodeNormalizer.nfc.normalize($0) } == nil)
+        // A decomposed accent is not quick-check "yes": it goes to ICU and comes back composed.
+        #expect(Self.nfc("Cafe\u{301}", .nfc) == Array("Café".unicodeScalars.map(\.value)))
+    }
+}
