@@ -100,6 +100,15 @@ import TokcTestSupport
         #expect(custom.encode("hi hi") == [256, 32, 256])
     }
 
+    /// tokc's own reading of the manifest (the fast path of every load) gives what JSONDecoder gives.
+    @Test func theManifestReadsAsJSONDecoderReadsIt() throws {
+        let content = try FileIO.readAll(Self.shipped + "/manifest.json")
+        let fast = try #require(VocabularyManifest.read(content))
+        #expect(fast == (try VocabularyManifest.decoded(content, path: "manifest.json")))
+        #expect(fast.vocabularies.count == shippedVocabularyNames.count)
+        #expect(VocabularyManifest.read(Array(#"{"defaults": {}, "vocabularies": [{"name": 1}], "format_version": 1}"#.utf8)) == nil)
+    }
+
     /// The sha256 is of the bytes as the source published them: after decompressing a gzipped file.
     @Test func shippedManifestMatchesTheFiles() throws {
         for located in try VocabularyRegistry(folders: [Self.shipped]).vocabularies() {
