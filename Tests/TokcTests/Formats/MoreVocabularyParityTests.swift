@@ -84,6 +84,21 @@ struct MoreVocabularyParityTests {
         }
     }
 
+    /// `.tiktoken` files by path, recognised by their sha256: `qwen.tiktoken` (dashscope's) gets the shipped
+    /// `qwen2.5` entry's pattern, NFC and added tokens, and gives Hugging Face's ids for Qwen 2.5 and Qwen 3 (whose
+    /// fixtures match added tokens, so special tokens are allowed); OpenAI's r50k and p50k files, tiktoken's.
+    @Test(arguments: [("qwen.tiktoken", "qwen2.5", true), ("qwen.tiktoken", "qwen3", true),
+                      ("r50k_base.tiktoken", "r50k_base", false), ("p50k_base.tiktoken", "p50k_base", false)])
+    func tiktokenFilesByPath(file: String, fixture: String, allowsSpecial: Bool) throws {
+        let tokenizer = try Self.load(file)
+        let records = try Self.records(fixture)
+        #expect(records.count == 112)
+        for record in records {
+            let text = try #require(record.string("text"))
+            #expect(tokenizer.encode(text, allowedSpecial: allowsSpecial ? .all : .none) == record.ids("ids"), "\(file) \(fixture) \(record.string("id") ?? "?")")
+        }
+    }
+
     /// Mistral's SentencePiece models (`.model.v2/.v3/.v7`, loaded whatever their name) and Tekken.
     @Test(arguments: [("mistral-v2", "mistral-v2.tokenizer.model.v2"), ("mistral-v3", "mistral-v3.tokenizer.model.v3"),
                       ("mistral-v7", "mistral-v7.tokenizer.model.v7"), ("tekken", "tekken_240718.json")])
