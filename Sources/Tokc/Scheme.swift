@@ -65,7 +65,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
         name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
     ) throws(TokcError) -> Tokenizer {
-        guard scheme.formats.contains(format), !["tokenizer.json", "gguf", "tekken"].contains(format) else {
+        guard scheme.formats.contains(format), VocabularyFileFormat(rawValue: format)?.carriesItsPipeline != true else {
             throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
         }
         if format == "sentencepiece" {

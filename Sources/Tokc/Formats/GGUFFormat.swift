@@ -81,7 +81,7 @@ public enum GGUFFormat {
         init(_ metadata: GGUFMetadata, path: String) throws(TokcError) {
             self.path = path
             self.metadata = metadata
-            func invalid(_ reason: String) -> TokcError { .invalidVocabulary(path: path, reason: "GGUF " + reason) }
+            func invalid(_ reason: String) -> TokcError { Self.invalid(reason, path: path) }
             guard case let .string(model)? = metadata["tokenizer.ggml.model"] else {
                 throw invalid("file without tokenizer.ggml.model: it holds no tokenizer")
             }
@@ -179,7 +179,9 @@ public enum GGUFFormat {
             return TokenTemplate(prefix: prefix, suffix: suffix)
         }
 
-        func invalid(_ reason: String) -> TokcError { .invalidVocabulary(path: path, reason: "GGUF " + reason) }
+        func invalid(_ reason: String) -> TokcError { Self.invalid(reason, path: path) }
+
+        static func invalid(_ reason: String, path: String) -> TokcError { .invalidVocabulary(path: path, reason: "GGUF " + reason) }
     }
 
     // MARK: - Assembly per model
@@ -200,18 +202,16 @@ public enum GGUFFormat {
         let merges = try resolvedMerges(vocabulary, table: table, byteLevel: true)
         // A byte without a token (bytes UTF-8 never uses; some control characters in Falcon's) is dropped, as
         // llama.cpp drops it.
-        let byteIDs = (0...255).map { byte in withUnsafePointer(to: UInt8(byte)) { table.id(of: $0, count: 1) } ?? MergeListBPEEncoder.noToken }
+        let byteIDs = table.singleByteIDs(missing: MergeListBPEEncoder.noToken)
         guard var encoder = MergeListBPEEncoder(table: table, merges: merges, alphabet: .bytes(ids: byteIDs)) else {
             throw vocabulary.invalid("byte-level BPE cannot be assembled")
         }
         if pre.ignoresMerges { encoder.wholePieces = .always }
         let bos = vocabulary.id("bos_token_id") ?? 11, eos = vocabulary.id("eos_token_id") ?? 11
-        let addsBOS = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano", "tekken", "chameleon"]
-            .contains(vocabulary.pre ?? "")
         return Tokenizer(
             name: name, normalizer: UnicodeNormalizer.identity, preTokenizer: try pre.stages(), encoder: encoder,
             specialTokens: vocabulary.specialTokens,
-            template: vocabulary.template(addsBOSByDefault: addsBOS, addsEOSByDefault: false, bos: bos, eos: eos))
+            template: vocabulary.template(addsBOSByDefault: pre.addsBOS, addsEOSByDefault: false, bos: bos, eos: eos))
     }
 
     /// `llama` (BPE by score) and `t5` (Unigram): the metadata as a SentencePiece model, which tokc encodes as
@@ -269,7 +269,7 @@ public enum GGUFFormat {
         var tokens: [[UInt8]] = []
         tokens.reserveCapacity(vocabulary.tokens.count)
         for (id, token) in vocabulary.tokens.enumerated() {
-            if vocabulary.types[id] == .control || vocabulary.types[id] == .unknown || vocabulary.types[id] == .userDefined {
+            if vocabulary.types[id].isSpecial {
                 tokens.append(token)
             } else if token.starts(with: phantomSpace) {
                 tokens.append(Array(token.dropFirst(phantomSpace.count)))
@@ -341,32 +341,15 @@ public enum GGUFFormat {
     ) throws(TokcError) -> [(left: TokenID, right: TokenID, merged: TokenID)] {
         var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         result.reserveCapacity(vocabulary.merges.count)
-        // Both halves decoded into one buffer, end to end: the left is its start, the merged token all of it.
         var buffer: [UInt8] = []
         for (index, merge) in vocabulary.merges.enumerated() {
             guard merge.count > 1, let space = merge[1...].firstIndex(of: 0x20) else {
                 throw vocabulary.invalid("tokenizer.ggml.merges[\(index)] '\(String(decoding: merge, as: UTF8.self))': expected two tokens and a space between")
             }
-            buffer.removeAll(keepingCapacity: true)
-            let left = merge[..<space], right = merge[(space + 1)...]
-            let split: Int
-            if byteLevel {
-                guard ByteLevel.append(utf8: left, to: &buffer) else { continue }
-                split = buffer.count
-                guard ByteLevel.append(utf8: right, to: &buffer) else { continue }
-            } else {
-                buffer += left
-                split = buffer.count
-                buffer += right
+            if let ids = MergeListBPEEncoder.mergeIDs(
+                left: merge[..<space], right: merge[(space + 1)...], byteLevel: byteLevel, table: table, buffer: &buffer) {
+                result.append(ids)
             }
-            guard split > 0, split < buffer.count else { continue }
-            let ids: (TokenID, TokenID, TokenID)? = buffer.withUnsafeBufferPointer { bytes in
-                let base = bytes.baseAddress!
-                guard let leftID = table.id(of: base, count: split), let rightID = table.id(of: base + split, count: bytes.count - split),
-                      let mergedID = table.id(of: base, count: bytes.count) else { return nil }
-                return (leftID, rightID, mergedID)
-            }
-            if let ids { result.append((ids.0, ids.1, ids.2)) }
         }
         return result
     }

@@ -1,15 +1,19 @@
 /// What llama.cpp does to text before its BPE merges, per `tokenizer.ggml.pre`: the split regexes it runs one
 /// after another (each on the pieces of the one before, unmatched text kept as pieces), and whether a piece that
-/// is a token whole is taken whole (`ignore_merges`). The regexes are the models' own pre-tokenizer patterns in
+/// is a token whole is taken whole (`ignore_merges`), and whether BOS is added by default (`add_bos`). The regexes are the models' own pre-tokenizer patterns in
 /// the form llama.cpp runs them (`(?i:…)` spelled out, as its regex engine lacks it); `llama-vocab.cpp` maps each
 /// `pre` value to one of these, and that mapping is the specification here.
 struct GGUFPreTokenizer: Sendable {
     let patterns: [String]
     let ignoresMerges: Bool
+    /// llama.cpp's `add_bos` for the `pre` value, where the file has no `add_bos_token` (the Llama 3 family and
+    /// Tekken set it; every other `gpt2` vocabulary leaves it off).
+    let addsBOS: Bool
 
-    private init(_ patterns: [String], ignoresMerges: Bool = false) {
+    private init(_ patterns: [String], ignoresMerges: Bool = false, addsBOS: Bool = false) {
         self.patterns = patterns
         self.ignoresMerges = ignoresMerges
+        self.addsBOS = addsBOS
     }
 
     /// The pieces of GPT-2's pattern, which several lists repeat.
@@ -29,7 +33,7 @@ struct GGUFPreTokenizer: Sendable {
         var table: [String: GGUFPreTokenizer] = ["default": defaultLists]
         func add(_ names: [String], _ value: GGUFPreTokenizer) { for name in names { table[name] = value } }
         add(["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral", "midm-2.0", "lfm2", "jina-v5-nano"],
-            GGUFPreTokenizer([llama3], ignoresMerges: true))
+            GGUFPreTokenizer([llama3], ignoresMerges: true, addsBOS: true))
         add(["dbrx", "smaug-bpe", "glm4", "chatglm-bpe"], GGUFPreTokenizer([llama3]))
         // Cased letters (DeepSeek LLM's own list). Six are spelled as escapes: canonical singletons (OHM SIGN,
         // KELVIN SIGN, GREEK PROSGEGRAMMENI, three Greek letters with oxia) that an editor's NFC would turn into
@@ -63,7 +67,7 @@ struct GGUFPreTokenizer: Sendable {
         add(["viking"], GGUFPreTokenizer([#" ?[^(\s|.,!?…。，、।۔،)]+"#, #"\p{N}"#]))
         add(["tekken"], GGUFPreTokenizer([
             #"[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))*((?=[\p{L}])([^A-Z]))+|[^\r\n\p{L}\p{N}]?((?=[\p{L}])([^a-z]))+((?=[\p{L}])([^A-Z]))*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#,
-        ], ignoresMerges: true))
+        ], ignoresMerges: true, addsBOS: true))
         add(["gpt-4o", "llama4", "kanana2", "talkie", "minimax-m2"], GGUFPreTokenizer([casedWords]))
         add(["bailingmoe", "bailingmoe2", "llada-moe"], GGUFPreTokenizer([
             #"'(?:[sSdDmMtT]|[lL][lL]|[vV][eE]|[rR][eE])|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]|\s+(?!\S)|\s+"#,

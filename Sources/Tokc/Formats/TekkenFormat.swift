@@ -78,8 +78,12 @@ public enum TekkenFormat {
                 specials[id < builtInSpecialTokens.count ? builtInSpecialTokens[id] : "<SPECIAL_\(id)>"] = TokenID(id)
             }
         }
-        return Tokenizer(
-            name: name, normalizer: UnicodeNormalizer.identity, preTokenizer: try RegexPreTokenizer(pattern: pattern),
-            encoder: encoder, specialTokens: specials)
+        return tokenizer(encoder: encoder, pattern: try RegexPreTokenizer(pattern: pattern), specialTokens: specials, name: name)
+    }
+
+    /// A Tekken tokenizer from its parts: no normaliser, the file's split, its ranks as `encoder`, its special
+    /// tokens (from the file, or from a manifest that repeats them, with a compiled table).
+    static func tokenizer(encoder: BPEEncoder, pattern: RegexPreTokenizer, specialTokens: [String: TokenID], name: String) -> Tokenizer {
+        Tokenizer(name: name, normalizer: UnicodeNormalizer.identity, preTokenizer: pattern, encoder: encoder, specialTokens: specialTokens)
     }
 }

@@ -464,11 +464,9 @@ private struct Reader {
         guard let list = value?.array else {
             throw .malformedFile(path: path, line: 1, expected: "'model.merges', a list")
         }
-        func bytes(_ text: [UInt8]) -> [UInt8]? {
-            byteLevel ? ByteLevel.bytes(ofUTF8: text) : text
-        }
         var result: [(left: TokenID, right: TokenID, merged: TokenID)] = []
         result.reserveCapacity(list.count)
+        var buffer: [UInt8] = []
         for (index, item) in list.enumerated() {
             var pair: [[UInt8]] = []
             if let text = item.bytes {
@@ -477,11 +475,12 @@ private struct Reader {
                 pair = parts.compactMap(\.bytes)
                 if pair.count != parts.count { pair = [] }
             }
-            guard pair.count == 2, let left = bytes(pair[0]), let right = bytes(pair[1]),
-                  let leftID = table.id(of: left), let rightID = table.id(of: right), let mergedID = table.id(of: left + right) else {
+            guard pair.count == 2,
+                  let ids = MergeListBPEEncoder.mergeIDs(left: pair[0], right: pair[1], byteLevel: byteLevel, table: table, buffer: &buffer)
+            else {
                 throw .invalidVocabulary(path: path, reason: "model.merges[\(index)] \(item.source) is not two tokens whose concatenation is a token")
             }
-            result.append((leftID, rightID, mergedID))
+            result.append(ids)
         }
         return result
     }

@@ -16,6 +16,29 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
     /// BERT's `vocab.txt`: UTF-8, one token a line, no spaces in a token.
     case bertVocabulary = "vocab.txt"
 
+    /// Whether a file of the format holds its whole pipeline (split, normaliser, special tokens), so that a
+    /// manifest's copies of those can only repeat it.
+    public var carriesItsPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .tekken }
+
+    /// The tokenizer a file of this format holds, from its bytes; nil for `.tiktoken`, whose pattern and
+    /// special tokens come from elsewhere (a manifest, `--pattern`). A GGUF file's bytes are its metadata (a
+    /// gzipped vocabulary file); a GGUF model on disk is read with `GGUFMetadata.read(path:)` instead.
+    func tokenizer(from content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer? {
+        switch self {
+        case .ungreedy: return try UngreedyFormat.load(content, name: name, path: path)
+        // A Hugging Face tokenizer.json carries its own pattern and added tokens.
+        case .tokenizerJSON: return try TokenizerJSONFormat.load(content, name: name, path: path)
+        case .sentencePiece: return try SentencePieceFormat.load(content, name: name, path: path)
+        // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).
+        case .bertVocabulary: return WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(content, path: path), name: name)
+        case .tekken: return try TekkenFormat.load(content, name: name, path: path)
+        case .gguf:
+            var reader = GGUFMetadata.Reader(bytes: content, path: path)
+            return try GGUFFormat.load(try GGUFMetadata.parse(&reader), name: name, path: path)
+        case .tiktoken: return nil
+        }
+    }
+
     /// What each format looks like, for the error that lists them.
     static let readable = "GGUF, Hugging Face tokenizer.json, Tekken JSON, tokc-ungreedy JSON, SentencePiece .model, "
         + ".tiktoken (base64 and rank per line) or BERT vocab.txt (one token per line)"

@@ -1,5 +1,3 @@
-import CICU
-
 /// BERT's clean-up as llama.cpp does it for a GGUF `bert` vocabulary (`llm_tokenizer_wpm_session::preprocess`),
 /// which is not Hugging Face's (`BertNormalizer`), code point by code point:
 /// 1. with accents stripped, a code point becomes the first code point of its canonical decomposition (`é` → `e`,
@@ -57,20 +55,13 @@ public struct LlamaBertNormalizer: Normalizer {
             case .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
                 isOwnWord = scalar.value < 0x7F
             default:
-                isOwnWord = Self.isCJKIdeograph(scalar.value)
+                isOwnWord = BertNormalizer.isCJKIdeograph(scalar.value)  // llama.cpp's `is_chinese_char`: BERT's blocks
             }
             if isOwnWord { separate() }
             output.append(contentsOf: String(lowered).utf8)
             if isOwnWord { output.append(0x20) }
         }
         return output
-    }
-
-    /// llama.cpp's `is_chinese_char` (BERT's blocks; its 0x2B920 lower bound is Hugging Face's).
-    static func isCJKIdeograph(_ value: UInt32) -> Bool {
-        (0x4E00...0x9FFF).contains(value) || (0x3400...0x4DBF).contains(value) || (0x20000...0x2A6DF).contains(value)
-            || (0x2A700...0x2B73F).contains(value) || (0x2B740...0x2B81F).contains(value) || (0x2B920...0x2CEAF).contains(value)
-            || (0xF900...0xFAFF).contains(value) || (0x2F800...0x2FA1F).contains(value)
     }
 
     /// The simple lowercase mapping (UnicodeData's, one code point): the full mapping where that is one code
@@ -94,7 +85,7 @@ public struct LlamaBertNormalizer: Normalizer {
             text += String(Unicode.Scalar(UInt32(value))!).utf8
             text.append(0x01)
         }
-        guard let decomposed = icuNFD(text) else { return table }
+        guard let decomposed = text.withUnsafeBufferPointer({ UnicodeNormalizer.nfd.normalize($0) }) else { return table }
         var valueIndex = 0
         var start = 0
         for (offset, byte) in decomposed.enumerated() where byte == 0x01 {
@@ -112,16 +103,8 @@ public struct LlamaBertNormalizer: Normalizer {
 
     static func firstOfDecomposition(_ scalar: Unicode.Scalar) -> Unicode.Scalar {
         if scalar.value < 0x10000 { return Unicode.Scalar(basicPlaneFirstOfDecomposition[Int(scalar.value)]) ?? scalar }
-        guard let decomposed = icuNFD(Array(String(scalar).utf8)), !decomposed.isEmpty else { return scalar }
+        let bytes = Array(String(scalar).utf8)
+        guard let decomposed = bytes.withUnsafeBufferPointer({ UnicodeNormalizer.nfd.normalize($0) }), !decomposed.isEmpty else { return scalar }
         return String(decoding: decomposed, as: UTF8.self).unicodeScalars.first ?? scalar
-    }
-
-    private static func icuNFD(_ text: [UInt8]) -> [UInt8]? {
-        var out: UnsafeMutablePointer<UInt8>? = nil
-        var outLength: Int64 = 0
-        let status = text.withUnsafeBufferPointer { tokc_icu_transform(TOKC_ICU_NFD, $0.baseAddress, Int64($0.count), &out, &outLength) }
-        defer { tokc_icu_free(out) }
-        guard status <= 0, let out else { return nil }
-        return Array(UnsafeBufferPointer(start: out, count: Int(outLength)))
     }
 }

@@ -116,26 +116,22 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     /// marks to reorder). False means "ask ICU", not "not normalised".
     static func isNormalized(_ text: UnsafeBufferPointer<UInt8>, quickYes: [UInt8]) -> Bool {
         var index = 0
-        let count = text.count
         return quickYes.withUnsafeBufferPointer { bits in
-            while index < count {
+            while index < text.count {
                 let byte = text[index]
                 if byte < 0x80 {
                     index += 1
                     continue
                 }
+                // Well-formed two- and three-byte sequences only (ICU turns ill-formed bytes into U+FFFD).
+                let length = UTF8Scan.sequenceLength(in: text, at: index)
                 let value: Int
-                if byte & 0xE0 == 0xC0, index + 1 < count, text[index + 1] & 0xC0 == 0x80, byte >= 0xC2 {
-                    value = Int(byte & 0x1F) << 6 | Int(text[index + 1] & 0x3F)
-                    index += 2
-                } else if byte & 0xF0 == 0xE0, index + 2 < count, text[index + 1] & 0xC0 == 0x80, text[index + 2] & 0xC0 == 0x80 {
-                    value = Int(byte & 0x0F) << 12 | Int(text[index + 1] & 0x3F) << 6 | Int(text[index + 2] & 0x3F)
-                    // Overlong forms and surrogates are ill-formed: ICU turns them into U+FFFD.
-                    guard value >= 0x800, value < 0xD800 || value > 0xDFFF else { return false }
-                    index += 3
-                } else {
-                    return false
+                switch length {
+                case 2: value = UTF8Scan.twoByteValue(byte, text[index + 1])
+                case 3: value = UTF8Scan.threeByteValue(byte, text[index + 1], text[index + 2])
+                default: return false
                 }
+                index += length
                 guard bits[value >> 3] & (1 << (value & 7)) != 0 else { return false }
             }
             return true

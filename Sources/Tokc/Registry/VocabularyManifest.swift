@@ -77,9 +77,10 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
     /// The manifest read by tokc's JSON reader, or nil for anything but a well-formed manifest.
     static func read(_ content: [UInt8]) -> VocabularyManifest? {
         try? JSONNode.withDocument(content, path: "manifest.json") { root throws(TokcError) -> VocabularyManifest in
-            struct Unmapped: Error {}
+            // Any error here only sends the manifest to JSONDecoder, whose message names the field.
+            let unmapped = TokcError.malformedFile(path: "", line: 0, expected: "")
             func text(_ node: JSONNode?) throws(TokcError) -> String {
-                guard let value = node?.string else { throw .malformedFile(path: "", line: 0, expected: "") }
+                guard let value = node?.string else { throw unmapped }
                 return value
             }
             func optionalText(_ node: JSONNode?) throws(TokcError) -> String? {
@@ -87,21 +88,19 @@ public struct VocabularyManifest: Codable, Sendable, Equatable {
                 return try text(node)
             }
             func integer(_ node: JSONNode?) throws(TokcError) -> Int {
-                guard let value = node?.integer, let exact = Int(exactly: value) else { throw .malformedFile(path: "", line: 0, expected: "") }
+                guard let value = node?.integer, let exact = Int(exactly: value) else { throw unmapped }
                 return exact
             }
-            guard let members = root["defaults"]?.members, let list = root["vocabularies"]?.array else {
-                throw .malformedFile(path: "", line: 0, expected: "")
-            }
+            guard let members = root["defaults"]?.members, let list = root["vocabularies"]?.array else { throw unmapped }
             var defaults: [String: String] = [:]
             for (key, value) in members { defaults[key.string(in: root.document)] = try text(value) }
             var entries: [Entry] = []
             entries.reserveCapacity(list.count)
             for item in list {
                 var specials: [String: TokenID] = [:]
-                guard let specialMembers = item["special_tokens"]?.members else { throw .malformedFile(path: "", line: 0, expected: "") }
+                guard let specialMembers = item["special_tokens"]?.members else { throw unmapped }
                 for (key, value) in specialMembers {
-                    guard let id = value.integer.flatMap({ TokenID(exactly: $0) }) else { throw .malformedFile(path: "", line: 0, expected: "") }
+                    guard let id = value.integer.flatMap({ TokenID(exactly: $0) }) else { throw unmapped }
                     specials[key.string(in: root.document)] = id
                 }
                 entries.append(Entry(

@@ -84,31 +84,14 @@ public struct VocabularyRegistry: Sendable {
             throw .unknownVocabulary(name: nameOrPath, known: known.map(\.entry.name))
         }
         // A GGUF model file is never read whole: its metadata reader reads the front of it only.
-        let isGGUF = VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count))
-        var content = isGGUF ? [] : try FileIO.readAll(nameOrPath)
+        if VocabularyFileFormat.isGGUF(head: try FileIO.readPrefix(nameOrPath, count: GGUFMetadata.magic.count)) {
+            return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath)
+        }
+        var content = try FileIO.readAll(nameOrPath)
         // A gzipped file (as tokc ships its larger vocabularies) is read as the file inside.
         if content.starts(with: Gzip.magic) { content = try Gzip.decompress(content, path: nameOrPath) }
-        let format = isGGUF ? .gguf : try VocabularyFileFormat.detect(content, path: nameOrPath)
-        switch format {
-        case .ungreedy:
-            return try UngreedyFormat.load(content, name: nameOrPath, path: nameOrPath)
-        case .tokenizerJSON:
-            // A Hugging Face tokenizer.json carries its own pattern and added tokens.
-            return try TokenizerJSONFormat.load(content, name: nameOrPath, path: nameOrPath)
-        case .sentencePiece:
-            return try SentencePieceFormat.load(content, name: nameOrPath, path: nameOrPath)
-        case .bertVocabulary:
-            // BERT's vocab.txt: tokens only, so the pipeline is BERT's (uncased, as its name says nothing else).
-            return WordPieceFormat.bertTokenizer(try WordPieceFormat.parse(content, path: nameOrPath), name: nameOrPath)
-        case .tekken:
-            return try TekkenFormat.load(content, name: nameOrPath, path: nameOrPath)
-        case .gguf:
-            guard !isGGUF else { return try GGUFFormat.load(try GGUFMetadata.read(path: nameOrPath), name: nameOrPath, path: nameOrPath) }
-            var reader = GGUFMetadata.Reader(bytes: content, path: nameOrPath)
-            return try GGUFFormat.load(try GGUFMetadata.parse(&reader), name: nameOrPath, path: nameOrPath)
-        case .tiktoken:
-            break
-        }
+        let format = try VocabularyFileFormat.detect(content, path: nameOrPath)
+        if let tokenizer = try format.tokenizer(from: content, name: nameOrPath, path: nameOrPath) { return tokenizer }
         let digest = Self.sha256(content)
         if pattern == nil, let located = known.first(where: { $0.entry.sha256 == digest }) {
             return try assemble(located.entry, path: nameOrPath, verifiedContent: content)
@@ -159,20 +142,11 @@ public struct VocabularyRegistry: Sendable {
         guard ["tiktoken", "tekken"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
+        // A Tekken table comes with the manifest's pattern and special tokens, checked against the file when the
+        // table was compiled: the 15 MB of JSON are not read again.
         if let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil),
            let encoder = BPEEncoder(table: table) {
-            guard entry.format == "tekken" else {
-                return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
-            }
-            // A Tekken file's pattern and special tokens are in the manifest, checked against the file when its
-            // table was compiled; the 15 MB of JSON are not read again.
-            let tokenizer = Tokenizer(
-                name: entry.name, normalizer: UnicodeNormalizer.identity, preTokenizer: try RegexPreTokenizer(pattern: entry.pattern),
-                encoder: encoder, specialTokens: entry.specialTokens)
-            guard tokenizer.vocabularySize == entry.vocabSize else {
-                throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the compiled table and special tokens give \(tokenizer.vocabularySize)")
-            }
-            return tokenizer
+            return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
         }
         let tokenizer = try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         if let encoder = tokenizer.encoder as? BPEEncoder {
@@ -202,17 +176,14 @@ public struct VocabularyRegistry: Sendable {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let tokenizer: Tokenizer
-        if ["tokenizer.json", "gguf", "tekken"].contains(entry.format) {
+        if let format = VocabularyFileFormat(rawValue: entry.format), format.carriesItsPipeline {
             // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
-            switch entry.format {
-            case "gguf":
-                var reader = GGUFMetadata.Reader(bytes: content, path: path)
-                let metadata = try GGUFMetadata.parse(&reader)
-                tokenizer = try GGUFFormat.load(metadata, name: name, path: path)
-            case "tekken":
-                tokenizer = try TekkenFormat.load(content, name: name, path: path)
-            default:
-                tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            if format == .tekken, let compiled {
+                tokenizer = TekkenFormat.tokenizer(encoder: compiled, pattern: try RegexPreTokenizer(pattern: entry.pattern), specialTokens: entry.specialTokens, name: name)
+            } else if let loaded = try format.tokenizer(from: content, name: name, path: path) {
+                tokenizer = loaded
+            } else {
+                throw .invalidVocabulary(path: path, reason: "format \(format.rawValue) has no pipeline of its own")
             }
             let fileScheme = Scheme.of(tokenizer.encoder)
             guard fileScheme == scheme else {
@@ -222,7 +193,7 @@ public struct VocabularyRegistry: Sendable {
             guard tokenizer.splitPatterns.joined(separator: "\n") == entry.pattern else {
                 throw .invalidVocabulary(path: path, reason: "the manifest's pattern differs from the file's Split regex")
             }
-            if entry.format != "tokenizer.json" {
+            if format != .tokenizerJSON {
                 // The file's special tokens, which the manifest lists for people to read, must be the ones it says.
                 let listed = Dictionary(tokenizer.specialTokens.all.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first })
                 guard listed == entry.specialTokens else {

@@ -286,13 +286,14 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     /// The id of each of the 256 single bytes, in byte order; nil if one is not a token. Byte-level BPE starts
     /// every merge from these.
     func singleByteIDs() -> [TokenID]? {
-        var ids: [TokenID] = []
-        ids.reserveCapacity(256)
-        for byte in 0...UInt8.max {
-            guard let id = withUnsafePointer(to: byte, { self.id(of: $0, count: 1) }) else { return nil }
-            ids.append(id)
-        }
-        return ids
+        let ids = singleByteIDs(missing: TokenID.max)
+        return ids.contains(TokenID.max) ? nil : ids
+    }
+
+    /// The same with `missing` for a byte that is not a token (llama.cpp's vocabularies without the bytes UTF-8
+    /// never uses).
+    func singleByteIDs(missing: TokenID) -> [TokenID] {
+        (0...UInt8.max).map { byte in withUnsafePointer(to: byte) { self.id(of: $0, count: 1) } ?? missing }
     }
 
     /// Calls `body` with each token's id and bytes, in id order: a sequential read, for building tables

@@ -70,6 +70,32 @@ public struct MergeListBPEEncoder: Encoder {
         self.wordStart = Self.independentWordsStart(table: table, alphabet: self.alphabet)
     }
 
+    /// The ids of a merge written as text (a `tokenizer.json` or GGUF merge list): its left and right tokens and
+    /// the token they make, or nil when one of the three is not in `table`. Byte-level text (GPT-2's spelling) is
+    /// decoded first. `buffer` is scratch space, reused from merge to merge: the two halves go in end to end.
+    static func mergeIDs(
+        left: some Collection<UInt8>, right: some Collection<UInt8>, byteLevel: Bool, table: TokenTable, buffer: inout [UInt8]
+    ) -> (left: TokenID, right: TokenID, merged: TokenID)? {
+        buffer.removeAll(keepingCapacity: true)
+        let split: Int
+        if byteLevel {
+            guard ByteLevel.append(utf8: left, to: &buffer) else { return nil }
+            split = buffer.count
+            guard ByteLevel.append(utf8: right, to: &buffer) else { return nil }
+        } else {
+            buffer += left
+            split = buffer.count
+            buffer += right
+        }
+        guard split > 0, split < buffer.count else { return nil }
+        return buffer.withUnsafeBufferPointer { bytes in
+            let base = bytes.baseAddress!
+            guard let leftID = table.id(of: base, count: split), let rightID = table.id(of: base + split, count: bytes.count - split),
+                  let mergedID = table.id(of: base, count: bytes.count) else { return nil }
+            return (leftID, rightID, mergedID)
+        }
+    }
+
     /// SentencePiece-style vocabularies (Llama 2, Mistral) have no pre-tokenizer: a whole text is one piece,
     /// and one heap over 300,000 symbols spends most of its time in cache misses. But where no token holds `▁`
     /// after anything other than `▁` (no "x▁"), no merge can join a symbol to a `▁` that follows a
