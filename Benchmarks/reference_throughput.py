@@ -40,6 +40,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # One timing loop and tiktoken's offline cache for both Python benchmark scripts.
 sys.path.insert(0, HERE)
 from tiktoken_throughput import median_seconds, offline_cache  # noqa: E402
+from reference_loaders import (  # noqa: E402
+    llamacpp_binding, llamacpp_encoder, shipped_bytes, tiktoken_file_encoder, write_plain,
+)
 REPO_ROOT = os.path.dirname(HERE)
 VOCABULARIES = os.path.join(REPO_ROOT, "Vocabularies")
 
@@ -118,33 +121,10 @@ def bpe_openai_reference(vocab, entry):
     ]
 
 
-def shipped_bytes(entry, path):
-    """A shipped file's original bytes (decompressed where the manifest says gzip)."""
-    import gzip
-
-    with open(path, "rb") as f:
-        data = f.read()
-    return gzip.decompress(data) if entry and entry.get("compression") == "gzip" else data
-
-
 def tiktoken_file_reference(vocab, entry, path):
-    """A .tiktoken file tiktoken has no encoding name for (Qwen's): an Encoding built from the file, the
-    manifest's pattern and special tokens, on NFC text where the manifest normalises (as dashscope does)."""
-    import base64
-    import unicodedata
-
-    import tiktoken
-
+    """A .tiktoken file tiktoken has no encoding name for (Qwen's), as dashscope runs it (reference_loaders)."""
     version_line("tiktoken", "tiktoken")
-
-    def load():
-        ranks = {base64.b64decode(t): int(r) for t, r in (line.split() for line in shipped_bytes(entry, path).splitlines() if line)}
-        return tiktoken.Encoding(vocab, pat_str=entry["pattern"], mergeable_ranks=ranks, special_tokens=entry["special_tokens"])
-
-    enc = timed_load("tiktoken", vocab, load)
-    if entry.get("normalizer") == "nfc":
-        return [("tiktoken", "encode", lambda text: enc.encode_ordinary(unicodedata.normalize("NFC", text)))]
-    return [("tiktoken", "encode", enc.encode_ordinary)]
+    return [("tiktoken", "encode", timed_load("tiktoken", vocab, lambda: tiktoken_file_encoder(vocab, entry, path)))]
 
 
 def tekken_reference(vocab, entry, path):
@@ -153,9 +133,7 @@ def tekken_reference(vocab, entry, path):
 
     version_line("mistral-common", "mistral_common")
     with tempfile.TemporaryDirectory(prefix="tekken-") as folder:
-        plain = os.path.join(folder, "tekken.json")
-        with open(plain, "wb") as f:
-            f.write(shipped_bytes(entry, path))
+        plain = write_plain(entry, path, folder, "tekken.json")
         tekken = timed_load("mistral-common", vocab, lambda: Tekkenizer.from_file(plain))
     return [("mistral-common", "encode", lambda text: tekken.encode(text, bos=False, eos=False))]
 
@@ -163,33 +141,11 @@ def tekken_reference(vocab, entry, path):
 def llamacpp_reference(vocab, entry, path):
     """llama.cpp's own tokenizer (libllama of PyPI llama-cpp-py-sync) on the vocabulary-only model; no BOS,
     special tokens parsed. Needs the glibc shim's LD_PRELOAD on glibc < 2.38 (bench-compare sets it)."""
-    from llama_cpp_py_sync._cffi_bindings import get_ffi, get_lib
-
     version_line("llama.cpp", "llama-cpp-py-sync")
-    ffi, lib = get_ffi(), get_lib()
-    lib.llama_log_set(ffi.cast("ggml_log_callback", 0), ffi.NULL)
-    lib.llama_backend_init()
-    folder = tempfile.mkdtemp(prefix="gguf-")
-    model_path = os.path.join(folder, "vocab.gguf")
-    with open(model_path, "wb") as f:
-        f.write(shipped_bytes(entry, path))
-
-    def load():
-        params = lib.llama_model_default_params()
-        params.vocab_only = True
-        model = lib.llama_model_load_from_file(model_path.encode(), params)
-        if model == ffi.NULL:
-            raise RuntimeError("llama.cpp could not load the vocabulary")
-        return lib.llama_model_get_vocab(model)
-
-    vocabulary = timed_load("llama.cpp", vocab, load)
-
-    def encode(text):
-        data = text.encode("utf-8")
-        buffer = ffi.new("llama_token[]", len(data) + 16)
-        count = lib.llama_tokenize(vocabulary, data, len(data), buffer, len(data) + 16, False, True)
-        return ffi.unpack(buffer, count)
-
+    ffi, lib = llamacpp_binding(quiet=True)
+    with tempfile.TemporaryDirectory(prefix="gguf-") as folder:
+        plain = write_plain(entry, path, folder, "vocab.gguf")
+        encode = timed_load("llama.cpp", vocab, lambda: llamacpp_encoder(ffi, lib, plain))
     return [("llama.cpp", "encode", encode)]
 
 
