@@ -19,33 +19,42 @@ import Glibc
         // still sending, or while the daemon counts, or while the answer is on its way.
         let input = daemon.folder + "/input.txt"
         try Data(FaultTests.mixedText(bytes: 60_000_000, seed: 3)).write(to: URL(fileURLWithPath: input))
-        // Each client is killed a set time after its own start (not after all six have started: starting six
-        // processes on a busy machine took long enough for counts, faster since, to finish before their kill).
-        // Not sooner than 15 ms: a kill 5 ms after `run()` can land while Foundation is still spawning the
-        // client, before it has connected; in a CI run at 1ff369e it came back as a normal exit, status 0, no
-        // output (the harness's artefact, not the daemon's: that client never sent anything).
+        // Each client is killed a set time after its own start, timed on a thread of its own with `usleep`:
+        // timed by `Task.sleep` on the cooperative pool (two threads on a two-core machine, which the other
+        // suites' blocking waits can hold), a 15 ms sleep stretched to seconds in a fresh-clone CI run and the
+        // client finished its count before the kill (exit 0). Not sooner than 15 ms: a kill 5 ms after `run()`
+        // can land before the client has connected, which tests nothing of the daemon.
         let delays = [15, 30, 45, 60, 100, 150]
-        var clients: [Process] = []
-        for delay in delays {
-            let client = Process()
-            client.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
-            client.arguments = ["count", "--socket", daemon.socketPath, "-"]
-            client.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: input))
-            client.standardOutput = FileHandle.nullDevice
-            let errors = daemon.folder + "/client-\(delay).err"
-            FileManager.default.createFile(atPath: errors, contents: nil)
-            client.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errors))
-            try client.run()
-            clients.append(client)
-            try await Task.sleep(for: .milliseconds(delay))
-            kill(client.processIdentifier, SIGKILL)
+        let folder = daemon.folder, socketPath = daemon.socketPath
+        let endings = await onOwnThread { () -> [String?] in
+            var clients: [Process?] = []
+            for delay in delays {
+                let client = Process()
+                client.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
+                client.arguments = ["count", "--socket", socketPath, "-"]
+                client.standardOutput = FileHandle.nullDevice
+                let errors = folder + "/client-\(delay).err"
+                FileManager.default.createFile(atPath: errors, contents: nil)
+                guard let source = try? FileHandle(forReadingFrom: URL(fileURLWithPath: input)),
+                      let sink = try? FileHandle(forWritingTo: URL(fileURLWithPath: errors)) else {
+                    clients.append(nil); continue
+                }
+                client.standardInput = source
+                client.standardError = sink
+                guard (try? client.run()) != nil else { clients.append(nil); continue }
+                usleep(UInt32(delay) * 1_000)
+                kill(client.processIdentifier, SIGKILL)
+                clients.append(client)
+            }
+            return zip(clients, delays).map { client, delay in
+                guard let client else { return "the client to be killed after \(delay) ms did not start" }
+                client.waitUntilExit()
+                if client.terminationReason == .uncaughtSignal && client.terminationStatus == SIGKILL { return nil }
+                let errors = (try? String(contentsOfFile: folder + "/client-\(delay).err", encoding: .utf8)) ?? ""
+                return "the client to be killed after \(delay) ms ended by itself (\(client.terminationReason), \(client.terminationStatus)): \(errors)"
+            }
         }
-        for (client, delay) in zip(clients, delays) {
-            client.waitUntilExit()
-            let errors = (try? String(contentsOfFile: daemon.folder + "/client-\(delay).err", encoding: .utf8)) ?? ""
-            #expect(client.terminationReason == .uncaughtSignal && client.terminationStatus == SIGKILL,
-                    "the client to be killed after \(delay) ms ended by itself (\(client.terminationReason), \(client.terminationStatus)): \(errors)")
-        }
+        for ending in endings { #expect(ending == nil, "\(ending ?? "")") }
         let survivor = try await daemon.raw()
         #expect(try await survivor.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
         // Every killed client's connection is closed and its work finished or dropped; nothing is left behind.
