@@ -48,7 +48,18 @@ public enum GGUFFormat {
     ]
 
     public static func load(_ metadata: GGUFMetadata, name: String, path: String) throws(TokcError) -> Tokenizer {
+        try tokenizer(try Vocabulary(metadata, path: path), name: name)
+    }
+
+    /// The tokenizer, and for the models whose encoder has a compiled form (`gpt2`, `gemma4`) what it is besides
+    /// that encoder (`pipelineSource`), to be stored with it.
+    static func loadCompilable(_ metadata: GGUFMetadata, name: String, path: String) throws(TokcError) -> (tokenizer: Tokenizer, pipeline: [UInt8]?) {
         let vocabulary = try Vocabulary(metadata, path: path)
+        let tokenizer = try tokenizer(vocabulary, name: name)
+        return (tokenizer, pipelineSource(of: tokenizer, model: vocabulary.model, pre: vocabulary.pre))
+    }
+
+    private static func tokenizer(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
         switch vocabulary.model {
         case "gpt2": return try byteLevelBPE(vocabulary, name: name)
         case "llama": return try sentencePiece(vocabulary, modelType: .bpe, name: name)
@@ -56,7 +67,7 @@ public enum GGUFFormat {
         case "bert": return try wordPiece(vocabulary, name: name)
         case "gemma4": return try gemma4(vocabulary, name: name)
         default:
-            throw .invalidVocabulary(path: path, reason: "a GGUF tokenizer.ggml.model '\(vocabulary.model)', which tokc does not know (it knows \(knownModels.joined(separator: ", ")))")
+            throw .invalidVocabulary(path: vocabulary.path, reason: "a GGUF tokenizer.ggml.model '\(vocabulary.model)', which tokc does not know (it knows \(knownModels.joined(separator: ", ")))")
         }
     }
 
@@ -208,10 +219,17 @@ public enum GGUFFormat {
         }
         if pre.ignoresMerges { encoder.wholePieces = .always }
         let bos = vocabulary.id("bos_token_id") ?? 11, eos = vocabulary.id("eos_token_id") ?? 11
-        return Tokenizer(
+        return try byteLevelBPE(
+            pre: pre, encoder: encoder, specialTokens: vocabulary.specialTokens,
+            template: vocabulary.template(addsBOSByDefault: pre.addsBOS, addsEOSByDefault: false, bos: bos, eos: eos), name: name)
+    }
+
+    private static func byteLevelBPE(
+        pre: GGUFPreTokenizer, encoder: any Encoder, specialTokens: [String: TokenID], template: TokenTemplate, name: String
+    ) throws(TokcError) -> Tokenizer {
+        Tokenizer(
             name: name, normalizer: UnicodeNormalizer.identity, preTokenizer: try pre.stages(), encoder: encoder,
-            specialTokens: vocabulary.specialTokens,
-            template: vocabulary.template(addsBOSByDefault: pre.addsBOS, addsEOSByDefault: false, bos: bos, eos: eos))
+            specialTokens: specialTokens, template: template)
     }
 
     /// `llama` (BPE by score) and `t5` (Unigram): the metadata as a SentencePiece model, which tokc encodes as
@@ -313,14 +331,71 @@ public enum GGUFFormat {
             throw vocabulary.invalid("gemma4 BPE cannot be assembled")
         }
         encoder.wholePieces = .lineBreakRuns
-        var detokenizer = Detokenizer(rawByteIDs: Set(fallback.filter { $0 != MergeListBPEEncoder.noToken }))
-        detokenizer.replacement = (MetaspaceNormalizer.lowLine, [0x20])
         let bos = vocabulary.id("bos_token_id"), eos = vocabulary.id("eos_token_id")
+        // llama.cpp always adds BOS for Gemma 4, whatever the file says.
+        let template = TokenTemplate(prefix: bos.map { [$0] } ?? [], suffix: (vocabulary.flag("add_eos_token") ?? false) ? eos.map { [$0] } ?? [] : [])
+        return try gemma4(encoder: encoder, specialTokens: vocabulary.specialTokens, template: template, name: name)
+    }
+
+    private static func gemma4(
+        encoder: any Encoder, specialTokens: [String: TokenID], template: TokenTemplate, name: String
+    ) throws(TokcError) -> Tokenizer {
+        var detokenizer = Detokenizer(rawByteIDs: encoder.byteFallbackIDs)
+        detokenizer.replacement = (MetaspaceNormalizer.lowLine, [0x20])
         return Tokenizer(
             name: name, normalizer: MetaspaceNormalizer(prependScheme: .never), preTokenizer: try GGUFPreTokenizer.gemma4.stages(),
-            encoder: encoder, specialTokens: vocabulary.specialTokens, detokenizer: detokenizer,
-            // llama.cpp always adds BOS for Gemma 4, whatever the file says.
-            template: TokenTemplate(prefix: bos.map { [$0] } ?? [], suffix: (vocabulary.flag("add_eos_token") ?? false) ? eos.map { [$0] } ?? [] : []))
+            encoder: encoder, specialTokens: specialTokens, detokenizer: detokenizer, template: template)
+    }
+
+    // MARK: - Compiled form
+
+    /// What a `gpt2` or `gemma4` tokenizer is besides its encoder (`CompiledEncoder`), as a small JSON object:
+    /// the model, the `pre` value, the special tokens after llama.cpp's type changes, and the template. Stored
+    /// beside the compiled encoder, it stands for the megabytes of token, type and merge arrays on a later load
+    /// (`load(pipelineSource:encoder:name:path:)`). Nil for the other models, which have no compiled form.
+    static func pipelineSource(of tokenizer: Tokenizer, model: String, pre: String?) -> [UInt8]? {
+        guard model == "gpt2" || model == "gemma4" else { return nil }
+        func ids(_ list: [TokenID]) -> JSONValue { .array(list.map { .integer(Int($0)) }) }
+        return JSONValue.object([
+            ("model", .text(model)),
+            ("pre", pre.map(JSONValue.text) ?? .null),
+            ("special_tokens", .array(tokenizer.specialTokens.all.map { .array([.text($0.text), .integer(Int($0.id))]) })),
+            ("prefix", ids(tokenizer.template.prefix)),
+            ("suffix", ids(tokenizer.template.suffix)),
+        ]).serialized()
+    }
+
+    /// The tokenizer `pipelineSource` describes, over the encoder compiled with it.
+    static func load(pipelineSource: [UInt8], encoder: any Encoder, name: String, path: String) throws(TokcError) -> Tokenizer {
+        try JSONNode.withDocument(pipelineSource, path: path) { root throws(TokcError) in
+            func invalid() -> TokcError { .invalidVocabulary(path: path, reason: "a compiled GGUF pipeline that is not one tokc writes") }
+            func ids(_ key: String) throws(TokcError) -> [TokenID] {
+                guard let list = root[key]?.array else { throw invalid() }
+                var result: [TokenID] = []
+                for item in list {
+                    guard let id = item.integer.flatMap({ TokenID(exactly: $0) }) else { throw invalid() }
+                    result.append(id)
+                }
+                return result
+            }
+            guard let model = root["model"]?.string, let listed = root["special_tokens"]?.array else { throw invalid() }
+            var specialTokens: [String: TokenID] = [:]
+            for item in listed {
+                guard let pair = item.array, pair.count == 2, let text = pair[0].string,
+                      let id = pair[1].integer.flatMap({ TokenID(exactly: $0) }) else { throw invalid() }
+                specialTokens[text] = id
+            }
+            let template = TokenTemplate(prefix: try ids("prefix"), suffix: try ids("suffix"))
+            switch model {
+            case "gpt2":
+                guard let pre = GGUFPreTokenizer.named(root["pre"]?.string) else { throw invalid() }
+                return try byteLevelBPE(pre: pre, encoder: encoder, specialTokens: specialTokens, template: template, name: name)
+            case "gemma4":
+                return try gemma4(encoder: encoder, specialTokens: specialTokens, template: template, name: name)
+            default:
+                throw invalid()
+            }
+        }
     }
 
     // MARK: - Shared parts

@@ -34,6 +34,31 @@ public enum TokenizerJSONFormat {
         }
     }
 
+    /// The tokenizer of a BPE file whose encoder was built before and kept (`CompiledEncoder`): `content` is the
+    /// file, or its `pipelineSource`, and its `model.vocab` and `model.merges` are not read.
+    static func load(_ content: [UInt8], name: String, path: String, encoder: any Encoder) throws(TokcError) -> Tokenizer {
+        try JSONNode.withDocument(content, path: path) { root throws(TokcError) in
+            try Reader(path: path).tokenizer(root, name: name, encoder: encoder)
+        }
+    }
+
+    /// The file without the two members a BPE encoder is built from, `model.vocab` (written `{}`) and
+    /// `model.merges` (`[]`): the pipeline's part, a few kilobytes against megabytes, which `load(_:name:path:encoder:)`
+    /// reads with the encoder built from the whole file. Everything else is written as the file has it.
+    static func pipelineSource(_ content: [UInt8], path: String) throws(TokcError) -> [UInt8] {
+        try JSONNode.withDocument(content, path: path) { root throws(TokcError) in
+            var output: [UInt8] = []
+            root.write(to: &output) { keyPath in
+                switch keyPath {
+                case ["model", "vocab"]: return Array("{}".utf8)
+                case ["model", "merges"]: return Array("[]".utf8)
+                default: return nil
+                }
+            }
+            return output
+        }
+    }
+
     /// Writes a byte-level BPE ranked by its merge list as a Hugging Face `tokenizer.json`, in Hugging Face's
     /// layout (members in its order, the vocabulary in id order), so the same vocabulary always gives the same
     /// bytes. `tokens[i]` is the token of id `i`.
@@ -225,7 +250,9 @@ private struct Reader {
     /// Whether a node is absent or null.
     private func isAbsent(_ node: JSONNode?) -> Bool { node?.isNull ?? true }
 
-    func tokenizer(_ root: JSONNode, name: String) throws(TokcError) -> Tokenizer {
+    /// The tokenizer `root` describes; a BPE model's encoder is `prebuilt` when given (built from this file before),
+    /// and its vocabulary and merges are then not read.
+    func tokenizer(_ root: JSONNode, name: String, encoder prebuilt: (any Encoder)? = nil) throws(TokcError) -> Tokenizer {
         guard root.isObject else { throw .malformedFile(path: path, line: 1, expected: "a JSON object (a tokenizer.json)") }
         guard let model = root["model"], model.isObject else {
             throw .malformedFile(path: path, line: 1, expected: "a 'model' object")
@@ -244,11 +271,38 @@ private struct Reader {
         for key in ["continuing_subword_prefix", "end_of_word_suffix", "dropout"] where !isAbsent(model[key]) && model[key]?.string != "" {
             throw unsupported("model.\(key)", model[key]!.source)
         }
+        let (specials, normalizedAdded) = try addedTokens(root)
+        let encoder: any Encoder
+        if let prebuilt {
+            encoder = prebuilt
+        } else {
+            encoder = try bpeEncoder(model, specials: specials, byteLevel: byteLevel, byteFallback: byteFallback, ignoreMerges: ignoreMerges)
+        }
+
+        var normalizers = try self.normalizers(root["normalizer"])
+        if !normalizers.isEmpty, let normalizedAdded {
+            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
+        }
+        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: byteLevel)
+        if let metaspace { normalizers.append(metaspace) }
+        let detokenizer = byteLevel
+            ? try byteLevelDecoder(root["decoder"])
+            : try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: encoder.byteFallbackIDs)
+        let template = try self.template(root["post_processor"])
+
+        return Tokenizer(
+            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
+            encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
+    }
+
+    /// A BPE model's encoder, from its vocabulary and merges.
+    private func bpeEncoder(
+        _ model: JSONNode, specials: [String: TokenID], byteLevel: Bool, byteFallback: Bool, ignoreMerges: Bool
+    ) throws(TokcError) -> any Encoder {
         guard let vocabulary = model["vocab"]?.members else {
             throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
         }
 
-        let (specials, normalizedAdded) = try addedTokens(root)
         let specialBytes = Set(specials.keys.map { Array($0.utf8) })
 
         // The vocabulary's tokens as bytes; byte-fallback tokens apart.
@@ -290,7 +344,6 @@ private struct Reader {
             throw .invalidVocabulary(path: path, reason: "model.vocab cannot be indexed: \(error)")
         }
 
-        let encoder: any Encoder
         if byteLevel {
             if byteFallback { throw unsupported("model.byte_fallback", "true in a byte-level vocabulary") }
             if ignoreMerges {
@@ -298,13 +351,13 @@ private struct Reader {
                 guard let byRank = BPEEncoder(table: table) else {
                     throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
                 }
-                encoder = byRank
+                return byRank
             } else {
                 let merges = try merges(model["merges"], table: table, byteLevel: true)
                 guard let byList = MergeListBPEEncoder(table: table, merges: merges) else {
                     throw .invalidVocabulary(path: path, reason: "byte-level BPE needs all 256 single bytes as tokens")
                 }
-                encoder = byList
+                return byList
             }
         } else {
             if ignoreMerges { throw unsupported("model.ignore_merges", "true in a vocabulary that is not byte-level") }
@@ -320,23 +373,8 @@ private struct Reader {
             guard let byList = MergeListBPEEncoder(table: table, merges: merges, alphabet: alphabet) else {
                 throw .invalidVocabulary(path: path, reason: "the vocabulary cannot be assembled")
             }
-            encoder = byList
+            return byList
         }
-
-        var normalizers = try self.normalizers(root["normalizer"])
-        if !normalizers.isEmpty, let normalizedAdded {
-            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
-        }
-        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: byteLevel)
-        if let metaspace { normalizers.append(metaspace) }
-        let detokenizer = byteLevel
-            ? try byteLevelDecoder(root["decoder"])
-            : try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: Set(fallbackIDs.filter { $0 != MergeListBPEEncoder.noToken }))
-        let template = try self.template(root["post_processor"])
-
-        return Tokenizer(
-            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
-            encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
     }
 
     /// The normalisers as one: none is the identity, several a sequence.

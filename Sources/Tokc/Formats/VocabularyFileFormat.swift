@@ -39,6 +39,33 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         }
     }
 
+    /// As `tokenizer(from:name:path:)`, with what to store beside a compiled encoder (`CompiledEncoder`) for the
+    /// formats that have a compiled form: the pipeline's part of the file (`tokenizer(pipeline:encoder:name:path:)`
+    /// reads it back). Nil beside the tokenizer for the other formats and when the encoder has no compiled form.
+    func tokenizerWithPipeline(from content: [UInt8], name: String, path: String) throws(TokcError) -> (tokenizer: Tokenizer, pipeline: [UInt8]?)? {
+        switch self {
+        case .tokenizerJSON:
+            let tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
+            guard CompiledEncoder.serialize(tokenizer.encoder) != nil else { return (tokenizer, nil) }
+            return (tokenizer, try TokenizerJSONFormat.pipelineSource(content, path: path))
+        case .gguf:
+            var reader = GGUFMetadata.Reader(bytes: content, path: path)
+            return try GGUFFormat.loadCompilable(try GGUFMetadata.parse(&reader), name: name, path: path)
+        default:
+            return try tokenizer(from: content, name: name, path: path).map { ($0, nil) }
+        }
+    }
+
+    /// The tokenizer from what `tokenizerWithPipeline` gave to store and the encoder compiled with it; nil for a
+    /// format without a compiled form.
+    func tokenizer(pipeline: [UInt8], encoder: any Encoder, name: String, path: String) throws(TokcError) -> Tokenizer? {
+        switch self {
+        case .tokenizerJSON: return try TokenizerJSONFormat.load(pipeline, name: name, path: path, encoder: encoder)
+        case .gguf: return try GGUFFormat.load(pipelineSource: pipeline, encoder: encoder, name: name, path: path)
+        default: return nil
+        }
+    }
+
     /// What each format looks like, for the error that lists them.
     static let readable = "GGUF, Hugging Face tokenizer.json, Tekken JSON, tokc-ungreedy JSON, SentencePiece .model, "
         + ".tiktoken (base64 and rank per line) or BERT vocab.txt (one token per line)"

@@ -64,6 +64,75 @@ struct CompiledTableCache: Sendable {
         "\(folder)/\(sha256.lowercased()).tokc-table"
     }
 
+    // MARK: - Encoders and pipelines beside their tables
+
+    /// What a vocabulary that carries its pipeline keeps beside its compiled table: the encoder (`CompiledEncoder`)
+    /// and the file without what the encoder replaces (`VocabularyFileFormat.tokenizerWithPipeline`).
+    struct Pipeline {
+        var encoder: [UInt8]
+        var source: [UInt8]
+    }
+
+    /// A stored pipeline as read back: the encoder's bytes where they lie in the mapped file, and the source.
+    struct MappedPipeline {
+        let file: MappedFile
+        let encoder: UnsafeRawBufferPointer
+        let source: [UInt8]
+    }
+
+    private static let pipelineMagic = Array("TOKCPIP1".utf8)
+
+    /// The pipeline stored for the vocabulary whose sha256 is `sha256`, if the cache holds a sound one. It is
+    /// used only with that vocabulary's table (`table(sha256:source:)`), which vouches for the source file.
+    ///
+    /// The file: the magic `TOKCPIP1`, a `TokenTable.Checksum` of all that follows it (`UInt64`), the sha256
+    /// (64 hex digits), then the encoder and the source, each as a `UInt64` length and its bytes (the encoder's
+    /// start at byte 88: 8-byte aligned, as its pair table's slots need).
+    func pipeline(sha256: String) -> MappedPipeline? {
+        guard let file = MappedFile(path: pipelinePath(for: sha256)) else { return nil }
+        let raw = file.bytes
+        guard raw.count >= 16 + 64 + 16, raw[0..<8].elementsEqual(Self.pipelineMagic) else { return nil }
+        var checksum = TokenTable.Checksum()
+        checksum.add(UnsafeRawBufferPointer(rebasing: raw[16...]))
+        guard raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian == checksum.value,
+              raw[16..<80].elementsEqual(sha256.lowercased().utf8)
+        else { return nil }
+        var offset = 80
+        func section() -> UnsafeRawBufferPointer? {
+            guard offset + 8 <= raw.count else { return nil }
+            let length = raw.loadUnaligned(fromByteOffset: offset, as: UInt64.self).littleEndian
+            offset += 8
+            guard length <= UInt64(raw.count - offset) else { return nil }
+            defer { offset += Int(length) }
+            return UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + Int(length))])
+        }
+        guard let encoder = section(), let source = section(), offset == raw.count else { return nil }
+        return MappedPipeline(file: file, encoder: encoder, source: Array(source))
+    }
+
+    /// Writes `pipeline` for the vocabulary whose sha256 is `sha256`. Best effort, as `store`.
+    func store(_ pipeline: Pipeline, sha256: String) {
+        var body = Array(sha256.lowercased().utf8)
+        for section in [pipeline.encoder, pipeline.source] {
+            withUnsafeBytes(of: UInt64(section.count).littleEndian) { body += $0 }
+            body += section
+        }
+        var checksum = TokenTable.Checksum()
+        body.withUnsafeBytes { checksum.add($0) }
+        var header = Self.pipelineMagic
+        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
+        do {
+            try FileIO.createFolders(folder)
+            try FileIO.writeAtomically([header, body], to: pipelinePath(for: sha256))
+        } catch {
+            return
+        }
+    }
+
+    func pipelinePath(for sha256: String) -> String {
+        "\(folder)/\(sha256.lowercased()).tokc-pipeline"
+    }
+
     /// What a compiled table records about its source: the sha256 (64 hex digits) then the file identity.
     private struct Identity {
         var sha256: String

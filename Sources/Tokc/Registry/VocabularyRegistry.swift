@@ -139,13 +139,28 @@ public struct VocabularyRegistry: Sendable {
             }
             return content
         }
-        guard ["tiktoken", "tekken"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+        guard ["tiktoken", "tekken", "tokenizer.json", "gguf"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
+        }
+        let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil)
+        if entry.format == "tokenizer.json" || entry.format == "gguf" {
+            // The encoder read back beside the table, the rest from the pipeline stored with it (a tokenizer.json
+            // without its vocabulary and merges; a GGUF's model, special tokens and template): neither the
+            // megabytes of the file nor the merges written as text are read again.
+            if let table, let pipeline = compiledTables.pipeline(sha256: entry.sha256),
+               let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file) {
+                return try Self.assemble(entry, name: entry.name, content: pipeline.source, path: path, compiled: encoder)
+            }
+            let (tokenizer, pipeline) = try Self.assembleKeepingPipeline(entry, name: entry.name, content: try content(), path: path)
+            if let pipeline, let built = Self.table(of: tokenizer.encoder), let encoder = CompiledEncoder.serialize(tokenizer.encoder) {
+                compiledTables.store(CompiledTableCache.Pipeline(encoder: encoder, source: pipeline), sha256: entry.sha256)
+                compiledTables.store(built, sha256: entry.sha256, source: path)
+            }
+            return tokenizer
         }
         // A Tekken table comes with the manifest's pattern and special tokens, checked against the file when the
         // table was compiled: the 15 MB of JSON are not read again.
-        if let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil),
-           let encoder = BPEEncoder(table: table) {
+        if let table, let encoder = BPEEncoder(table: table) {
             return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
         }
         let tokenizer = try Self.assemble(entry, name: entry.name, content: try content(), path: path)
@@ -153,6 +168,15 @@ public struct VocabularyRegistry: Sendable {
             compiledTables.store(encoder.table, sha256: entry.sha256, source: path)
         }
         return tokenizer
+    }
+
+    /// The token table of an encoder that has a compiled form.
+    private static func table(of encoder: any Encoder) -> TokenTable? {
+        switch encoder {
+        case let encoder as BPEEncoder: return encoder.table
+        case let encoder as MergeListBPEEncoder: return encoder.table
+        default: return nil
+        }
     }
 
     private static let cache = Locked<[String: Tokenizer]>([:])
@@ -169,19 +193,33 @@ public struct VocabularyRegistry: Sendable {
         return result
     }
 
+    /// The tokenizer of `entry` from its file's `content`, checked against the manifest. With `compiled` (an
+    /// encoder read from the compiled cache), `content` is what was stored with it: nothing for a `.tiktoken` or
+    /// Tekken table, the pipeline for a `tokenizer.json` or GGUF file.
     static func assemble(
-        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
+        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
     ) throws(TokcError) -> Tokenizer {
+        try assembleKeepingPipeline(entry, name: name, content: content, path: path, compiled: compiled).tokenizer
+    }
+
+    /// As `assemble`, with the pipeline to store beside the compiled encoder when the file's format has one
+    /// (`VocabularyFileFormat.tokenizerWithPipeline`).
+    static func assembleKeepingPipeline(
+        _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
+    ) throws(TokcError) -> (tokenizer: Tokenizer, pipeline: [UInt8]?) {
+        var pipeline: [UInt8]? = nil
         guard let scheme = Scheme(rawValue: entry.scheme) else {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let tokenizer: Tokenizer
         if let format = VocabularyFileFormat(rawValue: entry.format), format.carriesItsPipeline {
             // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
-            if format == .tekken, let compiled {
+            if format == .tekken, let compiled = compiled as? BPEEncoder {
                 tokenizer = TekkenFormat.tokenizer(encoder: compiled, pattern: try RegexPreTokenizer(pattern: entry.pattern), specialTokens: entry.specialTokens, name: name)
-            } else if let loaded = try format.tokenizer(from: content, name: name, path: path) {
+            } else if let compiled, let loaded = try format.tokenizer(pipeline: content, encoder: compiled, name: name, path: path) {
                 tokenizer = loaded
+            } else if let loaded = try format.tokenizerWithPipeline(from: content, name: name, path: path) {
+                (tokenizer, pipeline) = loaded
             } else {
                 throw .invalidVocabulary(path: path, reason: "format \(format.rawValue) has no pipeline of its own")
             }
@@ -203,12 +241,12 @@ public struct VocabularyRegistry: Sendable {
         } else {
             tokenizer = try Scheme.makeTokenizer(
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
-                specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
+                specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled as? BPEEncoder)
         }
         guard tokenizer.vocabularySize == entry.vocabSize else {
             throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file and special tokens give \(tokenizer.vocabularySize)")
         }
-        return tokenizer
+        return (tokenizer, pipeline)
     }
 
     static func sha256(_ bytes: [UInt8]) -> String {

@@ -463,6 +463,40 @@ struct JSONNode {
         return members.map { ($0.key, JSONNode(value: $0.value, document: document)) }
     }
 
+    /// The value as compact JSON, its strings and numbers as the document writes them (a number is its digits,
+    /// so it reads back to the same value by any rule). `replacement` is asked for each object member by its key
+    /// path (`["model", "vocab"]`; an array's elements add `""`) and may give other JSON text to write instead.
+    func write(to output: inout [UInt8], keyPath: [String] = [], replacement: ([String]) -> [UInt8]?) {
+        switch value {
+        case .null: output += Array("null".utf8)
+        case let .bool(flag): output += Array((flag ? "true" : "false").utf8)
+        case let .number(range): output += UnsafeRawBufferPointer(rebasing: document[range])
+        case let .string(text): JSONValue.appendString(text.bytes(in: document), to: &output)
+        case let .array(elements):
+            output.append(UInt8(ascii: "["))
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                JSONNode(value: element, document: document).write(to: &output, keyPath: keyPath + [""], replacement: replacement)
+            }
+            output.append(UInt8(ascii: "]"))
+        case let .object(members):
+            output.append(UInt8(ascii: "{"))
+            for (index, member) in members.enumerated() {
+                if index > 0 { output.append(UInt8(ascii: ",")) }
+                let key = member.key.bytes(in: document)
+                JSONValue.appendString(key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                let path = keyPath + [String(decoding: key, as: UTF8.self)]
+                if let replaced = replacement(path) {
+                    output += replaced
+                } else {
+                    JSONNode(value: member.value, document: document).write(to: &output, keyPath: path, replacement: replacement)
+                }
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
     /// The value as it is written in the document, for error messages (long values are cut).
     var source: String {
         switch value {

@@ -51,8 +51,8 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     private let mask: Int
     private let filter: UnsafeMutableBufferPointer<UInt64>
     private let filterMask: Int
-    /// Where the buffers live: allocated by the builder, or in a read-only mapping of a compiled table file.
-    private let mapping: UnsafeMutableRawBufferPointer?
+    /// Where the buffers live: allocated by the builder (nil), or in a read-only mapping of a compiled table file.
+    private let mapping: MappedFile?
     /// A number no other table of this process has (never 0): what `MergeMemo` entries are tagged with.
     let serial: UInt32 = TokenTable.nextSerial()
 
@@ -197,7 +197,7 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     private init(
         idLimit: Int, count: Int, storage: UnsafeMutableBufferPointer<UInt8>, spans: UnsafeMutableBufferPointer<Span>,
         slots: UnsafeMutableBufferPointer<Slot>, filter: UnsafeMutableBufferPointer<UInt64>,
-        mapping: UnsafeMutableRawBufferPointer
+        mapping: MappedFile
     ) {
         (self.idLimit, self.count, self.storage, self.spans) = (idLimit, count, storage, spans)
         (self.slots, self.mask, self.filter, self.filterMask) = (slots, slots.count - 1, filter, filter.count - 1)
@@ -238,9 +238,7 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     }
 
     deinit {
-        if let mapping {
-            munmap(mapping.baseAddress, mapping.count)
-        } else {
+        if mapping == nil {
             storage.deallocate()
             spans.deallocate()
             slots.deallocate()
@@ -422,31 +420,14 @@ extension TokenTable {
     /// its checksum (a cache is never trusted further than that). The mapping is private and read-only, and
     /// populated up front: the checksum reads every page anyway.
     static func mapped(path: String) -> (table: TokenTable, identity: [UInt8])? {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0, Int(info.st_size) >= compiledHeaderSize else { return nil }
-        let length = Int(info.st_size)
-        #if os(Linux)
-        let flags = MAP_PRIVATE | MAP_POPULATE
-        #else
-        let flags = MAP_PRIVATE
-        #endif
-        guard let base = mmap(nil, length, PROT_READ, flags, descriptor, 0), base != MAP_FAILED else { return nil }
-        let mapping = UnsafeMutableRawBufferPointer(start: base, count: length)
-        guard let table = TokenTable(mapping: mapping) else {
-            munmap(base, length)
-            return nil
-        }
-        let identityLength = Int(mapping.loadUnaligned(fromByteOffset: 72, as: UInt64.self).littleEndian)
-        return (table, Array(mapping[80..<(80 + identityLength)]))
+        guard let file = MappedFile(path: path), let table = TokenTable(mapping: file) else { return nil }
+        let identityLength = Int(file.bytes.loadUnaligned(fromByteOffset: 72, as: UInt64.self).littleEndian)
+        return (table, Array(file.bytes[80..<(80 + identityLength)]))
     }
 
-    /// The table over a mapped compiled file, which it then owns; nil (mapping not taken) if the file does
-    /// not check out.
-    private convenience init?(mapping: UnsafeMutableRawBufferPointer) {
-        let header = UnsafeRawBufferPointer(mapping)
+    /// The table over a mapped compiled file, which it then keeps; nil if the file does not check out.
+    private convenience init?(mapping: MappedFile) {
+        let header = mapping.bytes
         guard header.count >= Self.compiledHeaderSize,
               header[0..<8].elementsEqual(Self.compiledMagic) else { return nil }
         func field(_ index: Int) -> Int? {
@@ -464,15 +445,17 @@ extension TokenTable {
             storageBytes, spanCount * MemoryLayout<Span>.stride, slotCount * MemoryLayout<Slot>.stride,
             filterWords * MemoryLayout<UInt64>.stride,
         ].map(paddedSize)
-        guard Self.compiledHeaderSize + sizes.reduce(0, +) == mapping.count else { return nil }
+        guard Self.compiledHeaderSize + sizes.reduce(0, +) == header.count else { return nil }
         var checksum = Checksum()
         checksum.add(UnsafeRawBufferPointer(rebasing: header[Self.compiledHeaderSize...]))
         guard checksum.value == header.loadUnaligned(fromByteOffset: 64, as: UInt64.self).littleEndian else { return nil }
 
+        // The buffers are typed mutable only because the built ones are; a mapped table never writes them.
+        let base = UnsafeMutableRawPointer(mutating: header.baseAddress!)
         var offset = Self.compiledHeaderSize
         func section<T>(_ index: Int, _ type: T.Type, count: Int) -> UnsafeMutableBufferPointer<T> {
             defer { offset += sizes[index] }
-            return UnsafeMutableBufferPointer(start: (mapping.baseAddress! + offset).assumingMemoryBound(to: T.self), count: count)
+            return UnsafeMutableBufferPointer(start: (base + offset).assumingMemoryBound(to: T.self), count: count)
         }
         self.init(
             idLimit: idLimit, count: count, storage: section(0, UInt8.self, count: storageBytes),
@@ -489,7 +472,7 @@ extension TokenTable {
     /// A fast check of a compiled file's body: four independent multiply-xorshift lanes over its 8-byte words
     /// (about 1 ms for o200k_base's 11 MB). It guards against a torn or corrupted file, not against someone who
     /// can write the cache folder (who could as well change the vocabulary).
-    private struct Checksum {
+    struct Checksum {
         private var lanes: (UInt64, UInt64, UInt64, UInt64) = (1, 2, 3, 4)
         private var words: UInt64 = 0
 

@@ -51,16 +51,22 @@ public struct MergeListBPEEncoder: Encoder {
     /// alphabet given with `noToken` for a byte (llama.cpp's vocabularies without the bytes UTF-8 never uses)
     /// keeps that byte as a symbol that merges with nothing and is then dropped, as llama.cpp drops it.
     init?(table: TokenTable, merges: [(left: TokenID, right: TokenID, merged: TokenID)], alphabet: Alphabet? = nil) {
+        // The first listing of a pair wins (`PairTable` keeps it).
+        let pairs = PairTable(merges.enumerated().lazy.map { rank, merge in
+            (UInt64(merge.left) << 32 | UInt64(merge.right), UInt64(rank) << 32 | UInt64(merge.merged))
+        })
+        self.init(table: table, pairs: pairs, alphabet: alphabet)
+    }
+
+    /// The same from merges already in a pair table (`merges` of an encoder built before: `CompiledEncoder`).
+    init?(table: TokenTable, pairs: PairTable, alphabet: Alphabet? = nil) {
         if let alphabet {
             self.alphabet = alphabet
         } else {
             guard let byteIDs = table.singleByteIDs() else { return nil }
             self.alphabet = .bytes(ids: byteIDs)
         }
-        // The first listing of a pair wins (`PairTable` keeps it).
-        self.merges = PairTable(merges.enumerated().lazy.map { rank, merge in
-            (UInt64(merge.left) << 32 | UInt64(merge.right), UInt64(rank) << 32 | UInt64(merge.merged))
-        })
+        self.merges = pairs
         self.table = table
         var byteOfFallbackID: [TokenID: UInt8] = [:]
         if case .characters(let fallback?, _, _) = self.alphabet {

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import Tokc
+
+/// Vocabularies that carry their pipeline (`tokenizer.json`, GGUF) are stored compiled too: the encoder beside
+/// its table (`CompiledEncoder`) and the file without what the encoder replaces. Read back, they must be the
+/// same tokenizer, id for id.
+@Suite struct CompiledPipelineTests {
+    /// The shipped vocabularies whose encoders have a compiled form, by format.
+    static let compiledNames = ["llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "minimax-m3", "claude-legacy", "gemma-4", "command-r"]
+
+    static let texts: [String] = {
+        var texts = [
+            "hello world", "  \r\n\t tabs  and   runs\n\n\n", "日本語のテキストとｶﾀｶﾅ", "👩‍👩‍👧 e\u{301} Ω",
+            String(repeating: "x", count: 5000), "<|endoftext|> <s> [INST] <BOS_TOKEN> <start_of_turn>user",
+        ]
+        for language in ["ja", "zh", "de", "en"] {
+            if let text = try? FileIO.readAll(Fixtures.repositoryRoot + "/Corpus/\(language).txt") {
+                texts.append(String(decoding: text.prefix(40_000), as: UTF8.self))
+            }
+        }
+        return texts
+    }()
+
+    static func registry(cache: String) -> VocabularyRegistry {
+        VocabularyRegistry(folders: VocabularyRegistry.standard.folders, cacheFolder: cache)
+    }
+
+    /// The shipped entry `name` under a name of its own: `VocabularyRegistry.load(_: Located)` keeps what it
+    /// loaded for the life of the process by name, file and checksum, and these loads must each reach the cache.
+    static func located(_ name: String, in registry: VocabularyRegistry) throws -> VocabularyRegistry.Located {
+        let shipped = try #require(try registry.vocabularies().first { $0.entry.name == name })
+        var entry = shipped.entry
+        entry.name = name + "-" + UUID().uuidString
+        return VocabularyRegistry.Located(entry: entry, folder: shipped.folder)
+    }
+
+    static func table(of encoder: any Encoder) -> TokenTable? {
+        (encoder as? MergeListBPEEncoder)?.table ?? (encoder as? BPEEncoder)?.table
+    }
+
+    /// The first load builds from the file and stores; a load by path (past the process's cache of tokenizers
+    /// by name) reads the stored form: a mapped table, the same encoding with and without special tokens and
+    /// template, the same decoding, special tokens, template and patterns.
+    @Test(arguments: compiledNames)
+    func readBackAsTheSameTokenizer(name: String) throws {
+        let cache = CompiledTableCacheTests.scratchFolder("pipeline-\(name)")
+        let registry = Self.registry(cache: cache)
+        let built = try registry.load(try Self.located(name, in: registry))
+        #expect(Self.table(of: built.encoder)?.isMapped == false)
+        let compiledCache = CompiledTableCache(folder: cache)
+        let located = try Self.located(name, in: registry)
+        #expect(FileIO.isFile(compiledCache.pipelinePath(for: located.entry.sha256)), "no pipeline stored for \(name)")
+
+        let read = try registry.load(located)
+        #expect(Self.table(of: read.encoder)?.isMapped == true, "\(name) was not read from the cache")
+        #expect(read.vocabularySize == built.vocabularySize)
+        #expect(read.splitPatterns == built.splitPatterns)
+        #expect(read.template == built.template)
+        #expect(read.specialTokens.all.map { "\($0.text)=\($0.id)" }.sorted() == built.specialTokens.all.map { "\($0.text)=\($0.id)" }.sorted())
+        for text in Self.texts {
+            let ids = built.encode(text)
+            #expect(read.encode(text) == ids, "\(name): \(text.prefix(40))")
+            #expect(read.encode(text, allowedSpecial: .all, addingTemplate: true) == built.encode(text, allowedSpecial: .all, addingTemplate: true))
+            #expect(try read.decode(ids) == (try built.decode(ids)))
+        }
+    }
+
+    /// A damaged pipeline file is refused, never misread, and the load rebuilds it from the source.
+    @Test func aDamagedPipelineIsRebuilt() throws {
+        let cache = CompiledTableCacheTests.scratchFolder("pipeline-damaged")
+        let registry = Self.registry(cache: cache)
+        let built = try registry.load(try Self.located("claude-legacy", in: registry))
+        let located = try Self.located("claude-legacy", in: registry)
+        let compiledCache = CompiledTableCache(folder: cache)
+        let path = compiledCache.pipelinePath(for: located.entry.sha256)
+        let good = try FileIO.readAll(path)
+        #expect(compiledCache.pipeline(sha256: located.entry.sha256) != nil)
+        #expect(compiledCache.pipeline(sha256: String(repeating: "0", count: 64)) == nil)
+        for offset in [0, 9, 20, 88, 90, good.count / 2, good.count - 1] {
+            var damaged = good
+            damaged[offset] ^= 0x08
+            try FileIO.writeAtomically([damaged], to: path)
+            #expect(compiledCache.pipeline(sha256: located.entry.sha256) == nil, "a flipped bit at \(offset) went unnoticed")
+        }
+        try FileIO.writeAtomically([Array(good.dropLast(3))], to: path)
+        #expect(compiledCache.pipeline(sha256: located.entry.sha256) == nil)
+
+        let rebuilt = try registry.load(located)
+        #expect(Self.table(of: rebuilt.encoder)?.isMapped == false)
+        #expect(rebuilt.encode(Self.texts[2]) == built.encode(Self.texts[2]))
+        #expect(try FileIO.readAll(path) == good)
+    }
+
+    /// A compiled encoder's bytes are refused when they are not one: another kind, cut short, a pair table of
+    /// the wrong size.
+    @Test func compiledEncoderBytesAreChecked() throws {
+        let tokenizer = try Tokenizer.named("mistral-v1")
+        let encoder = try #require(tokenizer.encoder as? MergeListBPEEncoder)
+        let bytes = try #require(CompiledEncoder.serialize(encoder))
+        let table = encoder.table
+        let path = CompiledTableCacheTests.scratchFolder("encoder")
+        func readBack(_ bytes: [UInt8]) throws -> (any Encoder)? {
+            // The slots are read where they lie, 8-byte aligned, as in a cache file.
+            try FileIO.writeAtomically([bytes], to: path)
+            let file = try #require(MappedFile(path: path))
+            return CompiledEncoder.encoder(from: file.bytes, table: table, file: file)
+        }
+        let read = try #require(try readBack(bytes) as? MergeListBPEEncoder)
+        for text in Self.texts {
+            #expect(tokenizer.encode(text) == Tokenizer(
+                name: "read", normalizer: tokenizer.normalizer, preTokenizer: tokenizer.preTokenizer, encoder: read,
+                specialTokens: [:], detokenizer: tokenizer.detokenizer, template: .none).encode(text))
+        }
+        var otherKind = bytes
+        otherKind[0] = 9
+        #expect(try readBack(otherKind) == nil)
+        #expect(try readBack(Array(bytes.dropLast(16))) == nil)
+        #expect(try readBack(Array(bytes.prefix(100))) == nil)
+        #expect(CompiledEncoder.serialize(try Tokenizer.named("bert-base-uncased").encoder) == nil)
+    }
+
+    /// A tokenizer.json's pipeline source is the file without its vocabulary and merges, everything else as
+    /// written: numbers by their digits, strings with their escapes resolved and written back.
+    @Test func aTokenizerJSONPipelineSourceLeavesOutOnlyTheVocabularyAndMerges() throws {
+        let file = #"{"version": "1.0", "added_tokens": [{"id": 3, "content": "<s>\n\u00e9"}], "normalizer": null,"#
+            + #" "model": {"type": "BPE", "dropout": null, "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"], "x": 1.50e-3},"#
+            + #" "post_processor": {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}]}}"#
+        let source = try TokenizerJSONFormat.pipelineSource(Array(file.utf8), path: "t.json")
+        #expect(String(decoding: source, as: UTF8.self) == #"{"version":"1.0","added_tokens":[{"id":3,"content":"<s>\né"}],"normalizer":null,"#
+            + #""model":{"type":"BPE","dropout":null,"vocab":{},"merges":[],"x":1.50e-3},"#
+            + #""post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"<s>","type_id":0}}]}}"#)
+    }
+}
