@@ -59,17 +59,22 @@ public enum Scheme: String, CaseIterable, Sendable {
 
     /// Builds the tokenizer a manifest entry in a format other than tokenizer.json describes, from the bytes of
     /// its file (a SentencePiece `.model` holds its own normaliser). `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
-    /// `bert-cased` for WordPiece. A `.tiktoken` vocabulary's encoder may come already built (`compiled`, from
-    /// `CompiledTableCache`), and then `content` is not read.
+    /// `bert-cased` for WordPiece. A `.tiktoken` vocabulary's or SentencePiece BPE model's encoder may come
+    /// already built (`compiled`, from `CompiledTableCache`); a `.tiktoken` file's `content` is then not read.
     static func makeTokenizer(
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
-        name: String, content: [UInt8], path: String, compiled: BPEEncoder? = nil
+        name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
     ) throws(TokcError) -> Tokenizer {
         guard scheme.formats.contains(format), VocabularyFileFormat(rawValue: format)?.carriesItsPipeline != true else {
             throw .invalidVocabulary(path: path, reason: "format '\(format)' is not readable for scheme \(scheme.rawValue); known: \(scheme.formats.joined(separator: ", "))")
         }
         if format == "sentencepiece" {
-            let tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
+            let tokenizer: Tokenizer
+            if let compiled {
+                tokenizer = try SentencePieceFormat.load(content, name: name, path: path, encoder: compiled)
+            } else {
+                tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
+            }
             guard Scheme.of(tokenizer.encoder) == scheme else {
                 throw .invalidVocabulary(path: path, reason: "the manifest says scheme \(scheme.rawValue), the file holds \(Scheme.of(tokenizer.encoder).rawValue)")
             }
@@ -85,7 +90,7 @@ public enum Scheme: String, CaseIterable, Sendable {
                 throw .invalidVocabulary(path: path, reason: "unknown normalizer '\(normalizer ?? "")'; known: \(UnicodeNormalizer.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             let encoder: BPEEncoder
-            if let compiled { encoder = compiled } else { encoder = try TiktokenFormat.parse(content, path: path) }
+            if let compiled = compiled as? BPEEncoder { encoder = compiled } else { encoder = try TiktokenFormat.parse(content, path: path) }
             for (text, id) in specialTokens.sorted(by: { $0.value < $1.value }) {
                 var probe: [UInt8] = []
                 if encoder.appendBytes(of: id, to: &probe) {

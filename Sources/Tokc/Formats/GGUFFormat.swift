@@ -56,7 +56,8 @@ public enum GGUFFormat {
     static func loadCompilable(_ metadata: GGUFMetadata, name: String, path: String) throws(TokcError) -> (tokenizer: Tokenizer, pipeline: [UInt8]?) {
         let vocabulary = try Vocabulary(metadata, path: path)
         let tokenizer = try tokenizer(vocabulary, name: name)
-        return (tokenizer, pipelineSource(of: tokenizer, model: vocabulary.model, pre: vocabulary.pre))
+        let sentencePiece = vocabulary.model == "llama" ? try sentencePieceModel(vocabulary, modelType: .bpe) : nil
+        return (tokenizer, pipelineSource(of: tokenizer, model: vocabulary.model, pre: vocabulary.pre, sentencePiece: sentencePiece))
     }
 
     private static func tokenizer(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
@@ -237,6 +238,28 @@ public enum GGUFFormat {
     private static func sentencePiece(
         _ vocabulary: Vocabulary, modelType: SentencePieceModel.ModelType, name: String
     ) throws(TokcError) -> Tokenizer {
+        let model = try sentencePieceModel(vocabulary, modelType: modelType)
+        let bos = vocabulary.id("bos_token_id") ?? (modelType == .bpe ? 1 : nil)
+        let eos = vocabulary.id("eos_token_id") ?? (modelType == .bpe ? 2 : 1)
+        return try sentencePiece(
+            model, encoder: nil, specialTokens: vocabulary.specialTokens,
+            template: vocabulary.template(addsBOSByDefault: modelType == .bpe, addsEOSByDefault: modelType == .unigram, bos: bos, eos: eos),
+            name: name, path: vocabulary.path)
+    }
+
+    private static func sentencePiece(
+        _ model: SentencePieceModel, encoder: (any Encoder)?, specialTokens: [String: TokenID], template: TokenTemplate,
+        name: String, path: String
+    ) throws(TokcError) -> Tokenizer {
+        let base = try SentencePieceFormat.tokenizer(model, name: name, path: path, encoder: encoder)
+        return Tokenizer(
+            name: name, normalizer: base.normalizer, preTokenizer: base.preTokenizer, encoder: base.encoder,
+            specialTokens: specialTokens, detokenizer: base.detokenizer, template: template)
+    }
+
+    private static func sentencePieceModel(
+        _ vocabulary: Vocabulary, modelType: SentencePieceModel.ModelType
+    ) throws(TokcError) -> SentencePieceModel {
         var model = SentencePieceModel()
         model.modelType = modelType
         model.vocabularySize = vocabulary.tokens.count
@@ -270,13 +293,7 @@ public enum GGUFFormat {
             model.normalization.removeExtraWhitespaces = false
         }
         model.normalization.escapeWhitespaces = true
-        let base = try SentencePieceFormat.tokenizer(model, name: name, path: vocabulary.path)
-        let bos = vocabulary.id("bos_token_id") ?? (modelType == .bpe ? 1 : nil)
-        let eos = vocabulary.id("eos_token_id") ?? (modelType == .bpe ? 2 : 1)
-        return Tokenizer(
-            name: name, normalizer: base.normalizer, preTokenizer: base.preTokenizer, encoder: base.encoder,
-            specialTokens: vocabulary.specialTokens, detokenizer: base.detokenizer,
-            template: vocabulary.template(addsBOSByDefault: modelType == .bpe, addsEOSByDefault: modelType == .unigram, bos: bos, eos: eos))
+        return model
     }
 
     /// `bert`: llama.cpp's vocabulary marks a word's first token with `▁` and leaves continuations bare; BERT's
@@ -349,12 +366,14 @@ public enum GGUFFormat {
 
     // MARK: - Compiled form
 
-    /// What a `gpt2` or `gemma4` tokenizer is besides its encoder (`CompiledEncoder`), as a small JSON object:
-    /// the model, the `pre` value, the special tokens after llama.cpp's type changes, and the template. Stored
-    /// beside the compiled encoder, it stands for the megabytes of token, type and merge arrays on a later load
+    /// What a `gpt2`, `gemma4` or `llama` tokenizer is besides its encoder (`CompiledEncoder`), as a small JSON
+    /// object: the model, the `pre` value, the special tokens after llama.cpp's type changes, the template, and
+    /// for `llama` the SentencePiece model it runs as (base64 of its `.model` bytes: its pieces and scores are
+    /// its normaliser's and decoder's; its merges, which take long, are in the encoder). Stored beside the
+    /// compiled encoder, it stands for the token, type and merge arrays on a later load
     /// (`load(pipelineSource:encoder:name:path:)`). Nil for the other models, which have no compiled form.
-    static func pipelineSource(of tokenizer: Tokenizer, model: String, pre: String?) -> [UInt8]? {
-        guard model == "gpt2" || model == "gemma4" else { return nil }
+    static func pipelineSource(of tokenizer: Tokenizer, model: String, pre: String?, sentencePiece: SentencePieceModel?) -> [UInt8]? {
+        guard model == "gpt2" || model == "gemma4" || (model == "llama" && sentencePiece != nil) else { return nil }
         func ids(_ list: [TokenID]) -> JSONValue { .array(list.map { .integer(Int($0)) }) }
         return JSONValue.object([
             ("model", .text(model)),
@@ -362,6 +381,7 @@ public enum GGUFFormat {
             ("special_tokens", .array(tokenizer.specialTokens.all.map { .array([.text($0.text), .integer(Int($0.id))]) })),
             ("prefix", ids(tokenizer.template.prefix)),
             ("suffix", ids(tokenizer.template.suffix)),
+            ("sentencepiece", sentencePiece.map { .text(Base64.encode($0.serialized())) } ?? .null),
         ]).serialized()
     }
 
@@ -392,6 +412,13 @@ public enum GGUFFormat {
                 return try byteLevelBPE(pre: pre, encoder: encoder, specialTokens: specialTokens, template: template, name: name)
             case "gemma4":
                 return try gemma4(encoder: encoder, specialTokens: specialTokens, template: template, name: name)
+            case "llama":
+                var bytes: [UInt8] = []
+                guard let text = root["sentencepiece"]?.bytes,
+                      text.withUnsafeBufferPointer({ Base64.decode($0, appendingTo: &bytes) }) else { throw invalid() }
+                return try sentencePiece(
+                    try SentencePieceModel.parse(bytes, path: path), encoder: encoder, specialTokens: specialTokens,
+                    template: template, name: name, path: path)
             default:
                 throw invalid()
             }

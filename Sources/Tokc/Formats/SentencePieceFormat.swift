@@ -10,11 +10,18 @@ public enum SentencePieceFormat {
         try tokenizer(try SentencePieceModel.parse(content, path: path), name: name, path: path)
     }
 
-    static func tokenizer(_ model: SentencePieceModel, name: String, path: String) throws(TokcError) -> Tokenizer {
+    /// The same with a BPE model's encoder built before from this file and kept (`CompiledEncoder`).
+    static func load(_ content: [UInt8], name: String, path: String, encoder: any Encoder) throws(TokcError) -> Tokenizer {
+        try tokenizer(try SentencePieceModel.parse(content, path: path), name: name, path: path, encoder: encoder)
+    }
+
+    /// The tokenizer of `model`; a BPE model's encoder is `prebuilt` when given (built from the same model).
+    static func tokenizer(_ model: SentencePieceModel, name: String, path: String, encoder prebuilt: (any Encoder)? = nil) throws(TokcError) -> Tokenizer {
         let encoder: any Encoder
         switch model.modelType {
         case .unigram: encoder = UnigramEncoder(model: model)
-        case .bpe: encoder = try bpeEncoder(model, path: path)
+        case .bpe:
+            if let prebuilt { encoder = prebuilt } else { encoder = try bpeEncoder(model, path: path) }
         case .word, .character:
             throw .invalidVocabulary(path: path, reason: "model_type \(model.modelType) is not supported by this tokc: supported are unigram and bpe")
         }

@@ -46,11 +46,15 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         switch self {
         case .tokenizerJSON:
             let tokenizer = try TokenizerJSONFormat.load(content, name: name, path: path)
-            guard CompiledEncoder.serialize(tokenizer.encoder) != nil else { return (tokenizer, nil) }
+            guard CompiledEncoder.hasCompiledForm(tokenizer.encoder) else { return (tokenizer, nil) }
             return (tokenizer, try TokenizerJSONFormat.pipelineSource(content, path: path))
         case .gguf:
             var reader = GGUFMetadata.Reader(bytes: content, path: path)
             return try GGUFFormat.loadCompilable(try GGUFMetadata.parse(&reader), name: name, path: path)
+        case .sentencePiece:
+            // The pieces, normaliser and decoding come from the model itself, cheaply: the pipeline is the file.
+            let tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
+            return (tokenizer, CompiledEncoder.hasCompiledForm(tokenizer.encoder) ? content : nil)
         default:
             return try tokenizer(from: content, name: name, path: path).map { ($0, nil) }
         }
@@ -62,6 +66,7 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         switch self {
         case .tokenizerJSON: return try TokenizerJSONFormat.load(pipeline, name: name, path: path, encoder: encoder)
         case .gguf: return try GGUFFormat.load(pipelineSource: pipeline, encoder: encoder, name: name, path: path)
+        case .sentencePiece: return try SentencePieceFormat.load(pipeline, name: name, path: path, encoder: encoder)
         default: return nil
         }
     }

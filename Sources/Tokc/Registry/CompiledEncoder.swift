@@ -15,6 +15,11 @@ enum CompiledEncoder {
         case ranked = 1, mergeList = 2
     }
 
+    /// Whether `serialize` writes the encoder: the two BPE encoders.
+    static func hasCompiledForm(_ encoder: any Encoder) -> Bool {
+        encoder is BPEEncoder || encoder is MergeListBPEEncoder
+    }
+
     /// The encoder's bytes, or nil for an encoder with no compiled form.
     static func serialize(_ encoder: any Encoder) -> [UInt8]? {
         var words: [UInt32] = []

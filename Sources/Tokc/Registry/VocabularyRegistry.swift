@@ -139,17 +139,20 @@ public struct VocabularyRegistry: Sendable {
             }
             return content
         }
-        guard ["tiktoken", "tekken", "tokenizer.json", "gguf"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+        guard ["tiktoken", "tekken", "tokenizer.json", "gguf", "sentencepiece"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
         let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil)
-        if entry.format == "tokenizer.json" || entry.format == "gguf" {
+        if ["tokenizer.json", "gguf", "sentencepiece"].contains(entry.format) {
             // The encoder read back beside the table, the rest from the pipeline stored with it (a tokenizer.json
-            // without its vocabulary and merges; a GGUF's model, special tokens and template): neither the
-            // megabytes of the file nor the merges written as text are read again.
+            // without its vocabulary and merges; a GGUF's model, special tokens and template; a SentencePiece
+            // model whole, whose merges are what takes long): neither the megabytes of the file nor the merges
+            // written as text are read or derived again.
+            // A cache is never trusted further than its checks: what does not assemble from it is built again.
             if let table, let pipeline = compiledTables.pipeline(sha256: entry.sha256),
-               let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file) {
-                return try Self.assemble(entry, name: entry.name, content: pipeline.source, path: path, compiled: encoder)
+               let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file),
+               let tokenizer = try? Self.assemble(entry, name: entry.name, content: pipeline.source, path: path, compiled: encoder) {
+                return tokenizer
             }
             let (tokenizer, pipeline) = try Self.assembleKeepingPipeline(entry, name: entry.name, content: try content(), path: path)
             if let pipeline, let built = Self.table(of: tokenizer.encoder), let encoder = CompiledEncoder.serialize(tokenizer.encoder) {
@@ -241,7 +244,11 @@ public struct VocabularyRegistry: Sendable {
         } else {
             tokenizer = try Scheme.makeTokenizer(
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
-                specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled as? BPEEncoder)
+                specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
+            // A SentencePiece BPE model is its own pipeline (it is small; its merges are what takes long).
+            if entry.format == VocabularyFileFormat.sentencePiece.rawValue, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
+                pipeline = content
+            }
         }
         guard tokenizer.vocabularySize == entry.vocabSize else {
             throw .invalidVocabulary(path: path, reason: "the manifest says vocab_size \(entry.vocabSize), the file and special tokens give \(tokenizer.vocabularySize)")

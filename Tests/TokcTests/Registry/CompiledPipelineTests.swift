@@ -2,12 +2,15 @@ import Foundation
 import Testing
 @testable import Tokc
 
-/// Vocabularies that carry their pipeline (`tokenizer.json`, GGUF) are stored compiled too: the encoder beside
+/// Vocabularies that carry their pipeline (`tokenizer.json`, GGUF, SentencePiece BPE) are stored compiled too: the encoder beside
 /// its table (`CompiledEncoder`) and the file without what the encoder replaces. Read back, they must be the
 /// same tokenizer, id for id.
 @Suite struct CompiledPipelineTests {
     /// The shipped vocabularies whose encoders have a compiled form, by format.
-    static let compiledNames = ["llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "minimax-m3", "claude-legacy", "gemma-4", "command-r"]
+    static let compiledNames = [
+        "llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "minimax-m3", "claude-legacy", "mistral-v3", "mistral-v7",
+        "gemma-4", "llama2", "command-r",
+    ]
 
     static let texts: [String] = {
         var texts = [
