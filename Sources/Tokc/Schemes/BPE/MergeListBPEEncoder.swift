@@ -29,6 +29,9 @@ public struct MergeListBPEEncoder: Encoder {
     private(set) var wordStart: TokenID?
     /// Which pieces that are a token whole skip the merges and are that token.
     var wholePieces = WholePieces.never
+    /// Which three-byte characters a byte-level merge may start from whole (`WholeCharacters`, with a merge's
+    /// place in the list as its rank); nil for a character alphabet, or when every merge starts from bytes.
+    private(set) var wholeCharacters: WholeCharacters.Lazy?
 
     /// llama.cpp's and Hugging Face's `ignore_merges` (Llama 3 and others: every piece that is a token), and
     /// llama.cpp's rule for Gemma 4 (a run of line breaks that is a token).
@@ -40,6 +43,13 @@ public struct MergeListBPEEncoder: Encoder {
     func mergingWholePieces() -> MergeListBPEEncoder {
         var copy = self
         copy.wordStart = nil
+        return copy
+    }
+
+    /// The same encoder starting every merge from bytes, as the rule states it (tests compare the two).
+    func mergingFromBytes() -> MergeListBPEEncoder {
+        var copy = self
+        copy.wholeCharacters = nil
         return copy
     }
 
@@ -74,6 +84,35 @@ public struct MergeListBPEEncoder: Encoder {
         }
         self.byteOfFallbackID = byteOfFallbackID
         self.wordStart = Self.independentWordsStart(table: table, alphabet: self.alphabet)
+        if case .bytes(let ids) = self.alphabet {
+            wholeCharacters = WholeCharacters.Lazy { Self.wholeCharacters(table: table, pairs: pairs, byteIDs: ids) }
+        }
+    }
+
+    /// `WholeCharacters` for a merge list: a token's rank is that of the first listed merge that makes it, and a
+    /// character completes when, from its three bytes alone, the lower-ranked of its two byte pairs merges and
+    /// then the result with the remaining byte makes the character's token.
+    private static func wholeCharacters(table: TokenTable, pairs: PairTable, byteIDs: [TokenID]) -> WholeCharacters {
+        var tokenRank = [TokenID](repeating: .max, count: table.idLimit)
+        pairs.forEach { _, value in
+            let merged = Int(truncatingIfNeeded: value & 0xFFFF_FFFF)
+            if merged < tokenRank.count { tokenRank[merged] = min(tokenRank[merged], TokenID(truncatingIfNeeded: value >> 32)) }
+        }
+        func merge(_ left: TokenID, _ right: TokenID) -> UInt64 {
+            pairs.value(for: UInt64(left) << 32 | UInt64(right), missing: noMerge)
+        }
+        return WholeCharacters(table: table, rank: { Int($0) < tokenRank.count ? tokenRank[Int($0)] : .max }) { b0, b1, b2, id in
+            let (i0, i1, i2) = (byteIDs[Int(b0)], byteIDs[Int(b1)], byteIDs[Int(b2)])
+            guard i0 != noToken, i1 != noToken, i2 != noToken else { return nil }
+            let left = merge(i0, i1), right = merge(i1, i2)
+            let first = min(left, right)
+            guard first != noMerge else { return nil }
+            let second = first == left
+                ? merge(TokenID(truncatingIfNeeded: left), i2)
+                : merge(i0, TokenID(truncatingIfNeeded: right))
+            guard second != noMerge, TokenID(truncatingIfNeeded: second) == id else { return nil }
+            return TokenID(truncatingIfNeeded: max(first, second) >> 32)
+        }
     }
 
     /// The ids of a merge written as text (a `tokenizer.json` or GGUF merge list): its left and right tokens and
@@ -199,8 +238,32 @@ public struct MergeListBPEEncoder: Encoder {
     private func firstSymbols(of piece: UnsafeBufferPointer<UInt8>, into symbols: UnsafeMutableBufferPointer<TokenID>) -> Int {
         switch alphabet {
         case .bytes(let ids):
-            for index in 0..<piece.count { symbols[index] = ids[Int(piece[index])] }
-            return piece.count
+            // A piece of a few bytes holds at most a character or two: not worth the look-ups.
+            guard piece.count > 8, let whole = wholeCharacters?.value else {
+                for index in 0..<piece.count { symbols[index] = ids[Int(piece[index])] }
+                return piece.count
+            }
+            var length = 0
+            var index = 0
+            while index < piece.count {
+                let lead = piece[index]
+                if WholeCharacters.isLead(lead) && index + 2 < piece.count {
+                    let second = piece[index + 1], third = piece[index + 2]
+                    let after: UInt8? = index + 3 < piece.count ? piece[index + 3] : nil
+                    if WholeCharacters.isContinuation(second) && WholeCharacters.isContinuation(third)
+                        && !(after.map(WholeCharacters.isContinuation) ?? false),
+                       let id = whole.rank(lead, second, third, before: index > 0 ? piece[index - 1] : nil, after: after) {
+                        symbols[length] = id
+                        length += 1
+                        index += 3
+                        continue
+                    }
+                }
+                symbols[length] = ids[Int(lead)]
+                length += 1
+                index += 1
+            }
+            return length
         case .characters(let byteFallback, let unknown, let fuseUnknown):
             var length = 0
             // An unknown character waits here, so that a run of them can fuse; like Hugging Face, it is written

@@ -57,7 +57,22 @@ final class WholeCharacters: Sendable {
         1 << 24 | UInt32(b1) << 16 | UInt32(b2) << 8 | UInt32(x)
     }
 
-    init(table: TokenTable, pairRanks: [TokenID]) {
+    /// For tiktoken's rule (`BPEEncoder`): a token's id is its rank, and a pair merges when its concatenation is
+    /// a token.
+    convenience init(table: TokenTable, pairRanks: [TokenID]) {
+        self.init(table: table, rank: { $0 }) { b0, b1, b2, id in
+            // Its first merge: the lower of b0b1 and b1b2 (never equal: b0 is a lead, b1 is not).
+            let first = min(pairRanks[Int(b0) << 8 | Int(b1)], pairRanks[Int(b1) << 8 | Int(b2)])
+            return first == .max ? nil : max(first, id)  // never built from its bytes: stays bytes
+        }
+    }
+
+    /// For any merge rule, given as `rank`, the rank of the first merge that can make a token (`.max` when no
+    /// merge makes it), and `completion`, the rank of the last of the merges that build the three-byte token
+    /// `id` from its bytes b0 b1 b2 alone, nil when they do not build it. The argument above holds with a
+    /// token's rank standing for every merge that makes it: any merge that joins bytes of `c` with others makes
+    /// a token spanning both, and ranks no lower than that token.
+    init(table: TokenTable, rank: (TokenID) -> TokenID, completion: (UInt8, UInt8, UInt8, TokenID) -> TokenID?) {
         var characterRank = [TokenID](repeating: .max, count: 1 << 16)
         var containing = [TokenID](repeating: .max, count: 1 << 16)
         var endingWithLead = [TokenID](repeating: .max, count: 256 << 4)
@@ -70,15 +85,17 @@ final class WholeCharacters: Sendable {
         var endingAfterContinuation = [TokenID](repeating: .max, count: 1 << 10)
         var startingBeforeLead = [TokenID](repeating: .max, count: 1 << 12)
 
-        table.forEachToken { id, bytes in
+        table.forEachToken { token, bytes in
             let count = bytes.count
             guard count >= 2 else { return }
+            let id = rank(token)
+            guard id != .max else { return }  // no merge makes it
             // Tokens of plain ASCII (most of a vocabulary) overlap no three-byte character.
             var ascii = true
             for byte in bytes where byte >= 0x80 { ascii = false; break }
             if ascii { return }
             if count == 3 && Self.isLead(bytes[0]) && Self.isContinuation(bytes[1]) && Self.isContinuation(bytes[2]) {
-                characterRank[UTF8Scan.threeByteValue(bytes[0], bytes[1], bytes[2])] = id
+                characterRank[UTF8Scan.threeByteValue(bytes[0], bytes[1], bytes[2])] = token
                 return
             }
             if count > 3 {
@@ -122,15 +139,11 @@ final class WholeCharacters: Sendable {
         var startsWholeInRun = [UInt64](repeating: 0, count: 1 << 10)
         var characters = [UInt64](repeating: .max, count: 1 << 16)
         for pattern in 0..<(1 << 16) {
-            let rank = characterRank[pattern]
-            guard rank != .max else { continue }
+            let token = characterRank[pattern]
+            guard token != .max else { continue }
             let (b0, b1, b2) = UTF8Scan.threeByteSequence(of: pattern)
-            // Its first merge: the lower of b0b1 and b1b2 (never equal: b0 is a lead, b1 is not).
-            let first = min(pairRanks[Int(b0) << 8 | Int(b1)], pairRanks[Int(b1) << 8 | Int(b2)])
-            guard first != .max else { continue }  // never built from its bytes: stays bytes
-            let last = max(first, rank)
-            guard containing[pattern] > last else { continue }
-            characters[pattern] = UInt64(last) << 32 | UInt64(rank)
+            guard let last = completion(b0, b1, b2, token), containing[pattern] > last else { continue }
+            characters[pattern] = UInt64(last) << 32 | UInt64(token)
             let lowest = min(
                 endingWithLeadAfterContinuation[Int(b0 & 0x0F)], endingAfterContinuation[Int(b0 & 0x0F) << 6 | Int(b1 & 0x3F)],
                 startingWithLastBeforeLead[Int(b2 & 0x3F)], startingBeforeLead[Int(b1 & 0x3F) << 6 | Int(b2 & 0x3F)])
@@ -143,8 +156,8 @@ final class WholeCharacters: Sendable {
         self.startsWholeInRun = startsWholeInRun
     }
 
-    /// The rank of the character b0 b1 b2 if it may start whole between `before` and `after` (nil at the
-    /// piece's edges; `after` is never a continuation byte), else nil.
+    /// The token of the character b0 b1 b2 if it may start whole between `before` and `after` (nil at the
+    /// piece's edges; `after` is never a continuation byte), else nil. (Under tiktoken's rule, also its rank.)
     @inline(__always)
     func rank(_ b0: UInt8, _ b1: UInt8, _ b2: UInt8, before: UInt8?, after: UInt8?) -> TokenID? {
         let pattern = UTF8Scan.threeByteValue(b0, b1, b2)
@@ -171,17 +184,19 @@ final class WholeCharacters: Sendable {
     /// threads that meet it unbuilt may both build it, and the first to store wins.
     final class Lazy: Sendable {
         private let built = AtomicLazyReference<WholeCharacters>()
-        private let table: TokenTable
-        private let pairRanks: [TokenID]
+        private let build: @Sendable () -> WholeCharacters
 
-        init(table: TokenTable, pairRanks: [TokenID]) {
-            self.table = table
-            self.pairRanks = pairRanks
+        init(_ build: @escaping @Sendable () -> WholeCharacters) {
+            self.build = build
+        }
+
+        convenience init(table: TokenTable, pairRanks: [TokenID]) {
+            self.init { WholeCharacters(table: table, pairRanks: pairRanks) }
         }
 
         var value: WholeCharacters {
             if let existing = built.load() { return existing }
-            return built.storeIfNil(WholeCharacters(table: table, pairRanks: pairRanks))
+            return built.storeIfNil(build())
         }
     }
 }
