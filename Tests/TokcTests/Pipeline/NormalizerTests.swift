@@ -1,5 +1,6 @@
 import Testing
 @testable import Tokc
+import CICU
 
 @Suite struct NormalizerTests {
     static func normalize(_ text: String, _ normalizer: UnicodeNormalizer) -> String? {
@@ -67,6 +68,28 @@ struct UnicodeNineNormalizerTests {
         // Composition as ever, and a later code point blocks nothing before it.
         #expect(Self.nfc("e\u{301}") == [0xE9])
         #expect(Self.nfc("\u{FF76}\u{FF9E}", .nfkcUnicode9) == [0x30AC])
+    }
+
+    /// The quick check's four-byte path (a three-byte character with bytes after it) answers for every BMP code
+    /// point as its per-character path does (the same character at the end of the text), at every alignment.
+    @Test func quickCheckPathsAgreeOnEveryBMPCodePoint() throws {
+        let quickYes = try #require(UnicodeNormalizer.quickYes(TOKC_ICU_NFC))
+        var disagreements: [UInt32] = []
+        for value in UInt32(0x80)...0xFFFF where !(0xD800...0xDFFF).contains(value) {
+            let character = Array(String(Unicode.Scalar(value)!).utf8)
+            let alone = character.withUnsafeBufferPointer { UnicodeNormalizer.isNormalized($0, quickYes: quickYes) }
+            for prefix in ["", "a", "abcdefg"] {
+                let text = Array(prefix.utf8) + character + Array("    ".utf8)
+                if text.withUnsafeBufferPointer({ UnicodeNormalizer.isNormalized($0, quickYes: quickYes) }) != alone {
+                    disagreements.append(value)
+                }
+            }
+        }
+        #expect(disagreements.isEmpty, "\(disagreements.prefix(20).map { String($0, radix: 16) })")
+        // Ill-formed three-byte sequences (overlong, surrogate) are never "yes".
+        for bad: [UInt8] in [[0xE0, 0x80, 0x80, 0x20], [0xED, 0xA0, 0x80, 0x20], [0xE3, 0x81, 0x20, 0x20]] {
+            #expect(bad.withUnsafeBufferPointer { UnicodeNormalizer.isNormalized($0, quickYes: quickYes) } == false)
+        }
     }
 
     @Test func normalisedTextIsLeftAsItIs() {
