@@ -1,69 +1,66 @@
 #!/usr/bin/env python3
-"""Builds Vocabularies/models.json: model name -> tokenizer vocabulary, context window, prices.
+"""Builds Vocabularies/models.json: every chat, completion, responses and embedding model of LiteLLM's price
+table, under LiteLLM's key, with its provider, context window, prices and the vocabulary that counts it.
 
 Prices and context windows come from LiteLLM's model price table (MIT), the copy described in
-../shared/reference/prices/README.md. Which vocabulary counts a model's tokens is tokc's own explicit
-mapping below (the same families tiktoken names): a price table says nothing about tokenizers.
-
-Models whose tokenizer is not public (Anthropic's Claude, Google's Gemini) are listed with a proxy vocabulary
-and "approximate": true, so every cost for them says it is an estimate and which vocabulary stood in.
+../shared/reference/prices/README.md. Which vocabulary counts a model's tokens is decided by the family rules in
+Vocabularies/model-families.json (a price table says nothing about tokenizers): the first rule whose pattern
+matches the key, lowercased and without a leading "<provider>/", gives the family, the vocabulary, whether the
+count is exact, and the evidence. tokc applies the same rules at run time to models of a newer table laid over
+this one (`--prices`), and a test checks that both agree on every model written here.
 
 Usage: scripts/make-models-json.py [PRICES_JSON] > Vocabularies/models.json
 """
 import json
+import os
 import re
 import sys
 
-PRICES = sys.argv[1] if len(sys.argv) > 1 else "../shared/reference/prices/model_prices_and_context_window.json"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRICES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "../shared/reference/prices/model_prices_and_context_window.json")
+RULES = os.path.join(ROOT, "Vocabularies/model-families.json")
 TABLE_SOURCE = "LiteLLM model_prices_and_context_window.json (PyPI litellm==1.109.1, MIT)"
 TAKEN = "2026-11-23"
-
-# Exact tokenizers of OpenAI's model families: (name pattern, vocabulary). First match wins.
-EXACT = [
-    (r"^(ft:)?(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|o1|o3|o4-mini)(-|$)", "o200k_base"),
-    (r"^(ft:)?gpt-5", "o200k_base"),
-    (r"^(ft:)?(gpt-4|gpt-3\.5-turbo|gpt-35-turbo)(-|$)", "cl100k_base"),
-    (r"^(text-embedding-3-small|text-embedding-3-large|text-embedding-ada-002|davinci-002|babbage-002)$", "cl100k_base"),
-]
-# Families with no public tokenizer: counted with a proxy, always marked approximate.
-PROXY = [
-    (r"^claude-", "anthropic", "o200k_base", "Anthropic does not publish Claude's tokenizer"),
-    (r"^gemini-", None, "o200k_base", "Google does not publish Gemini's tokenizer"),
-]
 MODES = {"chat", "completion", "embedding", "responses"}
 
 
+def load_rules():
+    document = json.load(open(RULES))
+    return [(rule, re.compile(rule["pattern"])) for rule in document["rules"]]
+
+
+def subject(name, provider):
+    """The key as the rules see it: lowercased, without a leading "<provider>/"."""
+    key = name.lower()
+    prefix = (provider or "").lower() + "/"
+    return key[len(prefix):] if provider and key.startswith(prefix) else key
+
+
+def classify(rules, name, provider):
+    text = subject(name, provider)
+    for rule, pattern in rules:
+        if pattern.search(text):
+            return rule
+    return None
+
+
 def per_million(value):
-    return None if value is None else round(value * 1_000_000, 6)
+    return round(value * 1_000_000, 6) if isinstance(value, (int, float)) else None
 
 
 def main():
     table = json.load(open(PRICES))
+    rules = load_rules()
     models = []
     for name, spec in table.items():
-        if name == "sample_spec" or "/" in name or spec.get("mode") not in MODES:
+        if name == "sample_spec" or not isinstance(spec, dict) or spec.get("mode") not in MODES:
             continue
-        if spec.get("input_cost_per_token") is None:
-            continue
-        provider = spec.get("litellm_provider", "")
-        entry = None
-        if provider == "openai":
-            for pattern, vocabulary in EXACT:
-                if re.search(pattern, name):
-                    entry = {"vocabulary": vocabulary, "approximate": False}
-                    break
-            else:
-                # An OpenAI model of a family tokc has no mapping for: listed, so that `cost` can say its
-                # tokenizer is unknown instead of "unknown model", but with no vocabulary.
-                entry = {"vocabulary": None, "approximate": True,
-                         "tokenizer_note": "no public mapping of this model to a vocabulary"}
-        else:
-            for pattern, wanted, vocabulary, why in PROXY:
-                if re.search(pattern, name) and (wanted is None or provider == wanted):
-                    entry = {"vocabulary": vocabulary, "approximate": True, "tokenizer_note": f"{why}; {vocabulary} stands in"}
-                    break
-        if entry is None:
-            continue
+        provider = spec.get("litellm_provider") or None
+        rule = classify(rules, name, provider)
+        entry = {"family": None, "vocabulary": None, "approximate": True, "tokenizer_note": "no family rule matches this model"}
+        if rule is not None:
+            # The rule's evidence is not repeated here: tokc reads it from model-families.json by family.
+            entry = {"family": rule["family"], "vocabulary": rule["vocabulary"], "approximate": not rule["exact"]}
         models.append({
             "name": name,
             "provider": provider,

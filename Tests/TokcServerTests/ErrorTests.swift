@@ -23,7 +23,6 @@ import TokcServer
         (#"{"id":3}"#, "3", "invalid_request", "missing field 'op'"),
         (#"{"id":"x","op":"count","texts":["a"],"vocab":"o300k"}"#, "\"x\"", "unknown_vocab", "unknown vocabulary 'o300k'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"),
         (#"{"id":5,"op":"count","texts":["a"],"model":"gpt4o"}"#, "5", "unknown_model", "similar: gpt-4o"),
-        (#"{"id":6,"op":"cost","texts":["a"],"model":"gpt-6-sol"}"#, "6", "no_tokenizer", "'gpt-6-sol'"),
         (#"{"id":7,"op":"count","texts":"hello"}"#, "7", "invalid_request", "field 'texts' must be a list of strings, not a string"),
         (#"{"id":8,"op":"count","texts":["a",3]}"#, "8", "invalid_request", "field 'texts[1]' must be a string, not a number"),
         (#"{"id":9,"op":"count","texts":["a"],"allow_special":"yes"}"#, "9", "invalid_request", "field 'allow_special' must be true or false"),
@@ -40,6 +39,19 @@ import TokcServer
         (#"{"id":20,"op":"health","texts":["a"]}"#, "20", "invalid_request", "field 'texts' is not read by op 'health'"),
         (#"{"id":[1],"op":"health"}"#, "null", "invalid_request", "field 'id' must be an integer, a string or null"),
     ]
+
+    /// A model the price table lists with no vocabulary is `no_tokenizer`, and the connection goes on.
+    @Test func aModelWithNoVocabularyIsNoTokenizer() async throws {
+        let prices = NSTemporaryDirectory() + "tokc-prices-\(UUID().uuidString).json"
+        try Data(#"{"format_version": 1, "models": [{"name": "mystery", "vocabulary": null, "approximate": true, "tokenizer_note": "nobody knows"}]}"#.utf8)
+            .write(to: URL(fileURLWithPath: prices))
+        let daemon = try await Daemon.start { $0.pricesFile = prices }
+        let connection = try await daemon.raw()
+        let refused = try await connection.ask(#"{"id":6,"op":"cost","texts":["a"],"model":"mystery"}"#)
+        #expect(refused.errorCode == "no_tokenizer" && refused.errorMessage?.contains("'mystery'") == true, "\(refused)")
+        #expect(try await connection.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
+        await daemon.stop()
+    }
 
     @Test func everyBadRequestGetsAnErrorAndTheConnectionGoesOn() async throws {
         let daemon = try await Daemon.start()

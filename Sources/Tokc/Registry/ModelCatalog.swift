@@ -3,13 +3,17 @@ import Foundation
 /// Which vocabulary counts an LLM's tokens, how many it takes, and what they cost: `models.json`.
 ///
 /// Two tables meet here, and they stay separate facts. Prices and context windows come from a price table
-/// (shipped: LiteLLM's, with its date); the vocabulary of each model is tokc's own explicit mapping. A model
-/// whose tokenizer is not public is listed with a proxy vocabulary and `approximate: true`; a model with no
-/// vocabulary at all cannot be counted, and asking is an error, never a silent fallback.
+/// (shipped: LiteLLM's, with its date, every chat, completion, responses and embedding model of it); the
+/// vocabulary of each model comes from tokc's family rules (`ModelFamilies`, `model-families.json`), which also
+/// classify the models of a newer table laid over the shipped one. A model whose tokenizer tokc does not ship
+/// is listed with a stand-in vocabulary and `approximate: true`, and the rule's evidence says why; a model with
+/// no vocabulary at all cannot be counted, and asking is an error, never a silent fallback.
 public struct ModelCatalog: Sendable, Equatable {
     public struct Model: Codable, Sendable, Equatable {
         public var name: String
         public var provider: String?
+        /// The family rule that gave the vocabulary (`ModelFamilies`), if one did.
+        public var family: String?
         /// The vocabulary that counts this model's tokens; nil when tokc knows none.
         public var vocabulary: String?
         /// True when `vocabulary` is a stand-in for a tokenizer that is not public: counts are estimates.
@@ -26,13 +30,14 @@ public struct ModelCatalog: Sendable, Equatable {
         public var priceDate: String?
 
         public init(
-            name: String, provider: String? = nil, vocabulary: String?, approximate: Bool = false,
+            name: String, provider: String? = nil, family: String? = nil, vocabulary: String?, approximate: Bool = false,
             tokenizerNote: String? = nil, maxInputTokens: Int? = nil, maxOutputTokens: Int? = nil,
             inputUSDPerMillion: Double? = nil, outputUSDPerMillion: Double? = nil,
             priceSource: String? = nil, priceDate: String? = nil
         ) {
             self.name = name
             self.provider = provider
+            self.family = family
             self.vocabulary = vocabulary
             self.approximate = approximate
             self.tokenizerNote = tokenizerNote
@@ -45,7 +50,7 @@ public struct ModelCatalog: Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, provider, vocabulary, approximate
+            case name, provider, family, vocabulary, approximate
             case tokenizerNote = "tokenizer_note"
             case maxInputTokens = "max_input_tokens"
             case maxOutputTokens = "max_output_tokens"
@@ -56,6 +61,17 @@ public struct ModelCatalog: Sendable, Equatable {
         }
 
         /// The price of `tokens` input tokens in US dollars; nil when the table has no input price.
+        /// Takes the family, vocabulary and exactness of the first rule of `families` that matches this model; a
+        /// model no rule matches has no vocabulary.
+        mutating func classify(with families: ModelFamilies) {
+            guard let rule = families.rule(forModel: name, provider: provider) else {
+                (family, vocabulary, approximate, tokenizerNote) = (nil, nil, true, "no family rule matches this model")
+                return
+            }
+            (family, vocabulary, approximate) = (rule.family, rule.vocabulary, !rule.exact)
+            tokenizerNote = rule.exact ? nil : rule.evidence
+        }
+
         public func inputCost(tokens: Int) -> Double? {
             inputUSDPerMillion.map { Double(tokens) * $0 / 1_000_000 }
         }
@@ -119,14 +135,20 @@ public struct ModelCatalog: Sendable, Equatable {
 
     /// The catalog with `other`'s prices laid over this one. Models in both take `other`'s prices and context
     /// windows; they keep this catalog's vocabulary unless `other` names one (a tokc-format file does, a LiteLLM
-    /// table does not). Models only in `other` are added as they are.
-    public func overriding(with other: ModelCatalog, tokenizersFromOther: Bool) -> ModelCatalog {
+    /// table does not). Models only in `other` are added as they are, except that a model of a table without
+    /// vocabularies gets the one `families` gives it (the first family rule that matches its key), or none.
+    public func overriding(with other: ModelCatalog, tokenizersFromOther: Bool, families: ModelFamilies? = nil) -> ModelCatalog {
         var merged = self
         for var model in other.models {
-            if !tokenizersFromOther, let base = index[model.name].map({ models[$0] }) {
-                model.vocabulary = base.vocabulary
-                model.approximate = base.approximate
-                model.tokenizerNote = base.tokenizerNote
+            if !tokenizersFromOther {
+                if let base = index[model.name].map({ models[$0] }) {
+                    model.family = base.family
+                    model.vocabulary = base.vocabulary
+                    model.approximate = base.approximate
+                    model.tokenizerNote = base.tokenizerNote
+                } else if let families {
+                    model.classify(with: families)
+                }
             }
             merged.insert(model)
         }
@@ -183,9 +205,16 @@ public struct ModelCatalog: Sendable, Equatable {
         }
         let path = folder + "/models.json"
         var catalog = try parse(try FileIO.readAll(path), path: path).catalog
+        let families = try ModelFamilies.load(registry: registry)
+        // The shipped table names each model's family; why an approximate one is approximate is its rule's evidence.
+        if let families {
+            for position in catalog.models.indices where catalog.models[position].approximate && catalog.models[position].tokenizerNote == nil {
+                catalog.models[position].tokenizerNote = catalog.models[position].family.flatMap { families.rule(family: $0)?.evidence }
+            }
+        }
         if let pricesFile {
             let (override, format) = try parse(try FileIO.readAll(pricesFile), path: pricesFile)
-            catalog = catalog.overriding(with: override, tokenizersFromOther: format == .tokc)
+            catalog = catalog.overriding(with: override, tokenizersFromOther: format == .tokc, families: families)
         }
         return catalog
     }

@@ -62,6 +62,20 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     ///
     /// (`shortcut` is a plain closure, not an optional one: an optional closure parameter escapes, and its
     /// context would be allocated on every call.)
+    /// Whether the pattern matches anywhere in `subject` (well-formed UTF-8).
+    func matches(_ subject: [UInt8]) -> Bool {
+        let scratch = takeScratch()
+        defer { returnScratch(scratch) }
+        return subject.withUnsafeBufferPointer { bytes in
+            // An empty subject has no address of its own; PCRE2 reads nothing of it.
+            let base = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
+            let status = isJITCompiled
+                ? pcre2_jit_match_8(code, base, bytes.count, 0, 0, scratch.matchData, scratch.matchContext)
+                : pcre2_match_8(code, base, bytes.count, 0, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
+            return status >= 0
+        }
+    }
+
     func forEachMatch(
         in subject: UnsafeBufferPointer<UInt8>, shortcut: (Int) -> Int? = { _ in nil }, _ body: (Range<Int>) -> Void
     ) -> Bool {

@@ -44,11 +44,17 @@ import Testing
         #expect(other.approximate && other.note == "counted with cl100k_base, not gpt-4o's own tokenizer (o200k_base)")
         let proxy = try ModelPricing(model: "gemini-2.5-pro", catalog: catalog, registry: Self.registry)
         #expect(proxy.approximate && proxy.note == "Google does not publish Gemini's tokenizer; o200k_base stands in")
-        #expect(throws: TokcError.noTokenizer(model: "gpt-6-sol", note: "no public mapping of this model to a vocabulary")) {
-            try ModelPricing(model: "gpt-6-sol", catalog: catalog, registry: Self.registry)
+        // A model a tokc-format table lists with no vocabulary cannot be counted unless one is named.
+        let path = try Self.write("""
+            {"format_version": 1, "models": [{"name": "mystery", "vocabulary": null, "approximate": true,
+              "tokenizer_note": "nobody knows", "input_usd_per_million": 1}]}
+            """)
+        let withMystery = try ModelCatalog.load(registry: Self.registry, pricesFile: path)
+        #expect(throws: TokcError.noTokenizer(model: "mystery", note: "nobody knows")) {
+            try ModelPricing(model: "mystery", catalog: withMystery, registry: Self.registry)
         }
-        let named = try ModelPricing(model: "gpt-6-sol", vocabulary: "o200k_base", catalog: catalog, registry: Self.registry)
-        #expect(named.approximate && named.note == "counted with o200k_base, not gpt-6-sol's own tokenizer (not public)")
+        let named = try ModelPricing(model: "mystery", vocabulary: "o200k_base", catalog: withMystery, registry: Self.registry)
+        #expect(named.approximate && named.note == "counted with o200k_base, not mystery's own tokenizer (not public)")
     }
 
     @Test func estimateAddsInputAndOutputAndChecksTheBudget() throws {
@@ -88,8 +94,9 @@ import Testing
         #expect(gpt4o.vocabulary == "o200k_base" && !gpt4o.approximate)
         #expect(gpt4o.inputUSDPerMillion == 1 && gpt4o.outputUSDPerMillion == 4 && gpt4o.maxInputTokens == 64_000)
         #expect(try catalog.model(named: "gpt-4").inputUSDPerMillion == 30, "models the override lacks keep the shipped price")
+        // A model the shipped table lacks gets its family rule: here none but the catch-all, an estimate.
         let added = try catalog.model(named: "brand-new")
-        #expect(added.vocabulary == nil && added.inputUSDPerMillion == 3)
+        #expect(added.family == "other" && added.vocabulary == "o200k_base" && added.approximate && added.inputUSDPerMillion == 3)
         #expect(catalog.pricesFrom.hasSuffix("overridden by \(path)"))
     }
 
