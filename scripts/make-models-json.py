@@ -10,6 +10,9 @@ count is exact, and the evidence. tokc applies the same rules at run time to mod
 this one (`--prices`), and a test checks that both agree on every model written here.
 
 Usage: scripts/make-models-json.py [PRICES_JSON] > Vocabularies/models.json
+       scripts/make-models-json.py --summary [PRICES_JSON] > docs/model-coverage.md
+(--summary: the share of the table's chat, completion and responses entries tokc counts exactly, by family and
+provider, in Markdown.)
 """
 import json
 import os
@@ -17,7 +20,9 @@ import re
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRICES = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "../shared/reference/prices/model_prices_and_context_window.json")
+SUMMARY = "--summary" in sys.argv[1:]
+ARGUMENTS = [argument for argument in sys.argv[1:] if argument != "--summary"]
+PRICES = ARGUMENTS[0] if ARGUMENTS else os.path.join(ROOT, "../shared/reference/prices/model_prices_and_context_window.json")
 RULES = os.path.join(ROOT, "Vocabularies/model-families.json")
 TABLE_SOURCE = "LiteLLM model_prices_and_context_window.json (PyPI litellm==1.109.1, MIT)"
 TAKEN = "2026-11-23"
@@ -73,6 +78,8 @@ def main():
             "price_date": TAKEN,
         })
     models.sort(key=lambda m: m["name"])
+    if SUMMARY:
+        return summarise(table, models)
     document = {
         "format_version": 1,
         "prices_from": TABLE_SOURCE,
@@ -81,6 +88,33 @@ def main():
     }
     json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")
+
+
+def summarise(table, models):
+    """Markdown: how many chat, completion and responses entries are counted exactly, by family and provider."""
+    counted = [m for m in models if table[m["name"]].get("mode") in ("chat", "completion", "responses")]
+    exact = [m for m in counted if m["vocabulary"] and not m["approximate"]]
+
+    def tally(key):
+        rows = {}
+        for model in counted:
+            row = rows.setdefault(key(model) or "(none)", [0, 0, 0])
+            row[0 if model["vocabulary"] and not model["approximate"] else 1 if model["vocabulary"] else 2] += 1
+        return sorted(rows.items(), key=lambda item: (-sum(item[1]), item[0]))
+
+    print("# Which models tokc counts exactly\n")
+    print(f"`scripts/make-models-json.py --summary` on {TABLE_SOURCE}, taken {TAKEN}: of its {len(counted):,} chat, "
+          f"completion and responses entries, tokc counts **{len(exact):,} exactly ({100 * len(exact) / len(counted):.1f}%)** "
+          "with the model's own tokenizer; the rest are estimates with a stand-in vocabulary and the reason "
+          "(`Vocabularies/model-families.json`; the evidence for each exact rule: `docs/model-family-evidence.md`). "
+          "`tokc cost --list --summary` prints the same tallies for the whole catalogue (embeddings included) "
+          "or a filtered part of it.\n")
+    for title, key in (("family", lambda m: m["family"]), ("provider", lambda m: m["provider"])):
+        print(f"| {title} | entries | exact | approximate | none |")
+        print("|---|---:|---:|---:|---:|")
+        for name, (e, a, n) in tally(key):
+            print(f"| {name} | {e + a + n} | {e} | {a} | {n} |")
+        print()
 
 
 if __name__ == "__main__":

@@ -357,6 +357,8 @@ public struct ModelsResponse: Codable, Sendable, Equatable {
     public struct Model: Codable, Sendable, Equatable {
         public var name: String
         public var provider: String?
+        /// The family rule that gave the vocabulary (`model-families.json`).
+        public var family: String?
         public var vocab: String?
         public var approximate: Bool
         public var note: String?
@@ -368,12 +370,13 @@ public struct ModelsResponse: Codable, Sendable, Equatable {
         public var priceDate: String?
 
         public init(
-            name: String, provider: String?, vocab: String?, approximate: Bool, note: String?, maxInputTokens: Int?,
-            maxOutputTokens: Int?, inputUSDPerMillion: Double?, outputUSDPerMillion: Double?, priceSource: String?,
-            priceDate: String?
+            name: String, provider: String?, family: String? = nil, vocab: String?, approximate: Bool, note: String?,
+            maxInputTokens: Int?, maxOutputTokens: Int?, inputUSDPerMillion: Double?, outputUSDPerMillion: Double?,
+            priceSource: String?, priceDate: String?
         ) {
             self.name = name
             self.provider = provider
+            self.family = family
             self.vocab = vocab
             self.approximate = approximate
             self.note = note
@@ -386,7 +389,7 @@ public struct ModelsResponse: Codable, Sendable, Equatable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case name, provider, vocab, approximate, note
+            case name, provider, family, vocab, approximate, note
             case maxInputTokens = "max_input_tokens"
             case maxOutputTokens = "max_output_tokens"
             case inputUSDPerMillion = "input_usd_per_million"

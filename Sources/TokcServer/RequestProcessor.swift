@@ -326,9 +326,10 @@ extension CostResponse {
 }
 
 extension ModelsResponse.Model {
-    init(_ model: ModelCatalog.Model) {
+    /// A catalogue model as the `models` op lists it; `tokc cost --list --json` prints the same objects.
+    public init(_ model: ModelCatalog.Model) {
         self.init(
-            name: model.name, provider: model.provider, vocab: model.vocabulary, approximate: model.approximate,
+            name: model.name, provider: model.provider, family: model.family, vocab: model.vocabulary, approximate: model.approximate,
             note: model.tokenizerNote, maxInputTokens: model.maxInputTokens, maxOutputTokens: model.maxOutputTokens,
             inputUSDPerMillion: model.inputUSDPerMillion, outputUSDPerMillion: model.outputUSDPerMillion,
             priceSource: model.priceSource, priceDate: model.priceDate)

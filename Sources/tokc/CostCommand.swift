@@ -9,9 +9,12 @@ struct CostCommand: ParsableCommand {
         commandName: "cost",
         abstract: "Price files as a prompt for a model: tokens, dollars, and whether they fit its context window.",
         discussion: """
-            Prices and context windows come from Vocabularies/models.json (LiteLLM's table, dated); --prices lays a \
-            newer table over it (tokc's format or LiteLLM's model_prices_and_context_window.json). A model whose \
-            tokenizer is not public is counted with a proxy vocabulary and reported as an estimate.
+            Prices and context windows come from Vocabularies/models.json (every chat, completion, responses and \
+            embedding model of LiteLLM's table, dated, under LiteLLM's keys: gpt-4o, azure/gpt-4o, \
+            together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo); --prices lays a newer table over it (tokc's format \
+            or LiteLLM's model_prices_and_context_window.json). Which vocabulary counts a model comes from the family \
+            rules of Vocabularies/model-families.json: a model whose own tokenizer tokc does not ship is counted with \
+            a stand-in and reported as an estimate, with the reason.
             """
     )
 
@@ -36,6 +39,18 @@ struct CostCommand: ParsableCommand {
     @Flag(name: .long, help: "List the models the price table knows, with their vocabularies and prices.")
     var list = false
 
+    @Option(name: .long, help: ArgumentHelp("With --list: only this provider's models (LiteLLM's name: azure, bedrock, together_ai ...).", valueName: "name"))
+    var provider: String?
+
+    @Option(name: .long, help: ArgumentHelp("With --list: only families whose name contains this (qwen, llama 3, mistral ...).", valueName: "text"))
+    var family: String?
+
+    @Flag(name: .long, help: "With --list: only models counted exactly.")
+    var exact = false
+
+    @Flag(name: .long, help: "With --list: per family and per provider, how many models are counted exactly, approximately, or not at all.")
+    var summary = false
+
     @Flag(name: .long, help: "Print the JSON object the daemon's cost operation returns.")
     var json = false
 
@@ -44,6 +59,10 @@ struct CostCommand: ParsableCommand {
 
     func validate() throws {
         if !list && model == nil { throw ValidationError("give --model NAME, or --list to see the models") }
+        if !list && (provider != nil || family != nil || exact || summary) {
+            throw ValidationError("--provider, --family, --exact and --summary filter --list")
+        }
+        if list && model != nil { throw ValidationError("--list lists models; give no --model with it") }
         if let budget, budget <= 0 { throw ValidationError("--budget must be a positive number of tokens") }
         if outputTokens < 0 { throw ValidationError("--output-tokens must not be negative") }
     }
@@ -96,14 +115,56 @@ struct CostCommand: ParsableCommand {
     }
 
     private func printList(_ catalog: ModelCatalog) throws {
-        let width = catalog.models.map(\.name.count).max() ?? 0
-        for model in catalog.models {
+        let models = catalog.models.filter { model in
+            (provider.map { model.provider?.lowercased() == $0.lowercased() } ?? true)
+                && (family.map { (model.family ?? "").lowercased().contains($0.lowercased()) } ?? true)
+                && (!exact || (model.vocabulary != nil && !model.approximate))
+        }
+        if summary { return try printSummary(models) }
+        if json {
+            let response = ModelsResponse(id: .none, pricesFrom: catalog.pricesFrom, models: models.map(ModelsResponse.Model.init))
+            try Output.write(Array(try JSONEncoder.protocol.encode(response)) + [UInt8(ascii: "\n")])
+            return try Output.finish()
+        }
+        let width = models.map(\.name.count).max() ?? 0
+        for model in models {
             let name = model.name + String(repeating: " ", count: width - model.name.count)
-            let vocabulary = model.vocabulary.map { model.approximate ? "\($0) (proxy)" : $0 } ?? "no vocabulary"
+            let vocabulary = model.vocabulary.map { model.approximate ? "\($0) (estimate)" : $0 } ?? "no vocabulary"
             let window = model.maxInputTokens.map { "\($0) tokens" } ?? "window unknown"
             try Output.line("\(name)  \(vocabulary)  \(perMillion(model.inputUSDPerMillion)) in, \(perMillion(model.outputUSDPerMillion)) out  \(window)")
         }
         try Output.line("prices: \(catalog.pricesFrom)")
+        try Output.finish()
+    }
+
+    /// Per family, then per provider: models counted exactly, approximately (a stand-in vocabulary), not at all.
+    private func printSummary(_ models: [ModelCatalog.Model]) throws {
+        struct Tally { var exact = 0, approximate = 0, none = 0 }
+        func tally(by key: (ModelCatalog.Model) -> String) -> [(String, Tally)] {
+            var tallies: [String: Tally] = [:]
+            for model in models {
+                if model.vocabulary == nil { tallies[key(model), default: Tally()].none += 1 }
+                else if model.approximate { tallies[key(model), default: Tally()].approximate += 1 }
+                else { tallies[key(model), default: Tally()].exact += 1 }
+            }
+            return tallies.sorted { ($0.value.exact + $0.value.approximate + $0.value.none, $1.key) > ($1.value.exact + $1.value.approximate + $1.value.none, $0.key) }
+        }
+        func table(_ title: String, _ rows: [(String, Tally)]) throws {
+            let width = max(title.count, rows.map(\.0.count).max() ?? 0)
+            func line(_ name: String, _ a: String, _ b: String, _ c: String, _ d: String) throws {
+                try Output.line(name + String(repeating: " ", count: width - name.count) + [a, b, c, d].map { String(repeating: " ", count: max(0, 7 - $0.count)) + $0 }.joined(separator: "  "))
+            }
+            try line(title, "models", "exact", "approx", "none")
+            for (name, tally) in rows {
+                try line(name, String(tally.exact + tally.approximate + tally.none), String(tally.exact), String(tally.approximate), String(tally.none))
+            }
+        }
+        try table("family", tally { $0.family ?? "(no rule)" })
+        try Output.line("")
+        try table("provider", tally { $0.provider ?? "(none)" })
+        let exactCount = models.filter { $0.vocabulary != nil && !$0.approximate }.count
+        try Output.line("")
+        try Output.line("\(exactCount) of \(models.count) models counted exactly (\(String(format: "%.1f", models.isEmpty ? 0 : 100 * Double(exactCount) / Double(models.count)))%)")
         try Output.finish()
     }
 

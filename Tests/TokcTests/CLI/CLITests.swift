@@ -195,6 +195,31 @@ import Tokc
         #expect(items.count == 1 && items[0]["tokens"] as? Int == 5 && items[0]["budget_end_byte"] as? Int == "one two three".utf8.count)
     }
 
+    /// `--list` filters by provider, family and exactness, prints the daemon's `models` objects with `--json`, and
+    /// tallies with `--summary`.
+    @Test func costListFiltersAndSummarises() throws {
+        let together = try Self.tokc(["cost", "--list", "--provider", "together_ai", "--family", "llama 3", "--exact"])
+        #expect(together.status == 0)
+        let lines = together.text.split(separator: "\n").dropLast()  // the last line names the price table
+        #expect(!lines.isEmpty && lines.allSatisfy { $0.hasPrefix("together_ai/") && $0.contains(" llama3 ") })
+        #expect(lines.contains { $0.hasPrefix("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo ") })
+
+        let json = try Self.tokc(["cost", "--list", "--family", "gpt-oss", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout)) as? [String: Any])
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.count > 10)
+        #expect(models.allSatisfy { $0["vocab"] as? String == "o200k_harmony" && $0["family"] as? String == "gpt-oss" && $0["approximate"] as? Bool == false })
+
+        let summary = try Self.tokc(["cost", "--list", "--summary", "--provider", "azure"])
+        #expect(summary.status == 0)
+        #expect(summary.text.hasPrefix("family "))
+        #expect(summary.text.contains("\nOpenAI o200k "))
+        #expect(summary.text.contains(" models counted exactly ("))
+
+        let misused = try Self.tokc(["cost", "--model", "gpt-4o", "--exact", "x"])
+        #expect(misused.status == 1 && misused.stderr.contains("--provider, --family, --exact and --summary filter --list"))
+    }
+
     @Test func costErrorsNameTheProblem() throws {
         let file = try Self.temporaryFile(Array("x".utf8))
         let unknown = try Self.tokc(["cost", "--model", "gpt4o", file])
