@@ -98,6 +98,40 @@ import TokcServer
         await daemon.stop()
     }
 
+    /// Any key of the catalogue is priced by the daemon exactly as `tokc cost --json` prices it; a key it does
+    /// not know is `unknown_model` with the closest known keys.
+    @Test func everyCatalogueKeyIsPricedAsTheCommandLinePricesIt() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let text = "The quick brown fox jumps over the lazy dog. 東京タワーは日本の電波塔です。"
+        let file = daemon.folder + "/prompt.txt"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+        for key in ["together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "azure/gpt-4o", "bedrock_mantle/qwen.qwen3-235b-a22b-2507",
+                    "deepinfra/Qwen/Qwen3.5-27B", "vertex_ai/claude-sonnet-4-5@20250929"] {
+            var answer = try await client.cost([text], model: key, outputTokens: 100)
+            let cli = Process()
+            cli.executableURL = URL(fileURLWithPath: binaryBesideTests("tokc"))
+            cli.arguments = ["cost", "--model", key, "--output-tokens", "100", "--json", file]
+            let output = Pipe()
+            cli.standardOutput = output
+            try cli.run()
+            let printed = output.fileHandleForReading.readDataToEndOfFile()
+            cli.waitUntilExit()
+            #expect(cli.terminationStatus == 0, "\(key)")
+            var expected = try JSONDecoder().decode(CostResponse.self, from: printed)
+            // The command line names the file it read; the daemon was given the text. The rest is the same.
+            (answer.id, expected.id) = (.none, .none)
+            #expect(answer == expected, "\(key)")
+            #expect(answer.model == key && answer.inputTokens > 0 && answer.costUSD != nil, "\(key)")
+        }
+        let connection = try await daemon.raw()
+        let unknown = try await connection.ask(#"{"id":1,"op":"cost","texts":["a"],"model":"together_ai/meta-llama/Llama-3.3-70B-Instruct-Turb"}"#)
+        #expect(unknown.errorCode == "unknown_model")
+        #expect(unknown.errorMessage?.contains("similar: together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo") == true, "\(unknown)")
+        await client.close()
+        await daemon.stop()
+    }
+
     @Test func costPricesTokensAndFindsWhereTheBudgetEnds() async throws {
         let daemon = try await Daemon.start()
         let client = daemon.client()
