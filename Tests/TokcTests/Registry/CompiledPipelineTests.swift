@@ -8,7 +8,7 @@ import Testing
 @Suite struct CompiledPipelineTests {
     /// The shipped vocabularies whose encoders have a compiled form, by format.
     static let compiledNames = [
-        "llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "minimax-m3", "claude-legacy", "mistral-v3", "mistral-v7",
+        "llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "glm-4.7", "minimax-m3", "claude-legacy", "mistral-v3", "mistral-v7",
         "gemma-4", "llama2", "command-r",
     ]
 

@@ -49,7 +49,10 @@ import Testing
         ("fireworks_ai/accounts/fireworks/models/deepseek-coder-7b-base", "fireworks_ai", "DeepSeek (other)", "deepseek-v3", false),
         // GLM-4.7 and GLM-5 are another vocabulary; the provider's own name does not make a model Qwen.
         ("zai/glm-4.5v", "zai", "GLM-4", "glm-4", true),
-        ("qwencloud/glm-5.2", "qwencloud", "GLM (other)", "glm-4", false),
+        ("qwencloud/glm-5.2", "qwencloud", "GLM-4.7 and 5", "glm-4.7", true),
+        ("cloudflare/@cf/zai-org/glm-4.7-flash", "cloudflare", "GLM-4.7 and 5", "glm-4.7", true),
+        ("baseten/zai-org/GLM-4.6", "baseten", "GLM-4 (other)", "glm-4", false),
+        ("aiand/zai-org/glm-5.3", "aiand", "GLM (other)", "glm-4.7", false),
         ("bedrock/eu-south-1/minimax.minimax-m2.1", "bedrock", "MiniMax", "minimax-m3", true),
         ("vercel_ai_gateway/cohere/command-r", "vercel_ai_gateway", "Command R", "command-r", true),
         ("command-r-plus-08-2024", "cohere_chat", "Cohere (other)", "command-r", false),

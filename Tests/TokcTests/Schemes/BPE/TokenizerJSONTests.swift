@@ -4,9 +4,10 @@ import Testing
 
 /// Hugging Face `tokenizer.json`: exact ids against tokenizers 0.23.3 on the public llama3 (merges follow ids)
 /// and deepseek-v3 (merges ranked by the list, three Split regexes) fixtures (shared/reference/fixtures,
-/// copied), and clear errors for components tokc does not read.
+/// copied), and glm-4.7's on the same texts (`scripts/make-tokenizer-json-fixtures.py`: ../shared has none for
+/// it); and clear errors for components tokc does not read.
 @Suite struct TokenizerJSONTests {
-    @Test(arguments: [("llama3", 128_256), ("deepseek-v3", 128_815)])
+    @Test(arguments: [("llama3", 128_256), ("deepseek-v3", 128_815), ("glm-4.7", 154_856)])
     func publicFixtures(vocabulary: String, size: Int) throws {
         let tokenizer = try Tokenizer.named(vocabulary)
         #expect(tokenizer.vocabularySize == size)
