@@ -20,6 +20,14 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
     /// manifest's copies of those can only repeat it.
     public var carriesItsPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .tekken }
 
+    /// Whether a shipped vocabulary of the format is kept compiled (`CompiledTableCache`): its token table, and
+    /// for the formats that `storesCompiledPipeline`, its encoder and pipeline beside it.
+    var hasCompiledForm: Bool { self == .tiktoken || self == .tekken || storesCompiledPipeline }
+
+    /// Whether the compiled form holds the encoder and the part of the file it does not replace
+    /// (`tokenizerWithPipeline`), not the table alone.
+    var storesCompiledPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .sentencePiece }
+
     /// The tokenizer a file of this format holds, from its bytes; nil for `.tiktoken`, whose pattern and
     /// special tokens come from elsewhere (a manifest, `--pattern`). A GGUF file's bytes are its metadata (a
     /// gzipped vocabulary file); a GGUF model on disk is read with `GGUFMetadata.read(path:)` instead.

@@ -6,9 +6,10 @@ import Musl
 import Darwin
 #endif
 
-/// A folder of compiled token tables (`TokenTable.compiled`), one per `.tiktoken` vocabulary, named by its
-/// sha256: a load maps the table built last time instead of decoding 200,000 base64 lines, hashing and
-/// sorting them again (o200k_base: about 30 ms to build, a few to map).
+/// A folder of compiled token tables (`TokenTable.compiled`), one per BPE vocabulary, named by its sha256: a
+/// load maps the table built last time instead of decoding 200,000 base64 lines, hashing and sorting them again
+/// (o200k_base: about 30 ms to build, a few to map). Beside the table of a tokenizer.json, GGUF or SentencePiece
+/// vocabulary lies its pipeline file (`pipeline(sha256:)`): the encoder and what of the file it does not replace.
 ///
 /// A compiled table is used only for the vocabulary it was built from. Its header records the source's
 /// sha256 (the manifest's, checked when the table was built) and the source file's size, modification time,

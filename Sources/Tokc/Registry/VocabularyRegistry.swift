@@ -17,8 +17,9 @@ import Darwin
 ///    `Vocabularies/manifest.json` found walking up from the executable (a build inside a checkout);
 ///    else the checkout this library was compiled from.
 ///
-/// A `.tiktoken` vocabulary named in a manifest is compiled once into `cacheFolder` (see `CompiledTableCache`)
-/// and mapped from there by later loads.
+/// A BPE vocabulary named in a manifest is compiled once into `cacheFolder` (`CompiledTableCache`: its token
+/// table; for a tokenizer.json, GGUF or SentencePiece file also its encoder and pipeline, `CompiledEncoder`) and
+/// mapped from there by later loads.
 public struct VocabularyRegistry: Sendable {
     /// Folders holding a `manifest.json`, searched in order.
     public let folders: [String]
@@ -139,11 +140,12 @@ public struct VocabularyRegistry: Sendable {
             }
             return content
         }
-        guard ["tiktoken", "tekken", "tokenizer.json", "gguf", "sentencepiece"].contains(entry.format), let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+        guard let format = VocabularyFileFormat(rawValue: entry.format), format.hasCompiledForm,
+              let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
         let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil)
-        if ["tokenizer.json", "gguf", "sentencepiece"].contains(entry.format) {
+        if format.storesCompiledPipeline {
             // The encoder read back beside the table, the rest from the pipeline stored with it (a tokenizer.json
             // without its vocabulary and merges; a GGUF's model, special tokens and template; a SentencePiece
             // model whole, whose merges are what takes long): neither the megabytes of the file nor the merges
@@ -246,7 +248,7 @@ public struct VocabularyRegistry: Sendable {
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
                 specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
             // A SentencePiece BPE model is its own pipeline (it is small; its merges are what takes long).
-            if entry.format == VocabularyFileFormat.sentencePiece.rawValue, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
+            if VocabularyFileFormat(rawValue: entry.format) == .sentencePiece, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
                 pipeline = content
             }
         }
