@@ -33,7 +33,8 @@ import Testing
         ("novita/qwen/qwen3-8b-fp8", "novita", "Qwen 2-3", "qwen2.5", true),
         ("deepinfra/Qwen/Qwen2.5-72B-Instruct", "deepinfra", "Qwen 2-3", "qwen2.5", true),
         ("fireworks_ai/accounts/fireworks/models/qwen2p5-coder-32b-instruct", "fireworks_ai", "Qwen 2-3", "qwen2.5", true),
-        ("dashscope/qwen-plus-2025-09-11", "dashscope", "Qwen (hosted)", "qwen2.5", false),
+        ("dashscope/qwen-plus-2025-09-11", "dashscope", "Qwen Turbo, Plus, Max", "qwen2.5", true),
+        ("dashscope/qwen-flash", "dashscope", "Qwen (hosted)", "qwen2.5", false),
         ("dashscope/qwen3.8-max", "dashscope", "Qwen (later than 3.6)", "qwen3.5", false),
         // gpt-oss is not o200k_base's special tokens.
         ("groq/openai/gpt-oss-20b", "groq", "gpt-oss", "o200k_harmony", true),
