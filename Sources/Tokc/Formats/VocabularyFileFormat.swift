@@ -24,8 +24,9 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
     /// for the formats that `storesCompiledPipeline`, its encoder and pipeline beside it.
     var hasCompiledForm: Bool { self == .tiktoken || self == .tekken || storesCompiledPipeline }
 
-    /// Whether the compiled form holds the encoder and the part of the file it does not replace
-    /// (`tokenizerWithPipeline`), not the table alone.
+    /// Whether the compiled form holds the encoder and the part of the file it does not replace, not the table
+    /// alone: `tokenizerWithPipeline` gives that part for the formats that carry their pipeline; a SentencePiece
+    /// model, small and read through `Scheme.makeTokenizer`, is its own (`VocabularyRegistry.assembleKeepingPipeline`).
     var storesCompiledPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .sentencePiece }
 
     /// The tokenizer a file of this format holds, from its bytes; nil for `.tiktoken`, whose pattern and
@@ -59,10 +60,6 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         case .gguf:
             var reader = GGUFMetadata.Reader(bytes: content, path: path)
             return try GGUFFormat.loadCompilable(try GGUFMetadata.parse(&reader), name: name, path: path)
-        case .sentencePiece:
-            // The pieces, normaliser and decoding come from the model itself, cheaply: the pipeline is the file.
-            let tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
-            return (tokenizer, CompiledEncoder.hasCompiledForm(tokenizer.encoder) ? content : nil)
         default:
             return try tokenizer(from: content, name: name, path: path).map { ($0, nil) }
         }
@@ -74,7 +71,6 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
         switch self {
         case .tokenizerJSON: return try TokenizerJSONFormat.load(pipeline, name: name, path: path, encoder: encoder)
         case .gguf: return try GGUFFormat.load(pipelineSource: pipeline, encoder: encoder, name: name, path: path)
-        case .sentencePiece: return try SentencePieceFormat.load(pipeline, name: name, path: path, encoder: encoder)
         default: return nil
         }
     }

@@ -20,12 +20,12 @@ enum CompiledEncoder {
         encoder is BPEEncoder || encoder is MergeListBPEEncoder
     }
 
-    /// The encoder's bytes, or nil for an encoder with no compiled form.
-    static func serialize(_ encoder: any Encoder) -> [UInt8]? {
-        var words: [UInt32] = []
+    /// The encoder's bytes and the token table they go with (stored beside them, `TokenTable.compiled`), or nil
+    /// for an encoder with no compiled form.
+    static func serialize(_ encoder: any Encoder) -> (table: TokenTable, bytes: [UInt8])? {
         switch encoder {
-        case is BPEEncoder:
-            words = [Kind.ranked.rawValue]
+        case let encoder as BPEEncoder:
+            return (encoder.table, bytes(of: [Kind.ranked.rawValue]))
         case let encoder as MergeListBPEEncoder:
             let wholePieces: UInt32
             switch encoder.wholePieces {
@@ -47,17 +47,16 @@ enum CompiledEncoder {
             }
             guard ids.count == 256 else { return nil }
             let slots = encoder.merges.slotBytes
-            words = [
+            var words = [
                 Kind.mergeList.rawValue, wholePieces, characters ? 1 : 0, fuseUnknown ? 1 : 0,
                 unknown ?? MergeListBPEEncoder.noToken, hasFallback ? 1 : 0,
             ]
             words += ids
             words += [UInt32(slots.slotCount), 0]
-            return bytes(of: words) + slots.bytes
+            return (encoder.table, bytes(of: words) + slots.bytes)
         default:
             return nil
         }
-        return bytes(of: words)
     }
 
     private static func bytes(of words: [UInt32]) -> [UInt8] {

@@ -53,9 +53,15 @@ struct CompiledTableCache: Sendable {
         guard let file = FileIdentity(path: source),
               let parts = table.compiled(identity: Identity(sha256: sha256.lowercased(), file: file).bytes)
         else { return }
+        write(parts, to: path(for: sha256))
+    }
+
+    /// Writes a compiled file into the folder, made if need be; a folder or file that cannot be written leaves
+    /// the cache as it was (the load that wanted it has its tokenizer already).
+    private func write(_ parts: [[UInt8]], to path: String) {
         do {
             try FileIO.createFolders(folder)
-            try FileIO.writeAtomically(parts, to: path(for: sha256))
+            try FileIO.writeAtomically(parts, to: path)
         } catch {
             return
         }
@@ -122,12 +128,7 @@ struct CompiledTableCache: Sendable {
         body.withUnsafeBytes { checksum.add($0) }
         var header = Self.pipelineMagic
         withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
-        do {
-            try FileIO.createFolders(folder)
-            try FileIO.writeAtomically([header, body], to: pipelinePath(for: sha256))
-        } catch {
-            return
-        }
+        write([header, body], to: pipelinePath(for: sha256))
     }
 
     func pipelinePath(for sha256: String) -> String {

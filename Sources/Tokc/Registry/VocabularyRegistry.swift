@@ -157,9 +157,9 @@ public struct VocabularyRegistry: Sendable {
                 return tokenizer
             }
             let (tokenizer, pipeline) = try Self.assembleKeepingPipeline(entry, name: entry.name, content: try content(), path: path)
-            if let pipeline, let built = Self.table(of: tokenizer.encoder), let encoder = CompiledEncoder.serialize(tokenizer.encoder) {
-                compiledTables.store(CompiledTableCache.Pipeline(encoder: encoder, source: pipeline), sha256: entry.sha256)
-                compiledTables.store(built, sha256: entry.sha256, source: path)
+            if let pipeline, let compiled = CompiledEncoder.serialize(tokenizer.encoder) {
+                compiledTables.store(CompiledTableCache.Pipeline(encoder: compiled.bytes, source: pipeline), sha256: entry.sha256)
+                compiledTables.store(compiled.table, sha256: entry.sha256, source: path)
             }
             return tokenizer
         }
@@ -173,15 +173,6 @@ public struct VocabularyRegistry: Sendable {
             compiledTables.store(encoder.table, sha256: entry.sha256, source: path)
         }
         return tokenizer
-    }
-
-    /// The token table of an encoder that has a compiled form.
-    private static func table(of encoder: any Encoder) -> TokenTable? {
-        switch encoder {
-        case let encoder as BPEEncoder: return encoder.table
-        case let encoder as MergeListBPEEncoder: return encoder.table
-        default: return nil
-        }
     }
 
     private static let cache = Locked<[String: Tokenizer]>([:])
@@ -200,7 +191,7 @@ public struct VocabularyRegistry: Sendable {
 
     /// The tokenizer of `entry` from its file's `content`, checked against the manifest. With `compiled` (an
     /// encoder read from the compiled cache), `content` is what was stored with it: nothing for a `.tiktoken` or
-    /// Tekken table, the pipeline for a `tokenizer.json` or GGUF file.
+    /// Tekken table, the pipeline for a `tokenizer.json` or GGUF file, the model for a SentencePiece one.
     static func assemble(
         _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
     ) throws(TokcError) -> Tokenizer {
@@ -217,7 +208,8 @@ public struct VocabularyRegistry: Sendable {
             throw .invalidVocabulary(path: path, reason: "scheme '\(entry.scheme)' is not one this tokc runs; known: \(Scheme.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let tokenizer: Tokenizer
-        if let format = VocabularyFileFormat(rawValue: entry.format), format.carriesItsPipeline {
+        let format = VocabularyFileFormat(rawValue: entry.format)
+        if let format, format.carriesItsPipeline {
             // The file holds its own pattern, normaliser and added tokens; the manifest's copies must agree.
             if format == .tekken, let compiled = compiled as? BPEEncoder {
                 tokenizer = TekkenFormat.tokenizer(encoder: compiled, pattern: try RegexPreTokenizer(pattern: entry.pattern), specialTokens: entry.specialTokens, name: name)
@@ -248,7 +240,7 @@ public struct VocabularyRegistry: Sendable {
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
                 specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
             // A SentencePiece BPE model is its own pipeline (it is small; its merges are what takes long).
-            if VocabularyFileFormat(rawValue: entry.format) == .sentencePiece, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
+            if format == .sentencePiece, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
                 pipeline = content
             }
         }

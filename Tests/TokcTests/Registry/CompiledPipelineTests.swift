@@ -100,7 +100,8 @@ import Testing
     @Test func compiledEncoderBytesAreChecked() throws {
         let tokenizer = try Tokenizer.named("mistral-v1")
         let encoder = try #require(tokenizer.encoder as? MergeListBPEEncoder)
-        let bytes = try #require(CompiledEncoder.serialize(encoder))
+        let (serializedTable, bytes) = try #require(CompiledEncoder.serialize(encoder))
+        #expect(serializedTable === encoder.table)
         let table = encoder.table
         let path = CompiledTableCacheTests.scratchFolder("encoder")
         func readBack(_ bytes: [UInt8]) throws -> (any Encoder)? {
