@@ -21,10 +21,16 @@ import Testing
         ("us.meta.llama4-scout-17b-instruct-v1:0", "bedrock_converse", "Llama 4", "llama3", false),
         ("ollama/llama2:13b", "ollama", "Llama 2", "llama2", true),
         ("perplexity/codellama-70b-instruct", "perplexity", "Llama 2", "llama2", true),
-        // Mixtral 8x7B and 8x22B use different Mistral tokenizers; only 8x22B's is one tokc ships (v3).
+        // Mixtral 8x7B and 8x22B use different Mistral tokenizers (v1 and v3), and so do Mistral 7B v0.2 and v0.3.
         ("fireworks_ai/accounts/fireworks/models/mixtral-8x22b-instruct", "fireworks_ai", "Mistral v3", "mistral-v3", true),
-        ("bedrock/us-west-2/mistral.mixtral-8x7b-instruct-v0:1", "bedrock", "Mistral (other)", "tekken", false),
-        ("mistral.mistral-large-2402-v1:0", "bedrock", "Mistral v2", "mistral-v1", false),
+        ("bedrock/us-west-2/mistral.mixtral-8x7b-instruct-v0:1", "bedrock", "Mistral v1", "mistral-v1", true),
+        ("together_ai/mistralai/Mistral-7B-Instruct-v0.3", "together_ai", "Mistral v3", "mistral-v3", true),
+        ("replicate/mistralai/mistral-7b-instruct-v0.2", "replicate", "Mistral v1", "mistral-v1", true),
+        // A fine-tune adds its own tokens; unchecked, it is an estimate, whatever its base.
+        ("together_ai/NousResearch/Nous-Hermes-2-Mixtral-8x7B-DPO", "together_ai", "Mistral 7B and Mixtral 8x7B (other)", "mistral-v1", false),
+        ("perplexity/mistral-7b-instruct", "perplexity", "Mistral 7B and Mixtral 8x7B (other)", "mistral-v1", false),
+        // Tokenizer v2 counts text as v3 does (docs/model-family-evidence.md).
+        ("mistral.mistral-large-2402-v1:0", "bedrock", "Mistral v2", "mistral-v3", true),
         ("vertex_ai/mistral-large-2411", "vertex_ai-mistral_models", "Mistral v7", "mistral-v7", true),
         ("deepinfra/mistralai/Mistral-Nemo-Instruct-2407", "deepinfra", "Mistral Tekken v3", "tekken", true),
         // Qwen 3.5 is not the Qwen 2.5 vocabulary; Qwen 3 is.
@@ -62,6 +68,11 @@ import Testing
         ("bedrock/us-east-1/anthropic.claude-v2:1", "bedrock", "Claude 2", "claude-legacy", true),
         ("claude-sonnet-4-5", "anthropic", "Claude", "o200k_base", false),
         ("gemini/gemini-2.5-pro", "gemini", "Gemini", "o200k_base", false),
+        // Google's SDK counts these three with Gemma 4's tokenizer, and names no other Gemini model so.
+        ("vertex_ai/gemini-3.5-flash", "vertex_ai", "Gemini (Gemma 4 tokenizer)", "gemma-4", true),
+        ("databricks/databricks-gemini-3-1-flash-lite", "databricks", "Gemini (Gemma 4 tokenizer)", "gemma-4", true),
+        ("gemini/gemini-3.5-flash-lite", "gemini", "Gemini", "o200k_base", false),
+        ("gemini/gemini-3.1-pro-preview-customtools", "gemini", "Gemini", "o200k_base", false),
         ("moonshot/kimi-k2.5", "moonshot", "other", "o200k_base", false),
     ]
 
