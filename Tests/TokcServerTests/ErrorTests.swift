@@ -21,7 +21,7 @@ import TokcServer
         (#""just a string""#, "null", "malformed_json", "a request is a JSON object"),
         (#"{"id":2,"op":"translate"}"#, "2", "unknown_op", "unknown op 'translate'; ops: count, encode"),
         (#"{"id":3}"#, "3", "invalid_request", "missing field 'op'"),
-        (#"{"id":"x","op":"count","texts":["a"],"vocab":"o300k"}"#, "\"x\"", "unknown_vocab", "unknown vocabulary 'o300k'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"),
+        (#"{"id":"x","op":"count","texts":["a"],"vocab":"o300k"}"#, "\"x\"", "unknown_vocab", "unknown vocabulary 'o300k'; known: o200k_base, cl100k_base, r50k_base, p50k_base, o200k_harmony, llama3, llama4, deepseek-v3, mistral-v1, bert-base-uncased, unigram-multi-8k, ungreedy-multi-8k"),
         (#"{"id":5,"op":"count","texts":["a"],"model":"gpt4o"}"#, "5", "unknown_model", "similar: gpt-4o"),
         (#"{"id":7,"op":"count","texts":"hello"}"#, "7", "invalid_request", "field 'texts' must be a list of strings, not a string"),
         (#"{"id":8,"op":"count","texts":["a",3]}"#, "8", "invalid_request", "field 'texts[1]' must be a string, not a number"),

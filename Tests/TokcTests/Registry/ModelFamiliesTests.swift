@@ -17,8 +17,9 @@ import Testing
         ("together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", "together_ai", "Llama 3", "llama3", true),
         ("bedrock/us-east-1/meta.llama3-70b-instruct-v1:0", "bedrock", "Llama 3", "llama3", true),
         // Llama 4 is not Llama 3's vocabulary.
-        ("deepinfra/meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "deepinfra", "Llama 4", "llama3", false),
-        ("us.meta.llama4-scout-17b-instruct-v1:0", "bedrock_converse", "Llama 4", "llama3", false),
+        ("deepinfra/meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8", "deepinfra", "Llama 4", "llama4", true),
+        ("us.meta.llama4-scout-17b-instruct-v1:0", "bedrock_converse", "Llama 4", "llama4", true),
+        ("deepinfra/meta-llama/Llama-Guard-4-12B", "deepinfra", "Llama Guard 4", "llama4", false),
         ("ollama/llama2:13b", "ollama", "Llama 2", "llama2", true),
         ("perplexity/codellama-70b-instruct", "perplexity", "Llama 2", "llama2", true),
         // Mixtral 8x7B and 8x22B use different Mistral tokenizers (v1 and v3), and so do Mistral 7B v0.2 and v0.3.

@@ -28,16 +28,18 @@ import Testing
 
     /// The other tiktoken encodings tokc ships (issue #25): GPT-2/3's r50k_base, Codex's p50k_base, and gpt-oss's
     /// o200k_harmony (o200k_base with 1,089 special tokens); fixtures from ../shared/reference/fixtures-more, copied.
-    @Test(arguments: ["r50k_base", "p50k_base", "o200k_harmony"])
+    /// And Llama 4's (o200k_base's pattern on ranks of its own, 2,048 special tokens), whose fixtures Meta's own
+    /// tokenizer made (`scripts/make-llama4-fixtures.py`: the same texts and three that spell its special tokens).
+    @Test(arguments: ["r50k_base", "p50k_base", "o200k_harmony", "llama4"])
     func moreTiktokenEncodings(vocabulary: String) throws {
         // Loaded first, o200k_base's tokenizer must not stand in for o200k_harmony, which shares its file (the
         // registry's cache once keyed tokenizers by file and checksum only).
         #expect(try Tokenizer.named("o200k_base").vocabularySize == 200_019)
         let tokenizer = try Tokenizer.named(vocabulary)
         let records = try Fixtures.jsonLines("\(vocabulary).jsonl")
-        #expect(records.count == 112)
+        #expect(records.count == (vocabulary == "llama4" ? 115 : 112))
         for record in records { try Self.checkText(record, tokenizer) }
-        #expect(tokenizer.vocabularySize == ["r50k_base": 50_257, "p50k_base": 50_281, "o200k_harmony": 201_088][vocabulary])
+        #expect(tokenizer.vocabularySize == ["r50k_base": 50_257, "p50k_base": 50_281, "o200k_harmony": 201_088, "llama4": 202_048][vocabulary])
     }
 
     @Test(arguments: vocabularies)
