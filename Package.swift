@@ -38,6 +38,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // A Jinja interpreter for the subset chat templates use (issue #27): no dependencies, its own tests.
+        .target(name: "TokcJinja"),
         // The daemon's wire format: messages and line framing, shared by the server and the client.
         .target(
             name: "TokcProtocol",
@@ -74,6 +76,10 @@ let package = Package(
         .target(
             name: "TokcTestSupport",
             path: "Tests/TokcTestSupport"
+        ),
+        .testTarget(
+            name: "TokcJinjaTests",
+            dependencies: ["TokcJinja", "TokcTestSupport"]
         ),
         .testTarget(
             name: "TokcTests",
