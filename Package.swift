@@ -32,6 +32,7 @@ let package = Package(
             name: "Tokc",
             dependencies: [
                 "CICU",
+                "TokcJinja",
                 "CPCRE2",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CompressNIO", package: "compress-nio"),
@@ -79,7 +80,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokcJinjaTests",
-            dependencies: ["TokcJinja", "TokcTestSupport"]
+            dependencies: ["TokcJinja", "Tokc", "TokcTestSupport"]
         ),
         .testTarget(
             name: "TokcTests",

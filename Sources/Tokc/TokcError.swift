@@ -29,6 +29,12 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownModel(name: String, similar: [String])
     /// A model the price table lists but whose tokens no vocabulary of tokc's counts.
     case noTokenizer(model: String, note: String?)
+    /// A chat template that does not parse or cannot render (its line and the construct are in the message).
+    case invalidTemplate(String)
+    /// A chat template's own refusal of a conversation (`raise_exception`), in the template's words.
+    case templateRefused(String)
+    /// A chat request that is not the shape of an OpenAI chat-completions body.
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -60,6 +66,12 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown model '\(name)'" + (similar.isEmpty ? "; 'tokc cost --list' shows the known ones" : "; similar: \(similar.joined(separator: ", "))")
         case let .noTokenizer(model, note):
             return "no vocabulary is known to count the tokens of '\(model)'" + (note.map { " (\($0))" } ?? "") + "; name one with --vocab to estimate with it as a proxy"
+        case let .invalidTemplate(message):
+            return "chat template: \(message)"
+        case let .templateRefused(message):
+            return "the chat template refuses this conversation: \(message)"
+        case let .invalidRequest(message):
+            return "chat request: \(message)"
         }
     }
 }

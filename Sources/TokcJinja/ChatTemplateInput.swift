@@ -2,7 +2,8 @@
 /// transformers serve converts one (`get_processor_inputs_from_messages` for text models) before it calls
 /// `apply_chat_template`: tool-call `arguments` JSON strings become objects; a list of text parts becomes
 /// their texts joined with " "; null content becomes ""; an assistant message with `tool_calls` loses its
-/// content; only `role`, `content`, `tool_calls` and `tool_call_id` are kept (so `name` goes). `tools` is
+/// content; only `role`, `content`, `tool_calls` and `tool_call_id` are kept (so `name` goes), and a key whose
+/// value is null is dropped, as `apply_chat_template` drops it. `tools` is
 /// passed as given, `add_generation_prompt` defaults to true, and the tokenizer's special-token strings
 /// (`bos_token`, `eos_token`, …) are variables too.
 public enum ChatTemplateInput {
@@ -56,11 +57,13 @@ public enum ChatTemplateInput {
                 }
                 out["tool_calls"] = .array(convertedCalls)
             } else if let calls, case .none = calls {
-                out["tool_calls"] = .none
+                // apply_chat_template drops keys whose value is None.
             } else {
                 throw JinjaError.json("messages[\(index)].tool_calls is not a list")
             }
-            if let callID = fields["tool_call_id"] { out["tool_call_id"] = callID }
+            if let callID = fields["tool_call_id"] {
+                if case .none = callID {} else { out["tool_call_id"] = callID }
+            }
             converted.append(.dictionary(out))
         }
         var variables: [String: JinjaValue] = ["messages": .array(converted)]

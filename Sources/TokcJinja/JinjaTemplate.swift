@@ -292,3 +292,81 @@ final class JinjaRenderer {
         }
     }
 }
+
+extension JinjaTemplate {
+    /// The template's literal text: its text between tags and every string constant in its expressions.
+    /// transformers takes an added token found here as one the template writes itself (a control token).
+    public var literalTexts: [String] {
+        var texts: [String] = []
+        func walk(_ nodes: [JinjaNode]) {
+            for node in nodes {
+                switch node {
+                case .text(let text): texts.append(text)
+                case .output(let expression, _): visit(expression)
+                case .conditional(let branches, let otherwise, _):
+                    for (condition, body) in branches { visit(condition); walk(body) }
+                    walk(otherwise)
+                case .loop(let loop):
+                    visit(loop.iterable)
+                    if let condition = loop.condition { visit(condition) }
+                    walk(loop.body)
+                    walk(loop.otherwise)
+                case .assign(_, let value, _), .assignAttribute(_, _, let value, _): visit(value)
+                case .assignBlock(_, let body, _): walk(body)
+                case .macro(_, let parameters, let body, _):
+                    for case let (_, value?) in parameters { visit(value) }
+                    walk(body)
+                case .loopControl: break
+                case .block(let body): walk(body)
+                }
+            }
+        }
+        func visit(_ expression: JinjaExpression) {
+            switch expression {
+            case .literal(let value):
+                if case .string(let text) = value { texts.append(text) }
+            case .name: break
+            case .list(let elements): elements.forEach(visit)
+            case .dictionary(let pairs): for (key, value) in pairs { visit(key); visit(value) }
+            case .attribute(let base, _, _): visit(base)
+            case .item(let base, let key, _): visit(base); visit(key)
+            case .slice(let base, let start, let stop, let step, _):
+                visit(base)
+                [start, stop, step].compactMap { $0 }.forEach(visit)
+            case .call(let callee, let arguments, let keywords, _):
+                visit(callee)
+                arguments.forEach(visit)
+                keywords.forEach { visit($0.1) }
+            case .filter(let base, _, let arguments, let keywords, _):
+                visit(base)
+                arguments.forEach(visit)
+                keywords.forEach { visit($0.1) }
+            case .test(let base, _, let arguments, _, _):
+                visit(base)
+                arguments.forEach(visit)
+            case .unary(_, let operand, _), .not(let operand): visit(operand)
+            case .binary(_, let left, let right, _), .and(let left, let right), .or(let left, let right):
+                visit(left)
+                visit(right)
+            case .conditional(let value, let condition, let otherwise):
+                visit(value)
+                visit(condition)
+                if let otherwise { visit(otherwise) }
+            }
+        }
+        walk(nodes)
+        return texts
+    }
+}
+
+extension JinjaValue {
+    /// The value with `transform` applied to every string in it (list elements, dictionary values; not keys).
+    public func mappingStrings(_ transform: (String) -> String) -> JinjaValue {
+        switch self {
+        case .string(let text): return .string(transform(text))
+        case .array(let values): return .array(values.map { $0.mappingStrings(transform) })
+        case .dictionary(let dictionary): return .dictionary(dictionary.pairs.map { ($0.0, $0.1.mappingStrings(transform)) })
+        default: return self
+        }
+    }
+}

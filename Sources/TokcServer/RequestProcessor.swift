@@ -293,6 +293,9 @@ final class RequestProcessor: Sendable {
         case .unknownModel: code = .unknownModel
         case .noTokenizer: code = .noTokenizer
         case .unknownTokenID: code = .unknownTokenID
+        case .templateRefused: code = .templateRefused
+        case .invalidTemplate: code = .invalidTemplate
+        case .invalidRequest: code = .invalidRequest
         case .unreadableFile, .unwritableFile, .malformedFile, .checksumMismatch, .invalidVocabulary, .invalidPattern,
              .unknownPattern, .missingPattern, .malformedInput, .icuFailure:
             code = .serverData

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Tokc
 import TokcJinja
 import TokcTestSupport
 
@@ -63,6 +64,46 @@ struct ChatTemplateRenderTests {
             } else {
                 let message = try #require(Self.string(render["error"]))
                 #expect(throws: JinjaError.raised(message), "\(name) \(id)") { try template.render(variables) }
+            }
+        }
+    }
+
+    /// A GGUF file's own template (`tokenizer.chat_template`) with the special tokens its ids name, as
+    /// transformers' `render_jinja_template` was given them.
+    static func ggufTemplate(_ name: String) throws -> (String, [String: String]) {
+        let metadata = try GGUFMetadata.read(path: Shared.vocabularies + "/ggml-vocab-\(name).gguf")
+        guard case .string(let template)? = metadata["tokenizer.chat_template"],
+              case .strings(let tokens)? = metadata["tokenizer.ggml.tokens"] else { throw JinjaError.json("\(name): no template") }
+        var specials: [String: String] = [:]
+        for (variable, key) in [("bos_token", "tokenizer.ggml.bos_token_id"), ("eos_token", "tokenizer.ggml.eos_token_id"),
+                                ("unk_token", "tokenizer.ggml.unknown_token_id"), ("pad_token", "tokenizer.ggml.padding_token_id")] {
+            var id: Int?
+            switch metadata[key] {
+            case .unsigned(let value)?: id = Int(value)
+            case .signed(let value)?: id = Int(value)
+            default: break
+            }
+            if let id, tokens.indices.contains(id) { specials[variable] = String(decoding: tokens[id], as: UTF8.self) }
+        }
+        return (String(decoding: template, as: UTF8.self), specials)
+    }
+
+    @Test(arguments: ["gemma-4", "qwen2", "qwen35", "phi-3", "command-r"])
+    func ggufTemplates(name: String) throws {
+        let (source, specials) = try Self.ggufTemplate(name)
+        let template = try JinjaTemplate(source)
+        let conversations = try Self.jsonLines(Shared.chat + "/conversations-public.jsonl")
+        let renders = try Self.jsonLines(Shared.chat + "/renders/gguf-\(name).jsonl")
+        #expect(renders.count == conversations.count)
+        for (conversation, render) in zip(conversations, renders) {
+            let id = Self.string(conversation["id"]) ?? "?"
+            let variables = try ChatTemplateInput.variables(request: .dictionary(conversation), specialTokens: specials)
+            if let expected = Self.string(render["text"]) {
+                let rendered = try? template.render(variables)
+                #expect(rendered == expected, "gguf-\(name) \(id)")
+            } else {
+                let message = try #require(Self.string(render["error"]))
+                #expect(throws: JinjaError.raised(message), "gguf-\(name) \(id)") { try template.render(variables) }
             }
         }
     }

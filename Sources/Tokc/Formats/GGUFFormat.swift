@@ -61,6 +61,12 @@ public enum GGUFFormat {
     }
 
     private static func tokenizer(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
+        var tokenizer = try modelTokenizer(vocabulary, name: name)
+        tokenizer.nonSpecialAddedTokens = vocabulary.userDefinedTokens
+        return tokenizer
+    }
+
+    private static func modelTokenizer(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
         switch vocabulary.model {
         case "gpt2": return try byteLevelBPE(vocabulary, name: name)
         case "llama": return try sentencePiece(vocabulary, modelType: .bpe, name: name)
@@ -379,6 +385,7 @@ public enum GGUFFormat {
             ("model", .text(model)),
             ("pre", pre.map(JSONValue.text) ?? .null),
             ("special_tokens", .array(tokenizer.specialTokens.all.map { .array([.text($0.text), .integer(Int($0.id))]) })),
+            ("non_special", .array(tokenizer.nonSpecialAddedTokens.sorted().map(JSONValue.text))),
             ("prefix", ids(tokenizer.template.prefix)),
             ("suffix", ids(tokenizer.template.suffix)),
             ("sentencepiece", sentencePiece.map { .text(Base64.encode($0.serialized())) } ?? .null),
@@ -406,6 +413,24 @@ public enum GGUFFormat {
                 specialTokens[text] = id
             }
             let template = TokenTemplate(prefix: try ids("prefix"), suffix: try ids("suffix"))
+            // A pipeline written before tokc kept the user-defined tokens is rebuilt (invalid here).
+            guard let nonSpecialList = root["non_special"]?.array else { throw invalid() }
+            var nonSpecial: Set<String> = []
+            for item in nonSpecialList {
+                guard let text = item.string else { throw invalid() }
+                nonSpecial.insert(text)
+            }
+            var tokenizer = try assembled(model: model, root: root, encoder: encoder, specialTokens: specialTokens,
+                                          template: template, name: name, path: path, invalid: invalid)
+            tokenizer.nonSpecialAddedTokens = nonSpecial
+            return tokenizer
+        }
+    }
+
+    private static func assembled(
+        model: String, root: JSONNode, encoder: any Encoder, specialTokens: [String: TokenID], template: TokenTemplate,
+        name: String, path: String, invalid: () -> TokcError
+    ) throws(TokcError) -> Tokenizer {
             switch model {
             case "gpt2":
                 guard let pre = GGUFPreTokenizer.named(root["pre"]?.string) else { throw invalid() }
@@ -422,7 +447,6 @@ public enum GGUFFormat {
             default:
                 throw invalid()
             }
-        }
     }
 
     // MARK: - Shared parts

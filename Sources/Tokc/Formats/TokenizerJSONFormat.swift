@@ -290,9 +290,16 @@ private struct Reader {
             : try textDecoder(root["decoder"], byteFallback: byteFallback, rawByteIDs: encoder.byteFallbackIDs)
         let template = try self.template(root["post_processor"])
 
-        return Tokenizer(
+        var tokenizer = Tokenizer(
             name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
             encoder: encoder, specialTokens: specials, detokenizer: detokenizer, template: template)
+        tokenizer.nonSpecialAddedTokens = Self.nonSpecialAddedTokens(root)
+        return tokenizer
+    }
+
+    /// The contents of the added tokens the file marks `"special": false`.
+    static func nonSpecialAddedTokens(_ root: JSONNode) -> Set<String> {
+        Set((root["added_tokens"]?.array ?? []).compactMap { added in added["special"]?.bool == false ? added["content"]?.string : nil })
     }
 
     /// A BPE model's encoder, from its vocabulary and merges.

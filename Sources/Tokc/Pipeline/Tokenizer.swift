@@ -24,6 +24,11 @@ public struct Tokenizer: Sendable {
     public let detokenizer: Detokenizer
     /// The special tokens put around a text when the caller asks for them.
     public let template: TokenTemplate
+    /// The added tokens that are not special in the file's own terms (a `tokenizer.json` entry with
+    /// `"special": false`, a GGUF user-defined token): encoded like the others when allowed, but a chat
+    /// template treats them as ordinary text in messages unless the template itself writes them
+    /// (transformers' `sanitize_control_tokens`).
+    public var nonSpecialAddedTokens: Set<String> = []
 
     public init(
         name: String,

@@ -1,0 +1,188 @@
+import TokcJinja
+
+/// A request's prompt as a model sees it: the text its chat template renders, its ids, and how many of them
+/// are the messages' own text (`contentTokens`: every message's content, encoded alone as ordinary text)
+/// against what the template adds (`templateTokens`: role headers, separators, tool schemas, the generation
+/// prompt; the difference, so merges across a boundary land there).
+public struct ChatPrompt: Sendable, Equatable {
+    public let text: String
+    public let ids: [TokenID]
+    public let contentTokens: Int
+    public var tokens: Int { ids.count }
+    public var templateTokens: Int { ids.count - contentTokens }
+}
+
+/// A chat template (Jinja, as in a model's `tokenizer_config.json` or a GGUF's `tokenizer.chat_template`) over
+/// a tokenizer: renders an OpenAI chat request as transformers does and counts it as
+/// `apply_chat_template(..., tokenize=True, sanitize_control_tokens=True)` counts it. The template's own
+/// control tokens are control ids; the same text inside a message is ordinary text (tokc's safe default, as
+/// everywhere), unless `allowSpecial` asks for the library default of transformers, which matches added
+/// tokens anywhere. Parse once; `encode` is safe to call from many threads.
+public struct ChatTemplate: Sendable {
+    public let source: String
+    let template: JinjaTemplate
+    let literalTexts: [String]
+    /// `bos_token`, `eos_token`, … as the template sees them.
+    public let specialTokenVariables: [String: String]
+
+    public init(source: String, specialTokenVariables: [String: String] = [:]) throws(TokcError) {
+        do {
+            template = try JinjaTemplate(source)
+        } catch let error as JinjaError {
+            throw .invalidTemplate(error.description)
+        } catch {
+            throw .invalidTemplate("\(error)")
+        }
+        self.source = source
+        literalTexts = template.literalTexts
+        self.specialTokenVariables = specialTokenVariables
+    }
+
+    /// The prompt `request` (an OpenAI chat-completions body) renders to, as text.
+    public func render(_ request: JinjaValue, limits: JinjaLimits = JinjaLimits()) throws(TokcError) -> String {
+        try run { try template.render(try ChatTemplateInput.variables(request: request, specialTokens: specialTokenVariables), limits: limits) }
+    }
+
+    /// The prompt's text and ids.
+    public func encode(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false,
+                       limits: JinjaLimits = JinjaLimits()) throws(TokcError) -> ChatPrompt {
+        var variables = try run { try ChatTemplateInput.variables(request: request, specialTokens: [:]) }
+        let contentTokens = tokenizer.count(Self.rawContents(request))
+        if allowSpecial {
+            for (name, value) in specialTokenVariables { variables[name] = .string(value) }
+            let text = try run { try template.render(variables, limits: limits) }
+            return ChatPrompt(text: text, ids: tokenizer.encode(text, allowedSpecial: .all), contentTokens: contentTokens)
+        }
+        // transformers' sanitize_control_tokens: wrap every control token in the request's strings in private-use
+        // markers, render, then encode the marked ones as text and everything else with added tokens matched.
+        let control = controlTokens(of: tokenizer)
+        let mark = { (text: String) in Self.mark(text, controlTokens: control) }
+        for key in ["messages", "tools", "documents"] { variables[key] = variables[key]?.mappingStrings(mark) }
+        for (name, value) in specialTokenVariables { variables[name] = .string(value) }
+        let rendered = try run { try template.render(variables, limits: limits) }
+        let all = tokenizer.specialTokens.all.map(\.text).sorted { $0.utf8.count > $1.utf8.count }
+        let pieces = Self.split(rendered, addedTokens: all)
+        var ids = tokenizer.encode(pieces.first.flatMap { $0 } ?? "", allowedSpecial: .all)
+        let newline = tokenizer.encode("\n", allowedSpecial: .all)
+        var text = pieces.first.flatMap { $0 } ?? ""
+        for (index, piece) in pieces.enumerated().dropFirst() {
+            guard let piece, !piece.isEmpty else { continue }
+            text += piece
+            let asText = index % 2 == 1
+            let policy: SpecialTokenPolicy = asText ? .none : .all
+            var pieceIDs = tokenizer.encode("\n" + piece, allowedSpecial: policy)
+            if pieceIDs.starts(with: newline) {
+                pieceIDs.removeFirst(newline.count)
+            } else {
+                pieceIDs = tokenizer.encode(piece, allowedSpecial: policy)
+            }
+            if asText, let id = tokenizer.specialTokens.id(of: piece), pieceIDs.contains(id) {
+                throw .invalidTemplate("can't sanitize '\(piece)': the tokenizer produces it from plain text")
+            }
+            ids += pieceIDs
+        }
+        return ChatPrompt(text: text, ids: ids, contentTokens: contentTokens)
+    }
+
+    private func run<Result>(_ body: () throws -> Result) throws(TokcError) -> Result {
+        do {
+            return try body()
+        } catch let error as JinjaError {
+            switch error {
+            case .raised(let message): throw .templateRefused(message)
+            case .json(let message): throw .invalidRequest(message)
+            default: throw .invalidTemplate(error.description)
+            }
+        } catch {
+            throw .invalidTemplate("\(error)")
+        }
+    }
+
+    /// The added tokens transformers treats as the template's own: the special ones, and the others that occur
+    /// in the template's literal text and are not whitespace.
+    func controlTokens(of tokenizer: Tokenizer) -> [String] {
+        tokenizer.specialTokens.all.map(\.text).filter { token in
+            if !tokenizer.nonSpecialAddedTokens.contains(token) { return true }
+            let isSpace = !token.isEmpty && token.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
+            return !isSpace && literalTexts.contains { $0.contains(token) }
+        }.sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    /// `text` with any markers removed, then every control token (longest first, left to right) wrapped in them.
+    static func mark(_ text: String, controlTokens: [String]) -> String {
+        let cleaned = text.unicodeScalars.filter { $0 != "\u{F0000}" && $0 != "\u{F0001}" }
+        var scalars = Array(cleaned)
+        guard !controlTokens.isEmpty else { return String(String.UnicodeScalarView(scalars)) }
+        let tokens = controlTokens.map { Array($0.unicodeScalars) }
+        var output = String.UnicodeScalarView()
+        var index = 0
+        outer: while index < scalars.count {
+            for token in tokens where !token.isEmpty && index + token.count <= scalars.count
+                && scalars[index..<(index + token.count)].elementsEqual(token) {
+                output.append("\u{F0000}")
+                output.append(contentsOf: token)
+                output.append("\u{F0001}")
+                index += token.count
+                continue outer
+            }
+            output.append(scalars[index])
+            index += 1
+        }
+        scalars = []
+        return String(output)
+    }
+
+    /// The rendered prompt cut at the markers: text, marked token (nil for a lone marker), text, …
+    static func split(_ rendered: String, addedTokens: [String]) -> [String?] {
+        let scalars = Array(rendered.unicodeScalars)
+        let tokens = addedTokens.map { Array($0.unicodeScalars) }
+        var pieces: [String?] = []
+        var current = String.UnicodeScalarView()
+        var index = 0
+        outer: while index < scalars.count {
+            let scalar = scalars[index]
+            if scalar == "\u{F0000}" {
+                for token in tokens where !token.isEmpty && index + token.count + 1 < scalars.count
+                    && scalars[(index + 1)..<(index + 1 + token.count)].elementsEqual(token)
+                    && scalars[index + 1 + token.count] == "\u{F0001}" {
+                    pieces.append(String(current))
+                    pieces.append(String(String.UnicodeScalarView(token)))
+                    current = String.UnicodeScalarView()
+                    index += token.count + 2
+                    continue outer
+                }
+            }
+            if scalar == "\u{F0000}" || scalar == "\u{F0001}" {
+                pieces.append(String(current))
+                pieces.append(nil)
+                current = String.UnicodeScalarView()
+                index += 1
+                continue
+            }
+            current.append(scalar)
+            index += 1
+        }
+        pieces.append(String(current))
+        return pieces
+    }
+
+    /// Every message's own content, concatenated (text parts joined with ""): what the template's share is
+    /// measured against.
+    static func rawContents(_ request: JinjaValue) -> String {
+        guard case .dictionary(let body) = request, case .array(let messages)? = body["messages"] else { return "" }
+        var text = ""
+        for message in messages {
+            guard case .dictionary(let fields) = message else { continue }
+            switch fields["content"] {
+            case .string(let content)?: text += content
+            case .array(let parts)?:
+                for part in parts {
+                    if case .dictionary(let partFields) = part, case .string("text")? = partFields["type"],
+                       case .string(let content)? = partFields["text"] { text += content }
+                }
+            default: break
+            }
+        }
+        return text
+    }
+}

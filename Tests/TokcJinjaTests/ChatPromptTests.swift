@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import Tokc
+import TokcJinja
+import TokcTestSupport
+
+/// Prompt ids against transformers' (`apply_chat_template(..., tokenize=True, sanitize_control_tokens=True)`,
+/// and the library default that matches added tokens anywhere), with each reference's own tokenizer file opened
+/// by path. Skipped, saying so, where `../shared` is absent.
+@Suite(.enabled(if: FileManager.default.fileExists(atPath: References.repositoryRoot + "/../shared/reference/chat/renders"),
+                "../shared/reference/chat is absent"))
+struct ChatPromptTests {
+    static let chat = References.repositoryRoot + "/../shared/reference/chat"
+    static let vocabularies = References.repositoryRoot + "/../shared/reference/vocab-more"
+
+    static func ids(_ value: JinjaValue?) -> [TokenID]? {
+        guard case .array(let list)? = value else { return nil }
+        return list.compactMap { if case .int(let id) = $0 { return TokenID(id) } else { return nil } }
+    }
+
+    static func integer(_ value: JinjaValue?) -> Int? {
+        if case .int(let number)? = value { return number }
+        return nil
+    }
+
+    /// (template name in renders/, tokenizer file, template source and its special-token variables)
+    static func cases() throws -> [(String, String, String, [String: String])] {
+        var result: [(String, String, String, [String: String])] = []
+        for name in ["qwen2.5", "qwen3", "qwen3.5", "glm-4", "minimax-m3"] {
+            let (source, specials) = try ChatTemplateRenderTests.huggingFaceTemplate(name)
+            result.append((name, vocabularies + "/\(name).tokenizer.json", source, specials))
+        }
+        let (gemma, specials) = try ChatTemplateRenderTests.ggufTemplate("gemma-4")
+        result.append(("gguf-gemma-4", vocabularies + "/ggml-vocab-gemma-4.gguf", gemma, specials))
+        return result
+    }
+
+    @Test func promptIdsAsTransformersCountsThem() throws {
+        let conversations = try ChatTemplateRenderTests.jsonLines(Self.chat + "/conversations-public.jsonl")
+        for (name, file, source, specials) in try Self.cases() {
+            let tokenizer = try VocabularyRegistry.standard.load(file)
+            let template = try ChatTemplate(source: source, specialTokenVariables: specials)
+            let renders = try ChatTemplateRenderTests.jsonLines(Self.chat + "/renders/\(name).jsonl")
+            for (conversation, render) in zip(conversations, renders) {
+                let label = "\(name) \(ChatTemplateRenderTests.string(conversation["id"]) ?? "?")"
+                guard let expected = Self.ids(render["ids"]) else {
+                    #expect(throws: TokcError.templateRefused(ChatTemplateRenderTests.string(render["error"]) ?? "")) {
+                        try template.encode(.dictionary(conversation), tokenizer: tokenizer)
+                    }
+                    continue
+                }
+                let prompt = try template.encode(.dictionary(conversation), tokenizer: tokenizer)
+                #expect(prompt.ids == expected, "\(label)")
+                #expect(prompt.text == ChatTemplateRenderTests.string(render["text"]), "\(label)")
+                #expect(prompt.contentTokens == Self.integer(render["content_tokens"]), "\(label) content tokens")
+                let parsed = try template.encode(.dictionary(conversation), tokenizer: tokenizer, allowSpecial: true)
+                #expect(parsed.ids == (Self.ids(render["ids_special_parsed"]) ?? expected), "\(label) special parsed")
+            }
+        }
+    }
+}
