@@ -67,7 +67,7 @@ let package = Package(
         .executableTarget(
             name: "tokc",
             dependencies: [
-                "Tokc", "TokcProtocol", "TokcServer", "TokcClient",
+                "Tokc", "TokcJinja", "TokcProtocol", "TokcServer", "TokcClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -84,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TokcTests",
-            dependencies: ["Tokc", "TokcTestSupport"]
+            dependencies: ["Tokc", "TokcJinja", "TokcTestSupport"]
         ),
         .testTarget(
             name: "TokcServerTests",

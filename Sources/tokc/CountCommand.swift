@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Tokc
 import TokcClient
+import TokcJinja
 
 struct CountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -27,11 +28,22 @@ struct CountCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Ask the daemon on this socket ('tokc serve') instead of loading the vocabulary here.", valueName: "path"))
     var socket: String?
 
+    @Flag(name: .long, help: "Each file is a chat request (an OpenAI chat-completions body: messages, tools, add_generation_prompt) or JSON Lines of them: count the prompt the model's chat template renders.")
+    var chat = false
+
+    @Option(name: .long, help: ArgumentHelp("With --chat: the chat template, a .jinja file or a tokenizer_config.json (default: the vocabulary's own, for the shipped ones that have one and for GGUF files).", valueName: "file"))
+    var template: String?
+
+    @Flag(name: .long, help: "With --chat: print each rendered prompt (with --json, as \"prompt\").")
+    var showPrompt = false
+
     @Argument(help: ArgumentHelp("Files to count; '-' is standard input.", valueName: "file"))
     var files: [String] = []
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if !chat && (template != nil || showPrompt) { throw ValidationError("--template and --show-prompt go with --chat") }
+        if chat && socket != nil { throw ValidationError("--chat counts here; the daemon's chat requests are not served yet") }
         if socket != nil && vocabulary.pattern != nil {
             throw ValidationError("--pattern applies to a vocabulary file loaded here, not to the daemon's named vocabularies")
         }
@@ -46,6 +58,7 @@ struct CountCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if chat { return try countChat() }
         let paths = files.isEmpty ? ["-"] : files
         let (vocab, counts) = if let socket { try await countByDaemon(socket, paths: paths) } else { try countHere(paths: paths) }
         let total = counts.reduce(0) { $0 + $1.tokens }
@@ -63,6 +76,46 @@ struct CountCommand: AsyncParsableCommand {
     }
 
     private typealias Counted = (path: String, bytes: Int, tokens: Int)
+
+    /// `--chat`: every request of every file through the template; one line (or JSON object) per request.
+    private func countChat() throws {
+        let registry = VocabularyRegistry.standard
+        let tokenizer = try vocabulary.load(scheme: scheme)
+        let vocabName = try vocabulary.vocab ?? registry.defaultVocabulary(for: scheme)
+        let chatTemplate: ChatTemplate
+        let templateName: String
+        if let template {
+            chatTemplate = try ChatTemplate.load(file: template)
+            templateName = template
+        } else if let own = try registry.chatTemplate(for: vocabName) {
+            chatTemplate = own
+            templateName = vocabName
+        } else {
+            throw TokcError.invalidTemplate("vocabulary '\(vocabName)' has no chat template of its own; pass --template FILE (a .jinja file or the model's tokenizer_config.json)")
+        }
+        var results: [(label: String, prompt: ChatPrompt)] = []
+        for path in files.isEmpty ? ["-"] : files {
+            for (label, request) in try ChatRequests.read(path) {
+                results.append((label, try chatTemplate.encode(request, tokenizer: tokenizer, allowSpecial: vocabulary.allowSpecial)))
+            }
+        }
+        let total = results.reduce(0) { $0 + $1.prompt.tokens }
+        if json {
+            let requests = results.map { result in
+                #"{"source":\#(JSONText.quote(result.label)),"tokens":\#(result.prompt.tokens),"content_tokens":\#(result.prompt.contentTokens),"template_tokens":\#(result.prompt.templateTokens)"#
+                    + (showPrompt ? #","prompt":\#(JSONText.quote(result.prompt.text))"# : "") + "}"
+            }
+            try Output.line(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"template":\#(JSONText.quote(templateName)),"requests":[\#(requests.joined(separator: ","))],"total":\#(total)}"#)
+        } else {
+            let width = String(total).count
+            for result in results {
+                if showPrompt { try Output.line(result.prompt.text) }
+                try Output.line(String(repeating: " ", count: width - String(result.prompt.tokens).count) + "\(result.prompt.tokens) \(result.label)")
+            }
+            if results.count > 1 { try Output.line("\(total) total") }
+        }
+        try Output.finish()
+    }
 
     private func countHere(paths: [String]) throws -> (String, [Counted]) {
         let tokenizer = try vocabulary.load(scheme: scheme)
@@ -98,6 +151,32 @@ struct CountCommand: AsyncParsableCommand {
             counts.insert(("-", answer.bytes[0], answer.counts[0]), at: paths.firstIndex(of: "-") ?? 0)
         }
         return (answer.vocab, counts)
+    }
+}
+
+/// The chat requests of a file: one JSON object, or JSON Lines of them (blank lines skipped), each labelled
+/// with the file and, for JSON Lines, its line.
+enum ChatRequests {
+    static func read(_ path: String) throws -> [(String, JinjaValue)] {
+        let bytes = try FileIO.readAll(path)
+        let name = path == "-" ? "standard input" : path
+        if let whole = try? JinjaValue.parseJSON(bytes, what: name), case .dictionary = whole { return [(path, whole)] }
+        var requests: [(String, JinjaValue)] = []
+        for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+            if trimmed.isEmpty { continue }
+            let value: JinjaValue
+            do {
+                value = try JinjaValue.parseJSON(Array(line), what: "\(name):\(index + 1)")
+            } catch {
+                throw TokcError.malformedInput(source: name, line: index + 1, expected: "a chat request: a JSON object (the file is neither one JSON object nor JSON Lines of them): \(error)")
+            }
+            guard case .dictionary = value else {
+                throw TokcError.malformedInput(source: name, line: index + 1, expected: "a chat request, a JSON object with \"messages\"")
+            }
+            requests.append(("\(path):\(index + 1)", value))
+        }
+        return requests
     }
 }
 

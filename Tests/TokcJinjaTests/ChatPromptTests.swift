@@ -58,4 +58,28 @@ struct ChatPromptTests {
             }
         }
     }
+
+    /// What `tokc count --chat --vocab NAME` uses: the shipped vocabulary with its shipped template
+    /// (`Vocabularies/templates/`), against the same references; command-r's has text only.
+    @Test(arguments: [("qwen2.5", "qwen2.5"), ("qwen3.5", "qwen3.5"), ("glm-4", "glm-4"), ("minimax-m3", "minimax-m3"),
+                      ("gemma-4", "gguf-gemma-4"), ("command-r", "gguf-command-r")])
+    func shippedVocabulariesWithTheirTemplates(vocabulary: String, render: String) throws {
+        let tokenizer = try Tokenizer.named(vocabulary)
+        let template = try #require(try VocabularyRegistry.standard.chatTemplate(for: vocabulary))
+        let conversations = try ChatTemplateRenderTests.jsonLines(Self.chat + "/conversations-public.jsonl")
+        let renders = try ChatTemplateRenderTests.jsonLines(Self.chat + "/renders/\(render).jsonl")
+        for (conversation, reference) in zip(conversations, renders) {
+            let label = "\(vocabulary) \(ChatTemplateRenderTests.string(conversation["id"]) ?? "?")"
+            if let message = ChatTemplateRenderTests.string(reference["error"]) {
+                #expect(throws: TokcError.templateRefused(message), "\(label)") { try template.encode(.dictionary(conversation), tokenizer: tokenizer) }
+                continue
+            }
+            let prompt = try template.encode(.dictionary(conversation), tokenizer: tokenizer)
+            #expect(prompt.text == ChatTemplateRenderTests.string(reference["text"]), "\(label)")
+            if let expected = Self.ids(reference["ids"]) {
+                #expect(prompt.ids == expected, "\(label)")
+                #expect(prompt.contentTokens == Self.integer(reference["content_tokens"]), "\(label)")
+            }
+        }
+    }
 }

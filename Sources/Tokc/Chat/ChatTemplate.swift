@@ -24,8 +24,10 @@ public struct ChatTemplate: Sendable {
     let literalTexts: [String]
     /// `bos_token`, `eos_token`, … as the template sees them.
     public let specialTokenVariables: [String: String]
+    /// Added tokens that are not special, for a vocabulary file that cannot say so itself (a `.tiktoken`).
+    public let nonSpecialTokens: Set<String>
 
-    public init(source: String, specialTokenVariables: [String: String] = [:]) throws(TokcError) {
+    public init(source: String, specialTokenVariables: [String: String] = [:], nonSpecialTokens: Set<String> = []) throws(TokcError) {
         do {
             template = try JinjaTemplate(source)
         } catch let error as JinjaError {
@@ -36,6 +38,7 @@ public struct ChatTemplate: Sendable {
         self.source = source
         literalTexts = template.literalTexts
         self.specialTokenVariables = specialTokenVariables
+        self.nonSpecialTokens = nonSpecialTokens
     }
 
     /// The prompt `request` (an OpenAI chat-completions body) renders to, as text.
@@ -102,7 +105,7 @@ public struct ChatTemplate: Sendable {
     /// in the template's literal text and are not whitespace.
     func controlTokens(of tokenizer: Tokenizer) -> [String] {
         tokenizer.specialTokens.all.map(\.text).filter { token in
-            if !tokenizer.nonSpecialAddedTokens.contains(token) { return true }
+            if !tokenizer.nonSpecialAddedTokens.contains(token) && !nonSpecialTokens.contains(token) { return true }
             let isSpace = !token.isEmpty && token.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
             return !isSpace && literalTexts.contains { $0.contains(token) }
         }.sorted { $0.utf8.count > $1.utf8.count }
