@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "Tokc", targets: ["Tokc"]),
         .library(name: "TokcServer", targets: ["TokcServer"]),
         .library(name: "TokcClient", targets: ["TokcClient"]),
+        .library(name: "TokcJinja", targets: ["TokcJinja"]),
         .executable(name: "tokc", targets: ["tokc"]),
     ],
     dependencies: [
@@ -49,7 +50,7 @@ let package = Package(
         .target(
             name: "TokcServer",
             dependencies: [
-                "Tokc", "TokcProtocol",
+                "Tokc", "TokcJinja", "TokcProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,7 +90,7 @@ let package = Package(
         .testTarget(
             name: "TokcServerTests",
             dependencies: [
-                "Tokc", "TokcServer", "TokcClient", "TokcProtocol", "TokcTestSupport",
+                "Tokc", "TokcJinja", "TokcServer", "TokcClient", "TokcProtocol", "TokcTestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

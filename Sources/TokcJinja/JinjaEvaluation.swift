@@ -254,7 +254,8 @@ extension JinjaRenderer {
         case ("*", .string(let text), _) where Self.integer(right) != nil,
              ("*", _, .string(let text)) where Self.integer(left) != nil:
             let times = max(0, Self.integer(right) ?? Self.integer(left) ?? 0)
-            guard text.utf8.count * times <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
+            let (size, overflow) = text.utf8.count.multipliedReportingOverflow(by: times)
+            guard !overflow, size <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
             return .string(String(repeating: text, count: times))
         default: break
         }

@@ -59,6 +59,9 @@ indirect enum JinjaExpression {
 struct JinjaParser {
     private let segments: [JinjaSegment]
     private var position = 0
+    /// Blocks inside blocks; past `maximumNesting` a template is refused rather than risk the stack.
+    private var nesting = 0
+    static let maximumNesting = 100
 
     init(_ segments: [JinjaSegment]) { self.segments = segments }
 
@@ -108,6 +111,11 @@ struct JinjaParser {
     }
 
     private mutating func statement(_ keyword: String, _ cursor: Cursor, line: Int) throws -> JinjaNode {
+        nesting += 1
+        defer { nesting -= 1 }
+        guard nesting <= Self.maximumNesting else {
+            throw JinjaError.limit("blocks nested deeper than \(Self.maximumNesting) (line \(line))")
+        }
         var cursor = cursor
         switch keyword {
         case "if":
@@ -214,6 +222,14 @@ struct Cursor {
     let tokens: [JinjaToken]
     let line: Int
     var index = 0
+    /// Expressions inside expressions (brackets, unary operators); bounded so the parser's recursion is.
+    var depth = 0
+    static let maximumDepth = 100
+
+    mutating func enter() throws {
+        depth += 1
+        guard depth <= Self.maximumDepth else { throw JinjaError.limit("an expression nested deeper than \(Self.maximumDepth) (line \(currentLine))") }
+    }
 
     init(tokens: [JinjaToken], line: Int) {
         self.tokens = tokens
@@ -262,6 +278,8 @@ struct Cursor {
     // MARK: expressions
 
     mutating func expression(allowConditional: Bool = true) throws -> JinjaExpression {
+        try enter()
+        defer { depth -= 1 }
         let value = try or()
         guard allowConditional, skipName("if") else { return value }
         let condition = try or()
@@ -284,6 +302,8 @@ struct Cursor {
     private mutating func not() throws -> JinjaExpression {
         if isName("not") {
             index += 1
+            try enter()
+            defer { depth -= 1 }
             return .not(try not())
         }
         return try comparison()
@@ -354,6 +374,8 @@ struct Cursor {
     private mutating func unary(withFilters: Bool) throws -> JinjaExpression {
         if let current, current.kind == .symbol, current.text == "-" || current.text == "+" {
             index += 1
+            try enter()
+            defer { depth -= 1 }
             return .unary(current.text, try unary(withFilters: false), line: current.line)
         }
         return try postfix(try primary())

@@ -111,8 +111,10 @@ final class JinjaRenderer {
                 : numbers.count == 2 ? (numbers[0], numbers[1], 1)
                 : numbers.count == 3 ? (numbers[0], numbers[1], numbers[2]) : (0, 0, 0)
             guard step != 0 else { throw JinjaError.runtime("range() arg 3 must not be zero", line: 0) }
-            let count = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
-            guard count <= 1_000_000 else { throw JinjaError.limit("range() of \(count) numbers") }
+            // In Double: the span of two Ints can overflow an Int.
+            let span = step > 0 ? (Double(stop) - Double(start)) / Double(step) : (Double(start) - Double(stop)) / -Double(step)
+            guard span <= 1_000_000 else { throw JinjaError.limit("range() of more than 1000000 numbers") }
+            let count = max(0, Int(span.rounded(.up)))
             return .array((0..<count).map { .int(start + $0 * step) })
         }),
     ]

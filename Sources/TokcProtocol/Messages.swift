@@ -43,6 +43,8 @@ public enum RequestID: Codable, Hashable, Sendable, CustomStringConvertible {
 /// What a request asks for.
 public enum Op: String, Codable, Sendable, CaseIterable {
     case count, encode, decode, cost, vocabularies, models, health, stats
+    /// Chat requests counted through the vocabulary's chat template.
+    case countChat = "count_chat"
 }
 
 /// A request. Which fields an operation reads is in docs/protocol.md; a field the operation does not read, or
@@ -86,6 +88,8 @@ public struct Request: Codable, Sendable, Equatable {
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, op, texts, paths, vocab, model, ids, budget
+        /// `count_chat`'s OpenAI chat-completions bodies (read by the daemon; the Swift client does not send them yet).
+        case requests
         case allowSpecial = "allow_special"
         case outputTokens = "output_tokens"
     }
@@ -185,6 +189,42 @@ public struct ErrorResponse: Codable, Sendable, Equatable {
 }
 
 // MARK: - Responses
+
+/// The answer to `count_chat`: the prompt tokens of each request as its chat template renders it.
+public struct ChatCountResponse: Codable, Sendable, Equatable {
+    public struct Item: Codable, Sendable, Equatable {
+        public var tokens: Int
+        public var contentTokens: Int
+        public var templateTokens: Int
+
+        public init(tokens: Int, contentTokens: Int, templateTokens: Int) {
+            self.tokens = tokens
+            self.contentTokens = contentTokens
+            self.templateTokens = templateTokens
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case tokens
+            case contentTokens = "content_tokens"
+            case templateTokens = "template_tokens"
+        }
+    }
+
+    public var id: RequestID
+    public var vocab: String
+    /// Whose chat template rendered the requests (the vocabulary's name).
+    public var template: String
+    public var requests: [Item]
+    public var total: Int
+
+    public init(id: RequestID, vocab: String, template: String, requests: [Item]) {
+        self.id = id
+        self.vocab = vocab
+        self.template = template
+        self.requests = requests
+        self.total = requests.reduce(0) { $0 + $1.tokens }
+    }
+}
 
 public struct CountResponse: Codable, Sendable, Equatable {
     public var id: RequestID

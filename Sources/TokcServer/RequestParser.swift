@@ -1,4 +1,5 @@
 import Tokc
+import TokcJinja
 import TokcProtocol
 
 /// A request as the daemon reads it: texts stay where they are in the request line (a string without
@@ -15,6 +16,8 @@ struct ParsedRequest {
     var allowSpecial = false
     var outputTokens: Int?
     var budget: Int?
+    /// `count_chat`'s requests, read again with their key order (a template may write a tool schema back).
+    var chatRequests: [JinjaValue]?
 }
 
 /// Request lines read by `JSONReader`, with the checks of the protocol: known keys, a known op, the right
@@ -62,6 +65,7 @@ struct RequestParser {
         .decode: ["ids", "vocab", "model"],
         .cost: ["texts", "paths", "vocab", "model", "allow_special", "output_tokens", "budget"],
         .vocabularies: [], .models: [], .health: [], .stats: [],
+        .countChat: ["requests", "vocab", "model", "allow_special"],
     ]
 
     private static let knownKeys = Request.CodingKeys.allCases.map(\.stringValue)
@@ -117,6 +121,7 @@ struct RequestParser {
                 case "output_tokens": request.outputTokens = try int(value, key)
                 case "budget": request.budget = try int(value, key)
                 case "ids": request.ids = try idLists(value)
+                case "requests": request.chatRequests = try chatRequests(value)
                 default: break
                 }
             } catch let error as FieldError {
@@ -161,6 +166,18 @@ struct RequestParser {
         return result
     }
 
+    /// The request bodies of `count_chat`: a list of objects, read again from the line in order.
+    private func chatRequests(_ value: Value) throws(FieldError) -> [JinjaValue] {
+        guard case let .array(items) = value else { throw FieldError("field 'requests' must be a list of chat requests, not \(value.kind)") }
+        for (index, item) in items.enumerated() {
+            guard case .object = item else { throw FieldError("field 'requests[\(index)]' must be a chat request object, not \(item.kind)") }
+        }
+        guard case .dictionary(let line)? = try? JinjaValue.parseJSON(Array(bytes)), case .array(let requests)? = line["requests"] else {
+            throw FieldError("field 'requests' could not be read")
+        }
+        return requests
+    }
+
     private func idLists(_ value: Value) throws(FieldError) -> [[UInt32]] {
         guard case let .array(lists) = value else { throw FieldError("field 'ids' must be a list of id lists, not \(value.kind)") }
         var result: [[UInt32]] = []
@@ -190,6 +207,8 @@ struct RequestParser {
             }
         case .decode:
             if request.ids == nil { return "op 'decode' needs 'ids', a list of id lists" }
+        case .countChat:
+            if request.chatRequests?.isEmpty ?? true { return "op 'count_chat' needs 'requests', a list of chat requests" }
         default:
             break
         }

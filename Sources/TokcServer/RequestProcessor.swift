@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Synchronization  // Atomic
 import Tokc
+import TokcJinja
 import TokcProtocol
 
 /// Turns one request line into one response line. Runs on the thread pool, never on the event loop; shared by
@@ -19,6 +20,8 @@ final class RequestProcessor: Sendable {
     let vocabularies: [VocabularyRegistry.Located]
     let defaults: [String: String]
     private let loaded = Locked<[String: Tokenizer]>([:])
+    /// Each vocabulary's parsed chat template, parsed once (nil: the vocabulary has none).
+    private let chatTemplates = Locked<[String: ChatTemplate?]>([:])
     /// Serialises first loads, so a vocabulary wanted by many requests at once loads once.
     private let loading = Locked<Void>(())
     private let draining = Atomic<Bool>(false)
@@ -132,7 +135,43 @@ final class RequestProcessor: Sendable {
                 pid: getpid(), uptimeSeconds: stats.uptimeSeconds)
         case .stats:
             return stats.snapshot(id: request.id, loadedVocabularies: loaded.withLock { $0.keys.sorted() })
+        case .countChat: return try countChat(request)
         }
+    }
+
+    private func countChat(_ request: ParsedRequest) throws(ErrorBody) -> ChatCountResponse {
+        let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
+        let template: ChatTemplate
+        do {
+            template = try chatTemplate(for: tokenizer.name)
+        } catch {
+            throw Self.errorBody(error)
+        }
+        var items: [ChatCountResponse.Item] = []
+        for (index, chat) in (request.chatRequests ?? []).enumerated() {
+            do {
+                let prompt = try template.encode(chat, tokenizer: tokenizer, allowSpecial: request.allowSpecial)
+                items.append(.init(tokens: prompt.tokens, contentTokens: prompt.contentTokens, templateTokens: prompt.templateTokens))
+            } catch {
+                var body = Self.errorBody(error)
+                body.message = "requests[\(index)]: " + (error.description)
+                throw body
+            }
+        }
+        stats.recordTokenized(bytes: 0, tokens: items.reduce(0) { $0 + $1.tokens })
+        return ChatCountResponse(id: request.id, vocab: tokenizer.name, template: tokenizer.name, requests: items)
+    }
+
+    /// A vocabulary's chat template, parsed on first use and kept.
+    private func chatTemplate(for name: String) throws(TokcError) -> ChatTemplate {
+        if let cached = chatTemplates.withLock({ $0[name] }) {
+            guard let cached else { throw .invalidTemplate("vocabulary '\(name)' has no chat template of its own") }
+            return cached
+        }
+        let template = try registry.chatTemplate(for: name)
+        chatTemplates.withLock { $0[name] = .some(template) }
+        guard let template else { throw .invalidTemplate("vocabulary '\(name)' has no chat template of its own") }
+        return template
     }
 
     private func count(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> CountResponse {

@@ -13,6 +13,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Tokc", package: "tokc"),
                 .product(name: "TokcServer", package: "tokc"),
+                .product(name: "TokcJinja", package: "tokc"),
             ],
             path: "Sources",
             // libFuzzer brings `main`; this target only defines LLVMFuzzerTestOneInput.

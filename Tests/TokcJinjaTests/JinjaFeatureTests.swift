@@ -90,3 +90,19 @@ import TokcTestSupport
         #expect(throws: JinjaError.json("JSON: expected ',' or '}' at byte 8")) { try JinjaValue.parseJSON(#"{"a": 1 "b": 2}"#) }
     }
 }
+
+/// Inputs built to exhaust the parser's stack are refused with a limit, not a crash.
+@Suite struct JinjaNestingTests {
+    @Test func deepNestingIsRefused() throws {
+        let parentheses = "{{ " + String(repeating: "(", count: 5_000) + "1" + String(repeating: ")", count: 5_000) + " }}"
+        #expect(throws: JinjaError.limit("an expression nested deeper than 100 (line 1)")) { try JinjaTemplate(parentheses) }
+        let minus = "{{ " + String(repeating: "- ", count: 5_000) + "1 }}"
+        #expect(throws: JinjaError.limit("an expression nested deeper than 100 (line 1)")) { try JinjaTemplate(minus) }
+        let blocks = String(repeating: "{% if true %}", count: 5_000) + String(repeating: "{% endif %}", count: 5_000)
+        #expect(throws: JinjaError.limit("blocks nested deeper than 100 (line 1)")) { try JinjaTemplate(blocks) }
+        #expect(throws: JinjaError.limit("range() of more than 1000000 numbers")) { try JinjaTemplate("{{ range(-9223372036854775807, 9223372036854775807) }}").render([:]) }
+        #expect(throws: JinjaError.limit("a string past 67108864 bytes")) { try JinjaTemplate("{{ 'ab' * 9223372036854775807 }}").render([:]) }
+        let nested = try JinjaTemplate(String(repeating: "{% if true %}", count: 50) + "x" + String(repeating: "{% endif %}", count: 50))
+        #expect(try nested.render([:]) == "x")
+    }
+}

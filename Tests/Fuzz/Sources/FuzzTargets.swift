@@ -1,5 +1,6 @@
 @testable import Tokc
 @testable import TokcServer
+import TokcJinja
 
 #if canImport(Glibc)
 import Glibc
@@ -30,6 +31,12 @@ enum FuzzTarget: String, CaseIterable {
     case encoders = "encoders"
     /// The daemon's request parser on one line: a request or an error object, never a crash.
     case daemonRequest = "daemon-request"
+    /// A chat template's source: it parses or is a JinjaError; one that parses renders a fixed conversation
+    /// within small limits or stops with one (an endless loop or doubling output must stop, not hang).
+    case chatTemplate = "chat-template"
+    /// A chat request body through qwen2.5's shipped template: a prompt whose ids are in the vocabulary, or a
+    /// TokcError, never a crash.
+    case chatRequest = "chat-request"
 
     static let selected: FuzzTarget = {
         let name = getenv("TOKC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
@@ -57,6 +64,28 @@ let shippedTokenizers: [(tokenizer: Tokenizer, lossless: Bool)] = {
     }
 }()
 
+/// The fixed conversation the `chat-template` target renders.
+let fuzzConversation: [String: JinjaValue] = {
+    let request = #"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi <|im_start|> 日本"},"# +
+        #"{"role":"assistant","content":"","tool_calls":[{"type":"function","function":{"name":"f","arguments":"{\"a\":[1,2.5,null]}"}}]},"# +
+        #"{"role":"tool","content":"ok"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#
+    guard let value = try? JinjaValue.parseJSON(request), let variables = try? ChatTemplateInput.variables(request: value,
+        specialTokens: ["bos_token": "<s>", "eos_token": "</s>"]) else {
+        report("the fuzz conversation does not parse")
+        exit(2)
+    }
+    return variables
+}()
+
+/// qwen2.5 and its shipped chat template, for the `chat-request` target.
+let qwenChat: (Tokenizer, ChatTemplate) = {
+    guard let tokenizer = try? Tokenizer.named("qwen2.5"), let template = try? VocabularyRegistry.standard.chatTemplate(for: "qwen2.5") else {
+        report("cannot load qwen2.5 and its chat template")
+        exit(2)
+    }
+    return (tokenizer, template)
+}()
+
 /// Writes a line to standard error (descriptor 2: the C `stderr` global is not concurrency-safe to name).
 func report(_ message: String) {
     let line = Array("tokc-fuzz: \(message)\n".utf8)
@@ -78,6 +107,7 @@ public func fuzzInitialize(
     _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
 ) -> CInt {
     if FuzzTarget.selected == .encoders { _ = shippedTokenizers.count }
+    if FuzzTarget.selected == .chatRequest { _ = qwenChat.0.name }
     return 0
 }
 
@@ -134,6 +164,19 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     case .daemonRequest:
         bytes.withUnsafeBytes { line in _ = RequestParser.parse(line) }
+    case .chatTemplate:
+        let source = String(decoding: bytes, as: UTF8.self)
+        if let template = try? JinjaTemplate(source) {
+            let limits = JinjaLimits(outputBytes: 1 << 20, loopIterations: 100_000, callDepth: 32)
+            if let output = try? template.render(fuzzConversation, limits: limits) {
+                check(output.utf8.count <= (1 << 20) + (1 << 20), "output of \(output.utf8.count) bytes past the limit")
+            }
+        }
+    case .chatRequest:
+        let (tokenizer, template) = qwenChat
+        if let request = try? JinjaValue.parseJSON(bytes), let prompt = try? template.encode(request, tokenizer: tokenizer) {
+            check(prompt.ids.allSatisfy { Int($0) < tokenizer.vocabularySize }, "an id outside qwen2.5")
+        }
     }
     return 0
 }
