@@ -23,7 +23,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "tokc-load",
-            dependencies: [.product(name: "Tokc", package: rootIdentity)],
+            dependencies: [.product(name: "Tokc", package: rootIdentity), .product(name: "TokcJinja", package: rootIdentity)],
             path: "Sources/Load"
         ),
         // The benchmark plugin runs executables whose folder sits in a folder named `Benchmarks`, hence

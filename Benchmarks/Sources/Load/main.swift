@@ -9,6 +9,7 @@
 
 import Synchronization
 import Tokc
+import TokcJinja
 
 #if canImport(Glibc)
 import Glibc
@@ -63,7 +64,7 @@ func median(_ values: [Double]) -> Double {
 // MARK: - Options
 
 let usage = """
-    usage: tokc-load --socket PATH [--connections 1,8,64] [--workload small|batch|both] [--requests N]
+    usage: tokc-load --socket PATH [--connections 1,8,64] [--workload small|batch|both|chat] [--requests N]
                      [--corpus FILE] [--vocab NAME] [--max-seconds S] [--timeout S] [--baseline-repeat N]
            tokc-load --socket PATH --check     exit 0 if the daemon answers a health request with "ok"
 
@@ -71,6 +72,9 @@ let usage = """
       --max-seconds S   stop a configuration after S seconds even if requests remain (default 60)
       --timeout S       give up on a response after S seconds: an error, and that connection stops (default 60)
       --corpus FILE     UTF-8 text to slice requests from (default ../shared/corpus/out/ja.txt from the repo root)
+      --workload chat   `count_chat` requests of ~1 KB in 8 messages through --vocab's chat template (default
+                        qwen2.5 for it); also times, in process and on one thread, the prompt count of each
+                        request through the parsed template against counting its contents alone
       --rate R          also run the small workload paced: R requests/s in all, spread evenly over the
                         connections (open loop: latency counts from each request's scheduled time, so a
                         late daemon is not excused by the client waiting for it)
@@ -93,8 +97,8 @@ struct Options {
 }
 
 enum Workload: String {
-    case small, batch
-    var defaultRequests: Int { self == .small ? 20000 : 128 }
+    case small, batch, chat
+    var defaultRequests: Int { self == .batch ? 128 : 20000 }
 }
 
 func parseOptions() -> Options {
@@ -118,7 +122,8 @@ func parseOptions() -> Options {
             case "small": options.workloads = [.small]
             case "batch": options.workloads = [.batch]
             case "both": options.workloads = [.small, .batch]
-            default: fail("--workload is small, batch or both")
+            case "chat": options.workloads = [.chat]
+            default: fail("--workload is small, batch, both or chat")
             }
         case "--requests":
             guard let n = Int(value(argument)), n > 0 else { fail("--requests takes a positive count") }
@@ -238,6 +243,41 @@ func smallPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer) -> [P
         let start = Int(random.next() % UInt64(span))
         return makePayload(corpus, ranges: [utf8Slice(corpus, start: start, length: 1024)], vocab: vocab, tokenizer: tokenizer)
     }
+}
+
+/// The chat workload's pool: requests of a system prompt and 7 user/assistant turns, each ~128 bytes of the
+/// corpus (~1 KB a request), with the prompt count `ChatTemplate.encode` gives here as the expected total; and
+/// the requests themselves, for the in-process timing.
+func chatPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer, template: ChatTemplate) -> ([Payload], [JinjaValue], [String]) {
+    var random = SplitMix64(seed: 3)
+    let span = max(1, corpus.count - 256)
+    var payloads: [Payload] = []
+    var requests: [JinjaValue] = []
+    var contents: [String] = []
+    for _ in 0..<512 {
+        var body = Array(#"{"messages":["#.utf8)
+        var content = ""
+        for index in 0..<8 {
+            let range = utf8Slice(corpus, start: Int(random.next() % UInt64(span)), length: 128)
+            if index > 0 { body.append(UInt8(ascii: ",")) }
+            let role = index == 0 ? "system" : index % 2 == 1 ? "user" : "assistant"
+            body += Array(#"{"role":"\#(role)","content":""#.utf8)
+            appendJSONEscaped(corpus[range], to: &body)
+            body += Array(#""}"#.utf8)
+            content += String(decoding: corpus[range], as: UTF8.self)
+        }
+        body += Array("]}".utf8)
+        guard let request = try? JinjaValue.parseJSON(body), let prompt = try? template.encode(request, tokenizer: tokenizer) else {
+            fail("a chat request the template refuses: \(String(decoding: body, as: UTF8.self))")
+        }
+        var tail = Array(#","op":"count_chat","vocab":""#.utf8)
+        appendJSONEscaped(ArraySlice(vocab.utf8), to: &tail)
+        tail += Array(#"","requests":["#.utf8) + body + Array("]}\n".utf8)
+        payloads.append(Payload(tail: tail, textBytes: body.count, expectedTotal: prompt.tokens, describe: "chat request \(payloads.count)"))
+        requests.append(request)
+        contents.append(content)
+    }
+    return (payloads, requests, contents)
 }
 
 /// The batch workload's texts: 8 distinct batches of 16 texts of ~64 KB (~1 MB a request).
@@ -623,6 +663,30 @@ func main() {
         }
     }
     let smallPool = options.workloads.contains(.small) ? smallPayloads(corpus, vocab: options.vocab, tokenizer: tokenizer) : []
+    var chatPool: [Payload] = []
+    var chatTiming: String?
+    if options.workloads.contains(.chat) {
+        guard let template = try? VocabularyRegistry.standard.chatTemplate(for: options.vocab) else {
+            fail("vocabulary \(options.vocab) has no chat template")
+        }
+        let (payloads, requests, contents) = chatPayloads(corpus, vocab: options.vocab, tokenizer: tokenizer, template: template)
+        chatPool = payloads
+        // In process, one thread: each request's prompt count through the parsed template, against counting the
+        // same messages' contents alone (`Tokenizer.count`); medians of `baselineRepeat` passes over the pool.
+        var chatTimes: [Double] = []
+        var contentTimes: [Double] = []
+        for _ in 0..<max(1, options.baselineRepeat) {
+            var tokens = 0
+            chatTimes.append(seconds(clock.measure {
+                for request in requests { tokens += (try? template.encode(request, tokenizer: tokenizer).tokens) ?? 0 }
+            }))
+            contentTimes.append(seconds(clock.measure { for content in contents { tokens += tokenizer.count(content) } }))
+            guard tokens > 0 else { fail("no tokens") }
+        }
+        let perChat = median(chatTimes) / Double(requests.count) * 1e6
+        let perContent = median(contentTimes) / Double(requests.count) * 1e6
+        chatTiming = "In process, one thread, \(requests.count) requests of 8 messages (~\(payloads.reduce(0) { $0 + $1.textBytes } / payloads.count) bytes of JSON each), median of \(options.baselineRepeat): the prompt count through the parsed \(options.vocab) template \(fixed(perChat, 1)) µs a request, counting the contents alone \(fixed(perContent, 1)) µs: \(fixed(perChat / perContent, 2))x."
+    }
 
     var rows: [RunResult] = []
     var idBase = 1
@@ -639,7 +703,7 @@ func main() {
             }
             let result = runConfiguration(
                 workload: workload, connections: connections, requests: requests,
-                payloads: workload == .small ? smallPool : batchPayloads, socketPath: socketPath,
+                payloads: workload == .small ? smallPool : workload == .chat ? chatPool : batchPayloads, socketPath: socketPath,
                 maxSeconds: options.maxSeconds, timeout: options.timeout, idBase: idBase, daemonPID: daemonPID)
             idBase += requests
             writeStderr("tokc-load: \(workload.rawValue) x\(connections): \(result.answered) answered in \(fixed(result.elapsed, 2)) s, \(result.errors) errors")
@@ -671,6 +735,10 @@ func main() {
         print("| \(label) | \(row.connections) | \(requests) | \(fixed(Double(row.answered) / row.elapsed, 1)) | \(fixed(Double(row.textBytes) / 1e6 / row.elapsed, 2)) | \(fixed(percentile(row.latencies, 50) * 1000, 3)) | \(fixed(percentile(row.latencies, 99) * 1000, 3)) | \(errors) | \(fixed(row.clientCPU, 2)) | \(row.daemonCPU.map { fixed($0, 2) } ?? "n/a") | \(fixed(row.elapsed, 2)) |")
     }
     print()
+    if let chatTiming {
+        print(chatTiming)
+        print()
+    }
     if !baselines.isEmpty {
         print("Daemon batch MB/s against in-process `Tokenizer.count` on one thread over the same batch texts (\(batchPayloads.count) x ~1 MB, median of \(options.baselineRepeat)), measured right before and after each configuration:")
         print()

@@ -1,3 +1,4 @@
+import Synchronization
 import TokcJinja
 
 /// A request's prompt as a model sees it: the text its chat template renders, its ids, and how many of them
@@ -10,6 +11,10 @@ public struct ChatPrompt: Sendable, Equatable {
     public let contentTokens: Int
     public var tokens: Int { ids.count }
     public var templateTokens: Int { ids.count - contentTokens }
+}
+
+final class ControlTokenMemo: Sendable {
+    let tokens = Mutex<[String: [String]]>([:])
 }
 
 /// A chat template (Jinja, as in a model's `tokenizer_config.json` or a GGUF's `tokenizer.chat_template`) over
@@ -26,6 +31,9 @@ public struct ChatTemplate: Sendable {
     public let specialTokenVariables: [String: String]
     /// Added tokens that are not special, for a vocabulary file that cannot say so itself (a `.tiktoken`).
     public let nonSpecialTokens: Set<String>
+    /// Whether each added token asked about so far occurs in the template's literal text, and the control
+    /// tokens of each tokenizer seen: worked out once, not per request.
+    private let controlTokenMemo = ControlTokenMemo()
 
     public init(source: String, specialTokenVariables: [String: String] = [:], nonSpecialTokens: Set<String> = []) throws(TokcError) {
         do {
@@ -104,15 +112,22 @@ public struct ChatTemplate: Sendable {
     /// The added tokens transformers treats as the template's own: the special ones, and the others that occur
     /// in the template's literal text and are not whitespace.
     func controlTokens(of tokenizer: Tokenizer) -> [String] {
-        tokenizer.specialTokens.all.map(\.text).filter { token in
+        let key = tokenizer.name + "\u{0}" + String(tokenizer.specialTokens.all.count)
+        if let known = controlTokenMemo.tokens.withLock({ $0[key] }) { return known }
+        let tokens = tokenizer.specialTokens.all.map(\.text).filter { token in
             if !tokenizer.nonSpecialAddedTokens.contains(token) && !nonSpecialTokens.contains(token) { return true }
             let isSpace = !token.isEmpty && token.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
-            return !isSpace && literalTexts.contains { $0.contains(token) }
+            return !isSpace && literalTexts.contains { Array($0.utf8).firstRange(of: Array(token.utf8)) != nil }
         }.sorted { $0.utf8.count > $1.utf8.count }
+        controlTokenMemo.tokens.withLock { $0[key] = tokens }
+        return tokens
     }
 
     /// `text` with any markers removed, then every control token (longest first, left to right) wrapped in them.
     static func mark(_ text: String, controlTokens: [String]) -> String {
+        // Most strings hold no control token's first byte and no marker (U+F0000/U+F0001 start with 0xF3): as they are.
+        let firstBytes = Set(controlTokens.compactMap(\.utf8.first))
+        if !text.utf8.contains(where: { firstBytes.contains($0) || $0 == 0xF3 }) { return text }
         let cleaned = text.unicodeScalars.filter { $0 != "\u{F0000}" && $0 != "\u{F0001}" }
         var scalars = Array(cleaned)
         guard !controlTokens.isEmpty else { return String(String.UnicodeScalarView(scalars)) }
@@ -137,6 +152,7 @@ public struct ChatTemplate: Sendable {
 
     /// The rendered prompt cut at the markers: text, marked token (nil for a lone marker), text, …
     static func split(_ rendered: String, addedTokens: [String]) -> [String?] {
+        if !rendered.utf8.contains(0xF3) { return [rendered] }  // no marker can be in it
         let scalars = Array(rendered.unicodeScalars)
         let tokens = addedTokens.map { Array($0.unicodeScalars) }
         var pieces: [String?] = []
