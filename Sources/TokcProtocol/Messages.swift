@@ -212,8 +212,11 @@ public struct ChatCountResponse: Codable, Sendable, Equatable {
 
     public var id: RequestID
     public var vocab: String
-    /// Whose chat template rendered the requests (the vocabulary's name).
+    /// Whose chat template rendered the requests (the vocabulary's name), or "openai-estimate".
     public var template: String
+    /// True, with a note, when the counts are OpenAI's published estimate rather than a rendered prompt.
+    public var approximate: Bool?
+    public var note: String?
     public var requests: [Item]
     public var total: Int
 

@@ -20,8 +20,8 @@ final class RequestProcessor: Sendable {
     let vocabularies: [VocabularyRegistry.Located]
     let defaults: [String: String]
     private let loaded = Locked<[String: Tokenizer]>([:])
-    /// Each vocabulary's parsed chat template, parsed once (nil: the vocabulary has none).
-    private let chatTemplates = Locked<[String: ChatTemplate?]>([:])
+    /// How each vocabulary counts chat requests, its template parsed once.
+    private let chatCountings = Locked<[String: ChatCounting]>([:])
     /// Serialises first loads, so a vocabulary wanted by many requests at once loads once.
     private let loading = Locked<Void>(())
     private let draining = Atomic<Bool>(false)
@@ -141,17 +141,17 @@ final class RequestProcessor: Sendable {
 
     private func countChat(_ request: ParsedRequest) throws(ErrorBody) -> ChatCountResponse {
         let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
-        let template: ChatTemplate
+        let counting: ChatCounting
         do {
-            template = try chatTemplate(for: tokenizer.name)
+            counting = try chatCounting(for: tokenizer.name)
         } catch {
             throw Self.errorBody(error)
         }
         var items: [ChatCountResponse.Item] = []
         for (index, chat) in (request.chatRequests ?? []).enumerated() {
             do {
-                let prompt = try template.encode(chat, tokenizer: tokenizer, allowSpecial: request.allowSpecial)
-                items.append(.init(tokens: prompt.tokens, contentTokens: prompt.contentTokens, templateTokens: prompt.templateTokens))
+                let (tokens, contentTokens) = try counting.count(chat, tokenizer: tokenizer, allowSpecial: request.allowSpecial)
+                items.append(.init(tokens: tokens, contentTokens: contentTokens, templateTokens: tokens - contentTokens))
             } catch {
                 var body = Self.errorBody(error)
                 body.message = "requests[\(index)]: " + (error.description)
@@ -159,19 +159,20 @@ final class RequestProcessor: Sendable {
             }
         }
         stats.recordTokenized(bytes: 0, tokens: items.reduce(0) { $0 + $1.tokens })
-        return ChatCountResponse(id: request.id, vocab: tokenizer.name, template: tokenizer.name, requests: items)
+        var response = ChatCountResponse(id: request.id, vocab: tokenizer.name, template: counting.isApproximate ? "openai-estimate" : tokenizer.name, requests: items)
+        if counting.isApproximate {
+            response.approximate = true
+            response.note = OpenAIChatEstimate.note
+        }
+        return response
     }
 
-    /// A vocabulary's chat template, parsed on first use and kept.
-    private func chatTemplate(for name: String) throws(TokcError) -> ChatTemplate {
-        if let cached = chatTemplates.withLock({ $0[name] }) {
-            guard let cached else { throw .invalidTemplate("vocabulary '\(name)' has no chat template of its own") }
-            return cached
-        }
-        let template = try registry.chatTemplate(for: name)
-        chatTemplates.withLock { $0[name] = .some(template) }
-        guard let template else { throw .invalidTemplate("vocabulary '\(name)' has no chat template of its own") }
-        return template
+    /// How a vocabulary counts chat requests (its template parsed once), kept after first use.
+    private func chatCounting(for name: String) throws(TokcError) -> ChatCounting {
+        if let cached = chatCountings.withLock({ $0[name] }) { return cached }
+        let counting = try registry.chatCounting(for: name)
+        chatCountings.withLock { $0[name] = counting }
+        return counting
     }
 
     private func count(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> CountResponse {

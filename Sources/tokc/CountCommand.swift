@@ -82,37 +82,47 @@ struct CountCommand: AsyncParsableCommand {
         let registry = VocabularyRegistry.standard
         let tokenizer = try vocabulary.load(scheme: scheme)
         let vocabName = try vocabulary.vocab ?? registry.defaultVocabulary(for: scheme)
-        let chatTemplate: ChatTemplate
+        let counting: ChatCounting
         let templateName: String
         if let template {
-            chatTemplate = try ChatTemplate.load(file: template)
+            counting = .template(try ChatTemplate.load(file: template))
             templateName = template
-        } else if let own = try registry.chatTemplate(for: vocabName) {
-            chatTemplate = own
-            templateName = vocabName
         } else {
-            throw TokcError.invalidTemplate("vocabulary '\(vocabName)' has no chat template of its own; pass --template FILE (a .jinja file or the model's tokenizer_config.json)")
+            counting = try registry.chatCounting(for: vocabName)
+            templateName = counting.isApproximate ? "openai-estimate" : vocabName
         }
-        var results: [(label: String, prompt: ChatPrompt)] = []
+        if showPrompt, case .openAIEstimate = counting {
+            throw TokcError.invalidTemplate("OpenAI's estimate renders no prompt (--show-prompt needs a template)")
+        }
+        var results: [(label: String, tokens: Int, contentTokens: Int, text: String?)] = []
         for path in files.isEmpty ? ["-"] : files {
             for (label, request) in try ChatRequests.read(path) {
-                results.append((label, try chatTemplate.encode(request, tokenizer: tokenizer, allowSpecial: vocabulary.allowSpecial)))
+                switch counting {
+                case .template(let chatTemplate):
+                    let prompt = try chatTemplate.encode(request, tokenizer: tokenizer, allowSpecial: vocabulary.allowSpecial)
+                    results.append((label, prompt.tokens, prompt.contentTokens, prompt.text))
+                case .openAIEstimate:
+                    let (tokens, contentTokens) = try OpenAIChatEstimate.count(request, tokenizer: tokenizer)
+                    results.append((label, tokens, contentTokens, nil))
+                }
             }
         }
-        let total = results.reduce(0) { $0 + $1.prompt.tokens }
+        let total = results.reduce(0) { $0 + $1.tokens }
+        let approximate = counting.isApproximate ? #","approximate":true,"note":\#(JSONText.quote(OpenAIChatEstimate.note))"# : ""
         if json {
             let requests = results.map { result in
-                #"{"source":\#(JSONText.quote(result.label)),"tokens":\#(result.prompt.tokens),"content_tokens":\#(result.prompt.contentTokens),"template_tokens":\#(result.prompt.templateTokens)"#
-                    + (showPrompt ? #","prompt":\#(JSONText.quote(result.prompt.text))"# : "") + "}"
+                #"{"source":\#(JSONText.quote(result.label)),"tokens":\#(result.tokens),"content_tokens":\#(result.contentTokens),"template_tokens":\#(result.tokens - result.contentTokens)"#
+                    + (showPrompt ? #","prompt":\#(JSONText.quote(result.text ?? ""))"# : "") + "}"
             }
-            try Output.line(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"template":\#(JSONText.quote(templateName)),"requests":[\#(requests.joined(separator: ","))],"total":\#(total)}"#)
+            try Output.line(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"template":\#(JSONText.quote(templateName))\#(approximate),"requests":[\#(requests.joined(separator: ","))],"total":\#(total)}"#)
         } else {
             let width = String(total).count
             for result in results {
-                if showPrompt { try Output.line(result.prompt.text) }
-                try Output.line(String(repeating: " ", count: width - String(result.prompt.tokens).count) + "\(result.prompt.tokens) \(result.label)")
+                if showPrompt, let text = result.text { try Output.line(text) }
+                try Output.line(String(repeating: " ", count: width - String(result.tokens).count) + "\(result.tokens) \(result.label)")
             }
             if results.count > 1 { try Output.line("\(total) total") }
+            if counting.isApproximate { try? Output.writeAll(Array("tokc: note: \(OpenAIChatEstimate.note)\n".utf8), to: 2) }
         }
         try Output.finish()
     }

@@ -82,4 +82,19 @@ struct ChatPromptTests {
             }
         }
     }
+
+    /// OpenAI's hosted models: the cookbook's published estimate, as the references computed it with tiktoken.
+    @Test func openAIEstimateAsTheCookbookComputesIt() throws {
+        let tokenizer = try Tokenizer.named("o200k_base")
+        #expect(try VocabularyRegistry.standard.chatCounting(for: "o200k_base").isApproximate)
+        let conversations = try ChatTemplateRenderTests.jsonLines(Self.chat + "/conversations-public.jsonl")
+        let renders = try ChatTemplateRenderTests.jsonLines(Self.chat + "/renders/openai-cookbook.jsonl")
+        #expect(renders.count == 41)
+        for (conversation, render) in zip(conversations, renders) {
+            let label = ChatTemplateRenderTests.string(conversation["id"]) ?? "?"
+            let (tokens, contentTokens) = try OpenAIChatEstimate.count(.dictionary(conversation), tokenizer: tokenizer)
+            #expect(tokens == Self.integer(render["count"]), "\(label)")
+            #expect(contentTokens == Self.integer(render["content_tokens"]), "\(label)")
+        }
+    }
 }

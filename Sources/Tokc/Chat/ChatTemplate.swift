@@ -191,17 +191,22 @@ public struct ChatTemplate: Sendable {
         guard case .dictionary(let body) = request, case .array(let messages)? = body["messages"] else { return "" }
         var text = ""
         for message in messages {
-            guard case .dictionary(let fields) = message else { continue }
-            switch fields["content"] {
-            case .string(let content)?: text += content
-            case .array(let parts)?:
-                for part in parts {
-                    if case .dictionary(let partFields) = part, case .string("text")? = partFields["type"],
-                       case .string(let content)? = partFields["text"] { text += content }
-                }
-            default: break
-            }
+            if case .dictionary(let fields) = message { text += contentText(fields["content"] ?? .none) }
         }
         return text
+    }
+
+    /// A message content's text: a string, or its text parts joined with "" (null and anything else: "").
+    static func contentText(_ content: JinjaValue) -> String {
+        switch content {
+        case .string(let text): return text
+        case .array(let parts):
+            var text = ""
+            for part in parts {
+                if case .dictionary(let fields) = part, case .string("text")? = fields["type"], case .string(let piece)? = fields["text"] { text += piece }
+            }
+            return text
+        default: return ""
+        }
     }
 }

@@ -1,0 +1,94 @@
+import TokcJinja
+
+/// OpenAI's published way to count a chat request for its hosted models (the cookbook's
+/// `num_tokens_from_messages`, the GPT-4o branch): 3 tokens per message, the tokens of every string field
+/// of it (role, content, name, tool_call_id), 1 more per name, and 3 for the reply's priming. An estimate,
+/// not the count OpenAI bills: OpenAI does not publish its chat format. Adapted, as the chat references
+/// are, to requests the cookbook's code cannot take: text parts are joined with "", a null content counts 0,
+/// a tool call counts its name and arguments. The request's `tools` are not counted (the rule has nothing
+/// for them), and special-token text counts as ordinary text.
+public enum OpenAIChatEstimate {
+    public static let note = "OpenAI's published estimate for its hosted models (3 tokens per message, 1 per name, 3 for the reply; tool definitions not counted), not a measured count"
+
+    public static func count(_ request: JinjaValue, tokenizer: Tokenizer) throws(TokcError) -> (tokens: Int, contentTokens: Int) {
+        guard case .dictionary(let body) = request else { throw .invalidRequest("a chat request must be a JSON object") }
+        guard case .array(let messages)? = body["messages"] else { throw .invalidRequest("a chat request needs a \"messages\" list") }
+        var tokens = 0
+        for (index, message) in messages.enumerated() {
+            guard case .dictionary(let fields) = message else { throw .invalidRequest("messages[\(index)] is not an object") }
+            tokens += 3
+            for (key, value) in fields.pairs {
+                switch (key, value) {
+                case ("tool_calls", .array(let calls)):
+                    for call in calls {
+                        guard case .dictionary(let callFields) = call, case .dictionary(let function)? = callFields["function"],
+                              case .string(let name)? = function["name"], case .string(let arguments)? = function["arguments"] else {
+                            throw .invalidRequest("messages[\(index)].tool_calls: each call needs function.name and function.arguments strings")
+                        }
+                        tokens += tokenizer.count(name) + tokenizer.count(arguments)
+                    }
+                case ("tool_calls", .none):
+                    continue
+                case ("content", _):
+                    tokens += tokenizer.count(ChatTemplate.contentText(value))
+                case (_, .string(let text)):
+                    tokens += tokenizer.count(text)
+                    if key == "name" { tokens += 1 }
+                default:
+                    throw .invalidRequest("messages[\(index)].\(key) is a \(PythonTypeName.of(value)), which OpenAI's counting rule does not count")
+                }
+            }
+        }
+        return (tokens + 3, tokenizer.count(ChatTemplate.rawContents(request)))
+    }
+}
+
+enum PythonTypeName {
+    static func of(_ value: JinjaValue) -> String {
+        switch value {
+        case .none: return "null"
+        case .bool: return "boolean"
+        case .int, .double: return "number"
+        case .string: return "string"
+        case .array: return "list"
+        case .dictionary, .namespace: return "object"
+        case .undefined, .callable: return "value"
+        }
+    }
+}
+
+/// How a vocabulary counts chat requests: through a chat template, or (OpenAI's hosted models, whose format is
+/// not published) by OpenAI's estimate.
+public enum ChatCounting: Sendable {
+    case template(ChatTemplate)
+    case openAIEstimate
+
+    /// The vocabularies of OpenAI's hosted chat models, counted by OpenAI's rule when no template is given.
+    public static let openAIVocabularies: Set<String> = ["o200k_base", "cl100k_base"]
+
+    /// The prompt's tokens and the messages' own.
+    public func count(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false) throws(TokcError) -> (tokens: Int, contentTokens: Int) {
+        switch self {
+        case .template(let template):
+            let prompt = try template.encode(request, tokenizer: tokenizer, allowSpecial: allowSpecial)
+            return (prompt.tokens, prompt.contentTokens)
+        case .openAIEstimate:
+            return try OpenAIChatEstimate.count(request, tokenizer: tokenizer)
+        }
+    }
+
+    public var isApproximate: Bool {
+        if case .openAIEstimate = self { return true }
+        return false
+    }
+}
+
+extension VocabularyRegistry {
+    /// How `vocabulary` counts chat requests: its chat template, or OpenAI's estimate for OpenAI's vocabularies;
+    /// an error naming the way out for the others.
+    public func chatCounting(for vocabulary: String) throws(TokcError) -> ChatCounting {
+        if let template = try chatTemplate(for: vocabulary) { return .template(template) }
+        if ChatCounting.openAIVocabularies.contains(vocabulary) { return .openAIEstimate }
+        throw .invalidTemplate("vocabulary '\(vocabulary)' has no chat template of its own; pass --template FILE (a .jinja file or the model's tokenizer_config.json)")
+    }
+}
