@@ -54,6 +54,12 @@ struct CostCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the JSON object the daemon's cost operation returns.")
     var json = false
 
+    @Flag(name: .long, help: "Each file is a chat request (an OpenAI chat-completions body) or JSON Lines of them: price the prompts the model's chat template renders, one item each.")
+    var chat = false
+
+    @Option(name: .long, help: ArgumentHelp("With --chat: the chat template, a .jinja file or a tokenizer_config.json (default: the vocabulary's own).", valueName: "file"))
+    var template: String?
+
     @Argument(help: ArgumentHelp("Files that make up the prompt; '-' is standard input.", valueName: "file"))
     var files: [String] = []
 
@@ -65,6 +71,7 @@ struct CostCommand: ParsableCommand {
         if list && model != nil { throw ValidationError("--list lists models; give no --model with it") }
         if let budget, budget <= 0 { throw ValidationError("--budget must be a positive number of tokens") }
         if outputTokens < 0 { throw ValidationError("--output-tokens must not be negative") }
+        if template != nil && !chat { throw ValidationError("--template goes with --chat") }
     }
 
     func run() throws {
@@ -72,27 +79,44 @@ struct CostCommand: ParsableCommand {
         if list { return try printList(catalog) }
         let pricing = try ModelPricing(model: model ?? "", vocabulary: vocab, catalog: catalog)
         let budget = self.budget ?? pricing.defaultBudget
-        let paths = files.isEmpty ? ["-"] : files
+        var paths = files.isEmpty ? ["-"] : files
         var counts: [Tokenizer.BudgetedCount] = []
-        for path in paths {
-            let bytes = try FileIO.readAll(path)
-            counts.append(bytes.withUnsafeBufferPointer {
-                pricing.tokenizer.count($0, budget: budget, allowedSpecial: allowSpecial ? .all : .none)
-            })
+        var chatNote: String?
+        if chat {
+            let counting: ChatCounting = try template.map { .template(try ChatTemplate.load(file: $0)) }
+                ?? VocabularyRegistry.standard.chatCounting(for: pricing.tokenizer.name)
+            if counting.isApproximate { chatNote = OpenAIChatEstimate.note }
+            var labels: [String] = []
+            for path in paths {
+                for (label, request) in try ChatRequests.read(path) {
+                    let tokens = try counting.count(request, tokenizer: pricing.tokenizer, allowSpecial: allowSpecial).tokens
+                    counts.append(Tokenizer.BudgetedCount(tokens: tokens, budget: budget, bytesWithinBudget: 0))
+                    labels.append(label)
+                }
+            }
+            paths = labels
+        } else {
+            for path in paths {
+                let bytes = try FileIO.readAll(path)
+                counts.append(bytes.withUnsafeBufferPointer {
+                    pricing.tokenizer.count($0, budget: budget, allowedSpecial: allowSpecial ? .all : .none)
+                })
+            }
         }
         let estimate = pricing.estimate(counts, budget: budget, outputTokens: outputTokens)
         if json {
             try Output.write(Array(try JSONEncoder.protocol.encode(CostResponse(estimate))) + [UInt8(ascii: "\n")])
         } else {
-            try printReport(estimate, paths: paths)
+            try printReport(estimate, paths: paths, chatNote: chatNote)
         }
         try Output.finish()
     }
 
-    private func printReport(_ estimate: CostEstimate, paths: [String]) throws {
+    private func printReport(_ estimate: CostEstimate, paths: [String], chatNote: String? = nil) throws {
         let pricing = estimate.pricing
         let model = pricing.model
-        let kind = pricing.approximate ? "ESTIMATE: \(pricing.note ?? "not the model's own tokenizer")" : "exact"
+        let approximate = pricing.approximate || chatNote != nil
+        let kind = pricing.approximate ? "ESTIMATE: \(pricing.note ?? "not the model's own tokenizer")" : chatNote.map { "ESTIMATE: \($0)" } ?? "exact"
         try Output.line("\(model.name): counted with \(pricing.tokenizer.name) (\(kind))")
         // Columns: an 8-character label, the token count right-aligned, then the rest.
         let width = max(6, String(max(estimate.inputTokens, estimate.outputTokens)).count)
@@ -101,7 +125,7 @@ struct CostCommand: ParsableCommand {
             try Output.line(label + (tokens.map { pad($0, width) } ?? String(repeating: " ", count: width)) + rest)
         }
         for (path, item) in zip(paths, estimate.items) {
-            let verdict = item.fits ? "fits" : "over budget: the first \(estimate.budget) tokens end at byte \(item.bytesWithinBudget)"
+            let verdict = item.fits ? "fits" : chat ? "over budget" : "over budget: the first \(estimate.budget) tokens end at byte \(item.bytesWithinBudget)"
             try row("", item.tokens, " \(path)  \(verdict)")
         }
         let budgetName = self.budget == nil ? "context window" : "budget"
@@ -110,7 +134,7 @@ struct CostCommand: ParsableCommand {
         if estimate.outputTokens > 0 {
             try row("output", estimate.outputTokens, " tokens  \(dollars(estimate.outputCostUSD))  (\(perMillion(model.outputUSDPerMillion)))")
         }
-        try row("total", nil, (pricing.approximate ? "       ~ " : "         ") + dollars(estimate.costUSD))
+        try row("total", nil, (approximate ? "       ~ " : "         ") + dollars(estimate.costUSD))
         try Output.line("prices: \(model.priceSource ?? "unknown source")\(model.priceDate.map { ", as of \($0)" } ?? "")")
     }
 

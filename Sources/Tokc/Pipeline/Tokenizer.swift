@@ -164,6 +164,12 @@ public struct Tokenizer: Sendable {
         /// the offset is into the normalised text; the shipped byte-level vocabularies have none.
         public let bytesWithinBudget: Int
 
+        public init(tokens: Int, budget: Int, bytesWithinBudget: Int) {
+            self.tokens = tokens
+            self.budget = budget
+            self.bytesWithinBudget = bytesWithinBudget
+        }
+
         public var fits: Bool { tokens <= budget }
     }
 

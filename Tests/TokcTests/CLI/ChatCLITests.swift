@@ -77,3 +77,20 @@ enum JSONStrings {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }
+
+/// `tokc cost --chat`: one item per request, priced with the model's vocabulary and its template.
+@Suite struct ChatCostCLITests {
+    @Test func pricesEachRequestsPrompt() throws {
+        let request = #"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"京都の天気は?"}]}"#
+        let file = try CLITests.temporaryFile(Array((request + "\n" + request + "\n").utf8), name: "cost.jsonl")
+        let prompt = try ChatCLITests.expected("qwen2.5", request)
+        let run = try CLITests.tokc(["cost", "--chat", "--model", "deepinfra/Qwen/Qwen2.5-72B-Instruct", "--json", file])
+        #expect(run.status == 0, "\(run.stderr)")
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout)) as? [String: Any])
+        #expect(answer["input_tokens"] as? Int == 2 * prompt.tokens)
+        #expect((answer["items"] as? [[String: Any]])?.map { $0["tokens"] as? Int } == [prompt.tokens, prompt.tokens])
+        #expect(answer["vocab"] as? String == "qwen2.5" && answer["approximate"] as? Bool == false)
+        let openAI = try CLITests.tokc(["cost", "--chat", "--model", "gpt-4o", file])
+        #expect(openAI.text.hasPrefix("gpt-4o: counted with o200k_base (ESTIMATE: OpenAI's published estimate for its hosted models"))
+    }
+}
