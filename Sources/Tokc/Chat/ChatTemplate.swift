@@ -14,7 +14,17 @@ public struct ChatPrompt: Sendable, Equatable {
 }
 
 final class ControlTokenMemo: Sendable {
-    let tokens = Mutex<[String: [String]]>([:])
+    let tokens = Mutex<[String: ChatTokens]>([:])
+}
+
+/// What marking and cutting a prompt need of a tokenizer's added tokens, worked out once per tokenizer.
+struct ChatTokens: Sendable {
+    /// The template's control tokens, longest first, as scalars.
+    let control: [[Unicode.Scalar]]
+    /// Which bytes begin a control token (a string with none of them, and no marker, needs no marking).
+    let startsControl: [Bool]
+    /// Every added token, longest first, as scalars (the markers may wrap any of them).
+    let added: [[Unicode.Scalar]]
 }
 
 /// A chat template (Jinja, as in a model's `tokenizer_config.json` or a GGUF's `tokenizer.chat_template`) over
@@ -66,13 +76,12 @@ public struct ChatTemplate: Sendable {
         }
         // transformers' sanitize_control_tokens: wrap every control token in the request's strings in private-use
         // markers, render, then encode the marked ones as text and everything else with added tokens matched.
-        let control = controlTokens(of: tokenizer)
-        let mark = { (text: String) in Self.mark(text, controlTokens: control) }
+        let tokens = chatTokens(of: tokenizer)
+        let mark = { (text: String) in Self.mark(text, tokens: tokens) }
         for key in ["messages", "tools", "documents"] { variables[key] = variables[key]?.mappingStrings(mark) }
         for (name, value) in specialTokenVariables { variables[name] = .string(value) }
         let rendered = try run { try template.render(variables, limits: limits) }
-        let all = tokenizer.specialTokens.all.map(\.text).sorted { $0.utf8.count > $1.utf8.count }
-        let pieces = Self.split(rendered, addedTokens: all)
+        let pieces = Self.split(rendered, addedTokens: tokens.added)
         var ids = tokenizer.encode(pieces.first.flatMap { $0 } ?? "", allowedSpecial: .all)
         let newline = tokenizer.encode("\n", allowedSpecial: .all)
         var text = pieces.first.flatMap { $0 } ?? ""
@@ -112,30 +121,36 @@ public struct ChatTemplate: Sendable {
     /// The added tokens transformers treats as the template's own: the special ones, and the others that occur
     /// in the template's literal text and are not whitespace.
     func controlTokens(of tokenizer: Tokenizer) -> [String] {
-        let key = tokenizer.name + "\u{0}" + String(tokenizer.specialTokens.all.count)
-        if let known = controlTokenMemo.tokens.withLock({ $0[key] }) { return known }
-        let tokens = tokenizer.specialTokens.all.map(\.text).filter { token in
+        tokenizer.specialTokens.all.map { $0.text }.filter { token in
             if !tokenizer.nonSpecialAddedTokens.contains(token) && !nonSpecialTokens.contains(token) { return true }
             let isSpace = !token.isEmpty && token.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
             return !isSpace && literalTexts.contains { Array($0.utf8).firstRange(of: Array(token.utf8)) != nil }
         }.sorted { $0.utf8.count > $1.utf8.count }
+    }
+
+    func chatTokens(of tokenizer: Tokenizer) -> ChatTokens {
+        let key = tokenizer.name + "\u{0}" + String(tokenizer.specialTokens.all.count)
+        if let known = controlTokenMemo.tokens.withLock({ $0[key] }) { return known }
+        let control = controlTokens(of: tokenizer)
+        var startsControl = [Bool](repeating: false, count: 256)
+        for token in control { if let first = token.utf8.first { startsControl[Int(first)] = true } }
+        startsControl[0xF3] = true  // the markers' first byte
+        let added = tokenizer.specialTokens.all.map { $0.text }.sorted { $0.utf8.count > $1.utf8.count }
+        let tokens = ChatTokens(control: control.map { Array($0.unicodeScalars) }, startsControl: startsControl,
+                                added: added.map { Array($0.unicodeScalars) })
         controlTokenMemo.tokens.withLock { $0[key] = tokens }
         return tokens
     }
 
     /// `text` with any markers removed, then every control token (longest first, left to right) wrapped in them.
-    static func mark(_ text: String, controlTokens: [String]) -> String {
-        // Most strings hold no control token's first byte and no marker (U+F0000/U+F0001 start with 0xF3): as they are.
-        let firstBytes = Set(controlTokens.compactMap(\.utf8.first))
-        if !text.utf8.contains(where: { firstBytes.contains($0) || $0 == 0xF3 }) { return text }
-        let cleaned = text.unicodeScalars.filter { $0 != "\u{F0000}" && $0 != "\u{F0001}" }
-        var scalars = Array(cleaned)
-        guard !controlTokens.isEmpty else { return String(String.UnicodeScalarView(scalars)) }
-        let tokens = controlTokens.map { Array($0.unicodeScalars) }
+    static func mark(_ text: String, tokens: ChatTokens) -> String {
+        // Most strings hold no control token's first byte and no marker: as they are.
+        if !text.utf8.contains(where: { tokens.startsControl[Int($0)] }) { return text }
+        let scalars = Array(text.unicodeScalars.filter { $0 != "\u{F0000}" && $0 != "\u{F0001}" })
         var output = String.UnicodeScalarView()
         var index = 0
         outer: while index < scalars.count {
-            for token in tokens where !token.isEmpty && index + token.count <= scalars.count
+            for token in tokens.control where !token.isEmpty && index + token.count <= scalars.count
                 && scalars[index..<(index + token.count)].elementsEqual(token) {
                 output.append("\u{F0000}")
                 output.append(contentsOf: token)
@@ -146,15 +161,13 @@ public struct ChatTemplate: Sendable {
             output.append(scalars[index])
             index += 1
         }
-        scalars = []
         return String(output)
     }
 
     /// The rendered prompt cut at the markers: text, marked token (nil for a lone marker), text, …
-    static func split(_ rendered: String, addedTokens: [String]) -> [String?] {
+    static func split(_ rendered: String, addedTokens tokens: [[Unicode.Scalar]]) -> [String?] {
         if !rendered.utf8.contains(0xF3) { return [rendered] }  // no marker can be in it
         let scalars = Array(rendered.unicodeScalars)
-        let tokens = addedTokens.map { Array($0.unicodeScalars) }
         var pieces: [String?] = []
         var current = String.UnicodeScalarView()
         var index = 0
