@@ -12,14 +12,20 @@ extension JinjaRenderer {
         } else {
             drop = isPythonSpace
         }
-        let scalars = Array(string.unicodeScalars)
-        var start = 0
-        var end = scalars.count
-        if leading { while start < end && drop(scalars[start]) { start += 1 } }
-        if trailing { while end > start && drop(scalars[end - 1]) { end -= 1 } }
-        var view = String.UnicodeScalarView()
-        view.append(contentsOf: scalars[start..<end])
-        return String(view)
+        // Walk in from the ends only; most strings have nothing to strip and come back as they are.
+        let scalars = string.unicodeScalars
+        var start = scalars.startIndex
+        var end = scalars.endIndex
+        if leading { while start < end && drop(scalars[start]) { start = scalars.index(after: start) } }
+        if trailing {
+            while end > start {
+                let before = scalars.index(before: end)
+                guard drop(scalars[before]) else { break }
+                end = before
+            }
+        }
+        if start == scalars.startIndex && end == scalars.endIndex { return string }
+        return String(scalars[start..<end])
     }
 
     /// Python's `str.split(sep=None, maxsplit=-1)`.

@@ -24,6 +24,7 @@ extension JinjaRenderer {
             }
             return .dictionary(dictionary)
         case .attribute(let base, let name, let line):
+            if case .name("loop", _) = base, let loop = frame.loopState() { return loop.attribute(name) }
             return try attribute(name, of: try evaluate(base, in: frame), line: line)
         case .item(let base, let key, let line):
             return try item(try evaluate(key, in: frame), of: try evaluate(base, in: frame), line: line)
@@ -204,7 +205,9 @@ extension JinjaRenderer {
         switch (left, right) {
         case (.none, .none): return true
         case (.undefined, .undefined): return true
-        case (.string(let a), .string(let b)): return a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        // By code point, as Python compares (Swift's == would equate canonically equivalent strings); equal
+        // UTF-8 bytes are equal code points.
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
         case (.array(let a), .array(let b)): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dictionary(let a), .dictionary(let b)):
             return a.count == b.count && a.pairs.allSatisfy { key, value in b[key].map { equal(value, $0) } ?? false }
@@ -218,7 +221,8 @@ extension JinjaRenderer {
 
     static func less(_ left: JinjaValue, _ right: JinjaValue, line: Int) throws -> Bool {
         switch (left, right) {
-        case (.string(let a), .string(let b)): return a.unicodeScalars.lexicographicallyPrecedes(b.unicodeScalars)
+        // UTF-8 orders bytes as code points order: Python's order.
+        case (.string(let a), .string(let b)): return a.utf8.lexicographicallyPrecedes(b.utf8)
         case (.array(let a), .array(let b)):
             for (x, y) in zip(a, b) where !equal(x, y) { return try less(x, y, line: line) }
             return a.count < b.count

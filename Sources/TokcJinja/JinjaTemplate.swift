@@ -52,6 +52,9 @@ final class JinjaFrame {
     let parent: JinjaFrame?
     /// The enclosing recursive loop's body, called as `loop(children)`.
     var recurse: ((JinjaValue) throws -> String)?
+    /// The `loop` variable of a loop body's frame, kept as its position: `loop.index` and the like are read
+    /// from it directly, and the whole object is built only if a template uses `loop` as a value.
+    var loop: JinjaLoopState?
 
     init(parent: JinjaFrame?) { self.parent = parent }
 
@@ -59,6 +62,18 @@ final class JinjaFrame {
         var frame: JinjaFrame? = self
         while let current = frame {
             if let value = current.values[name] { return value }
+            if name == "loop", let loop = current.loop { return loop.value }
+            frame = current.parent
+        }
+        return nil
+    }
+
+    /// The nearest loop's state, unless a variable named `loop` is nearer.
+    func loopState() -> JinjaLoopState? {
+        var frame: JinjaFrame? = self
+        while let current = frame {
+            if current.values["loop"] != nil { return nil }
+            if let loop = current.loop { return loop }
             frame = current.parent
         }
         return nil
@@ -75,6 +90,41 @@ final class JinjaFrame {
 }
 
 enum JinjaSignal { case normal, breakLoop, continueLoop }
+
+/// Where a loop is: what `loop.index`, `loop.first`, `loop.previtem` … read.
+struct JinjaLoopState {
+    let index: Int
+    let items: [JinjaValue]
+
+    func attribute(_ name: String) -> JinjaValue {
+        let count = items.count
+        switch name {
+        case "index": return .int(index + 1)
+        case "index0": return .int(index)
+        case "revindex": return .int(count - index)
+        case "revindex0": return .int(count - index - 1)
+        case "first": return .bool(index == 0)
+        case "last": return .bool(index == count - 1)
+        case "length": return .int(count)
+        case "depth": return .int(1)
+        case "depth0": return .int(0)
+        case "previtem": return index > 0 ? items[index - 1] : .undefined("loop.previtem")
+        case "nextitem": return index + 1 < count ? items[index + 1] : .undefined("loop.nextitem")
+        case "cycle":
+            let position = index
+            return .callable(JinjaCallable("loop.cycle") { arguments, _ in
+                arguments.isEmpty ? .undefined("loop.cycle") : arguments[position % arguments.count]
+            })
+        default: return .undefined(name)
+        }
+    }
+
+    /// `loop` as a value of its own.
+    var value: JinjaValue {
+        .dictionary(["index", "index0", "revindex", "revindex0", "first", "last", "length", "depth", "depth0", "previtem",
+                     "nextitem", "cycle"].map { ($0, attribute($0)) })
+    }
+}
 
 final class JinjaRenderer {
     let limits: JinjaLimits
@@ -246,16 +296,7 @@ final class JinjaRenderer {
             }
             let scope = JinjaFrame(parent: frame)
             try bind(loop.targets, to: item, in: scope, line: loop.line)
-            scope.values["loop"] = .dictionary([
-                ("index", .int(index + 1)), ("index0", .int(index)), ("revindex", .int(count - index)),
-                ("revindex0", .int(count - index - 1)), ("first", .bool(index == 0)), ("last", .bool(index == count - 1)),
-                ("length", .int(count)), ("depth", .int(1)), ("depth0", .int(0)),
-                ("previtem", index > 0 ? items[index - 1] : .undefined("loop.previtem")),
-                ("nextitem", index + 1 < count ? items[index + 1] : .undefined("loop.nextitem")),
-                ("cycle", .callable(JinjaCallable("loop.cycle") { arguments, _ in
-                    arguments.isEmpty ? .undefined("loop.cycle") : arguments[index % arguments.count]
-                })),
-            ])
+            scope.loop = JinjaLoopState(index: index, items: items)
             if loop.isRecursive {
                 scope.recurse = { [unowned self] children in
                     try self.nested(line: loop.line) {
@@ -362,6 +403,16 @@ extension JinjaTemplate {
 }
 
 extension JinjaValue {
+    /// Whether any string in it (list elements, dictionary values; not keys) satisfies `test`.
+    public func anyString(_ test: (String) -> Bool) -> Bool {
+        switch self {
+        case .string(let text): return test(text)
+        case .array(let values): return values.contains { $0.anyString(test) }
+        case .dictionary(let dictionary): return dictionary.pairs.contains { $0.1.anyString(test) }
+        default: return false
+        }
+    }
+
     /// The value with `transform` applied to every string in it (list elements, dictionary values; not keys).
     public func mappingStrings(_ transform: (String) -> String) -> JinjaValue {
         switch self {

@@ -89,7 +89,7 @@ struct CostCommand: ParsableCommand {
             var labels: [String] = []
             for path in paths {
                 for (label, request) in try ChatRequests.read(path) {
-                    let tokens = try counting.count(request, tokenizer: pricing.tokenizer, allowSpecial: allowSpecial).tokens
+                    let tokens = try counting.promptTokens(request, tokenizer: pricing.tokenizer, allowSpecial: allowSpecial)
                     counts.append(Tokenizer.BudgetedCount(tokens: tokens, budget: budget, bytesWithinBudget: 0))
                     labels.append(label)
                 }

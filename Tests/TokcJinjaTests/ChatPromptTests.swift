@@ -51,6 +51,7 @@ struct ChatPromptTests {
                 }
                 let prompt = try template.encode(.dictionary(conversation), tokenizer: tokenizer)
                 #expect(prompt.ids == expected, "\(label)")
+                #expect(try template.count(.dictionary(conversation), tokenizer: tokenizer) == expected.count, "\(label) count")
                 #expect(prompt.text == ChatTemplateRenderTests.string(render["text"]), "\(label)")
                 #expect(prompt.contentTokens == Self.integer(render["content_tokens"]), "\(label) content tokens")
                 let parsed = try template.encode(.dictionary(conversation), tokenizer: tokenizer, allowSpecial: true)

@@ -678,7 +678,7 @@ func main() {
         for _ in 0..<max(1, options.baselineRepeat) {
             var tokens = 0
             chatTimes.append(seconds(clock.measure {
-                for request in requests { tokens += (try? template.encode(request, tokenizer: tokenizer).tokens) ?? 0 }
+                for request in requests { tokens += (try? template.count(request, tokenizer: tokenizer)) ?? 0 }
             }))
             contentTimes.append(seconds(clock.measure { for content in contents { tokens += tokenizer.count(content) } }))
             guard tokens > 0 else { fail("no tokens") }

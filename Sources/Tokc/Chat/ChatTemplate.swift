@@ -67,24 +67,46 @@ public struct ChatTemplate: Sendable {
     /// The prompt's text and ids.
     public func encode(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false,
                        limits: JinjaLimits = JinjaLimits()) throws(TokcError) -> ChatPrompt {
+        let (text, ids, _) = try prompt(request, tokenizer: tokenizer, allowSpecial: allowSpecial, limits: limits, idsWanted: true)
+        return ChatPrompt(text: text, ids: ids, contentTokens: tokenizer.count(Self.rawContents(request)))
+    }
+
+    /// The prompt's tokens alone: no ids kept, the contents not counted apart (what pricing and budgets need).
+    public func count(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false,
+                      limits: JinjaLimits = JinjaLimits()) throws(TokcError) -> Int {
+        try prompt(request, tokenizer: tokenizer, allowSpecial: allowSpecial, limits: limits, idsWanted: false).count
+    }
+
+    /// The rendered prompt, its ids when `idsWanted` (else none: a prompt without markers is only counted), and
+    /// how many tokens it is.
+    private func prompt(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool, limits: JinjaLimits,
+                        idsWanted: Bool) throws(TokcError) -> (text: String, ids: [TokenID], count: Int) {
         var variables = try run { try ChatTemplateInput.variables(request: request, specialTokens: [:]) }
-        let contentTokens = tokenizer.count(Self.rawContents(request))
         if allowSpecial {
             for (name, value) in specialTokenVariables { variables[name] = .string(value) }
             let text = try run { try template.render(variables, limits: limits) }
-            return ChatPrompt(text: text, ids: tokenizer.encode(text, allowedSpecial: .all), contentTokens: contentTokens)
+            if !idsWanted { return (text, [], tokenizer.count(text, allowedSpecial: .all)) }
+            let ids = tokenizer.encode(text, allowedSpecial: .all)
+            return (text, ids, ids.count)
         }
         // transformers' sanitize_control_tokens: wrap every control token in the request's strings in private-use
         // markers, render, then encode the marked ones as text and everything else with added tokens matched.
         let tokens = chatTokens(of: tokenizer)
         let mark = { (text: String) in Self.mark(text, tokens: tokens) }
-        for key in ["messages", "tools", "documents"] { variables[key] = variables[key]?.mappingStrings(mark) }
+        for key in ["messages", "tools", "documents"] {
+            // Rebuilt only where some string could change (most requests hold no control token at all).
+            if let value = variables[key], value.anyString({ text in text.utf8.contains { tokens.startsControl[Int($0)] } }) {
+                variables[key] = value.mappingStrings(mark)
+            }
+        }
         for (name, value) in specialTokenVariables { variables[name] = .string(value) }
         let rendered = try run { try template.render(variables, limits: limits) }
         let pieces = Self.split(rendered, addedTokens: tokens.added)
-        var ids = tokenizer.encode(pieces.first.flatMap { $0 } ?? "", allowedSpecial: .all)
+        let first = pieces.first.flatMap { $0 } ?? ""
+        if pieces.count == 1 && !idsWanted { return (first, [], tokenizer.count(first, allowedSpecial: .all)) }
+        var ids = tokenizer.encode(first, allowedSpecial: .all)
         let newline = tokenizer.encode("\n", allowedSpecial: .all)
-        var text = pieces.first.flatMap { $0 } ?? ""
+        var text = first
         for (index, piece) in pieces.enumerated().dropFirst() {
             guard let piece, !piece.isEmpty else { continue }
             text += piece
@@ -101,7 +123,7 @@ public struct ChatTemplate: Sendable {
             }
             ids += pieceIDs
         }
-        return ChatPrompt(text: text, ids: ids, contentTokens: contentTokens)
+        return (text, ids, ids.count)
     }
 
     private func run<Result>(_ body: () throws -> Result) throws(TokcError) -> Result {

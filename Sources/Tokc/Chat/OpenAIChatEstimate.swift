@@ -66,6 +66,14 @@ public enum ChatCounting: Sendable {
     /// The vocabularies of OpenAI's hosted chat models, counted by OpenAI's rule when no template is given.
     public static let openAIVocabularies: Set<String> = ["o200k_base", "cl100k_base"]
 
+    /// The prompt's tokens alone (pricing and budgets need no more).
+    public func promptTokens(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false) throws(TokcError) -> Int {
+        switch self {
+        case .template(let template): return try template.count(request, tokenizer: tokenizer, allowSpecial: allowSpecial)
+        case .openAIEstimate: return try OpenAIChatEstimate.count(request, tokenizer: tokenizer).tokens
+        }
+    }
+
     /// The prompt's tokens and the messages' own.
     public func count(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool = false) throws(TokcError) -> (tokens: Int, contentTokens: Int) {
         switch self {
