@@ -85,7 +85,12 @@ struct CostCommand: ParsableCommand {
         if chat {
             let counting: ChatCounting = try template.map { .template(try ChatTemplate.load(file: $0)) }
                 ?? VocabularyRegistry.standard.chatCounting(for: pricing.tokenizer.name)
-            if counting.isApproximate { chatNote = OpenAIChatEstimate.note }
+            if counting.isApproximate {
+                chatNote = OpenAIChatEstimate.note
+            } else if template == nil {
+                // The vocabulary's shipped template is its source model's format, not necessarily this model's.
+                chatNote = "rendered with the \(pricing.tokenizer.name) vocabulary's shipped template, which may not be \(pricing.model.name)'s own chat format; pass --template for the model's"
+            }
             var labels: [String] = []
             for path in paths {
                 for (label, request) in try ChatRequests.read(path) {
@@ -105,7 +110,12 @@ struct CostCommand: ParsableCommand {
         }
         let estimate = pricing.estimate(counts, budget: budget, outputTokens: outputTokens)
         if json {
-            try Output.write(Array(try JSONEncoder.protocol.encode(CostResponse(estimate))) + [UInt8(ascii: "\n")])
+            var response = CostResponse(estimate)
+            if let chatNote {
+                response.approximate = true
+                response.note = [response.note, chatNote].compactMap { $0 }.joined(separator: "; ")
+            }
+            try Output.write(Array(try JSONEncoder.protocol.encode(response)) + [UInt8(ascii: "\n")])
         } else {
             try printReport(estimate, paths: paths, chatNote: chatNote)
         }

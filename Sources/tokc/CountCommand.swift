@@ -37,12 +37,15 @@ struct CountCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "With --chat: print each rendered prompt (with --json, as \"prompt\").")
     var showPrompt = false
 
+    @Option(name: .long, help: ArgumentHelp("With --chat: the model, as the price table names it; its vocabulary (and that vocabulary's template) counts, marked approximate where it is not the model's own.", valueName: "name"))
+    var model: String?
+
     @Argument(help: ArgumentHelp("Files to count; '-' is standard input.", valueName: "file"))
     var files: [String] = []
 
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
-        if !chat && (template != nil || showPrompt) { throw ValidationError("--template and --show-prompt go with --chat") }
+        if !chat && (template != nil || showPrompt || model != nil) { throw ValidationError("--template, --show-prompt and --model go with --chat") }
         if chat && socket != nil { throw ValidationError("--chat counts here; the daemon's chat requests are not served yet") }
         if socket != nil && vocabulary.pattern != nil {
             throw ValidationError("--pattern applies to a vocabulary file loaded here, not to the daemon's named vocabularies")
@@ -80,8 +83,17 @@ struct CountCommand: AsyncParsableCommand {
     /// `--chat`: every request of every file through the template; one line (or JSON object) per request.
     private func countChat() throws {
         let registry = VocabularyRegistry.standard
-        let tokenizer = try vocabulary.load(scheme: scheme)
-        let vocabName = try vocabulary.vocab ?? registry.defaultVocabulary(for: scheme)
+        let tokenizer: Tokenizer
+        let vocabName: String
+        var pricing: ModelPricing?
+        if let model {
+            pricing = try ModelPricing(model: model, vocabulary: vocabulary.vocab, catalog: try ModelCatalog.load(pricesFile: nil))
+            tokenizer = pricing!.tokenizer
+            vocabName = tokenizer.name
+        } else {
+            tokenizer = try vocabulary.load(scheme: scheme)
+            vocabName = try vocabulary.vocab ?? registry.defaultVocabulary(for: scheme)
+        }
         let counting: ChatCounting
         let templateName: String
         if let template {
@@ -108,7 +120,15 @@ struct CountCommand: AsyncParsableCommand {
             }
         }
         let total = results.reduce(0) { $0 + $1.tokens }
-        let approximate = counting.isApproximate ? #","approximate":true,"note":\#(JSONText.quote(OpenAIChatEstimate.note))"# : ""
+        // A model's own vocabulary through its own template is exact; a stand-in vocabulary or OpenAI's rule is not.
+        // A vocabulary's shipped template is its source model's chat format; whether it is another model's of the
+        // same vocabulary is not known (Qwen 3 shares Qwen 2.5's vocabulary, not its template).
+        let templateNote = pricing != nil && template == nil && !counting.isApproximate
+            ? "rendered with the \(vocabName) vocabulary's shipped template, which may not be \(pricing!.model.name)'s own chat format; pass --template for the model's" : nil
+        let notes = [pricing?.note, counting.isApproximate ? OpenAIChatEstimate.note : nil, templateNote].compactMap { $0 }
+        let modelField = pricing.map { #","model":\#(JSONText.quote($0.model.name))"# } ?? ""
+        let approximate = modelField + (notes.isEmpty ? (pricing != nil ? #","approximate":false"# : "")
+            : #","approximate":true,"note":\#(JSONText.quote(notes.joined(separator: "; ")))"#)
         if json {
             let requests = results.map { result in
                 #"{"source":\#(JSONText.quote(result.label)),"tokens":\#(result.tokens),"content_tokens":\#(result.contentTokens),"template_tokens":\#(result.tokens - result.contentTokens)"#
@@ -122,7 +142,7 @@ struct CountCommand: AsyncParsableCommand {
                 try Output.line(String(repeating: " ", count: width - String(result.tokens).count) + "\(result.tokens) \(result.label)")
             }
             if results.count > 1 { try Output.line("\(total) total") }
-            if counting.isApproximate { try? Output.writeAll(Array("tokc: note: \(OpenAIChatEstimate.note)\n".utf8), to: 2) }
+            for note in notes { try? Output.writeAll(Array("tokc: note: \(note)\n".utf8), to: 2) }
         }
         try Output.finish()
     }
