@@ -160,10 +160,21 @@ final class RequestProcessor: Sendable {
         }
         stats.recordTokenized(bytes: 0, tokens: items.reduce(0) { $0 + $1.tokens })
         var response = ChatCountResponse(id: request.id, vocab: tokenizer.name, template: counting.isApproximate ? "openai-estimate" : tokenizer.name, requests: items)
-        if counting.isApproximate {
-            response.approximate = true
-            response.note = OpenAIChatEstimate.note
+        // As `tokc count --chat --model`: a model's figure is an estimate when its vocabulary stands in, when it is
+        // OpenAI's rule, or when the vocabulary's shipped template is not known to be the model's own format.
+        var notes: [String] = []
+        if let model = request.model {
+            if let pricing = try? ModelPricing(model: model, vocabulary: request.vocab, catalog: catalog, load: { name throws(TokcError) in try self.tokenizer(named: name) }),
+               let note = pricing.note {
+                notes.append(note)
+            }
+            if !counting.isApproximate {
+                notes.append("rendered with the \(tokenizer.name) vocabulary's shipped template, which may not be \(model)'s own chat format")
+            }
         }
+        if counting.isApproximate { notes.append(OpenAIChatEstimate.note) }
+        if request.model != nil || !notes.isEmpty { response.approximate = !notes.isEmpty }
+        if !notes.isEmpty { response.note = notes.joined(separator: "; ") }
         return response
     }
 

@@ -38,6 +38,11 @@ import TokcTestSupport
         #expect(notObjects.errorMessage == "field 'requests[0]' must be a chat request object, not a string", "\(notObjects)")
         let badContent = try await connection.ask(#"{"id":6,"op":"count_chat","vocab":"qwen2.5","requests":[{"messages":[{"role":"user","content":3}]}]}"#)
         #expect(badContent.errorCode == "invalid_request" && badContent.errorMessage?.contains("messages[0].content is a int") == true, "\(badContent)")
+        let byModel = try await connection.ask(#"{"id":8,"op":"count_chat","model":"deepinfra/Qwen/Qwen2.5-72B-Instruct","requests":[\#(Self.requests[0])]}"#)
+        #expect(byModel["vocab"] as? String == "qwen2.5" && byModel["approximate"] as? Bool == true, "\(byModel)")
+        #expect((byModel["note"] as? String)?.hasPrefix("rendered with the qwen2.5 vocabulary's shipped template") == true)
+        let openAI = try await connection.ask(#"{"id":9,"op":"count_chat","vocab":"o200k_base","requests":[\#(Self.requests[0])]}"#)
+        #expect(openAI["template"] as? String == "openai-estimate" && openAI["approximate"] as? Bool == true, "\(openAI)")
         #expect(try await connection.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
         await daemon.stop()
     }
