@@ -185,11 +185,8 @@ final class JinjaRenderer {
             switch node {
             case .text(let text):
                 output += text
-            case .output(let expression, let line):
-                let value = try evaluate(expression, in: frame)
-                if case .callable = value {} else if case .namespace = value {}
-                output += PythonText.str(value)
-                _ = line
+            case .output(let expression, _):
+                output += PythonText.str(try evaluate(expression, in: frame))
             case .conditional(let branches, let otherwise, _):
                 var taken = false
                 for (condition, body) in branches where try evaluate(condition, in: frame).isTruthy {

@@ -140,7 +140,7 @@ final class RequestProcessor: Sendable {
     }
 
     private func countChat(_ request: ParsedRequest) throws(ErrorBody) -> ChatCountResponse {
-        let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
+        let (tokenizer, pricing) = try resolve(vocab: request.vocab, model: request.model)
         let counting: ChatCounting
         do {
             counting = try chatCounting(for: tokenizer.name)
@@ -162,17 +162,8 @@ final class RequestProcessor: Sendable {
         var response = ChatCountResponse(id: request.id, vocab: tokenizer.name, template: counting.isApproximate ? "openai-estimate" : tokenizer.name, requests: items)
         // As `tokc count --chat --model`: a model's figure is an estimate when its vocabulary stands in, when it is
         // OpenAI's rule, or when the vocabulary's shipped template is not known to be the model's own format.
-        var notes: [String] = []
-        if let model = request.model {
-            if let pricing = try? ModelPricing(model: model, vocabulary: request.vocab, catalog: catalog, load: { name throws(TokcError) in try self.tokenizer(named: name) }),
-               let note = pricing.note {
-                notes.append(note)
-            }
-            if !counting.isApproximate {
-                notes.append("rendered with the \(tokenizer.name) vocabulary's shipped template, which may not be \(model)'s own chat format")
-            }
-        }
-        if counting.isApproximate { notes.append(OpenAIChatEstimate.note) }
+        let notes = [pricing?.note].compactMap { $0 }
+            + counting.notes(model: request.model, vocabulary: tokenizer.name, templateGiven: false)
         if request.model != nil || !notes.isEmpty { response.approximate = !notes.isEmpty }
         if !notes.isEmpty { response.note = notes.joined(separator: "; ") }
         return response

@@ -85,12 +85,9 @@ struct CostCommand: ParsableCommand {
         if chat {
             let counting: ChatCounting = try template.map { .template(try ChatTemplate.load(file: $0)) }
                 ?? VocabularyRegistry.standard.chatCounting(for: pricing.tokenizer.name)
-            if counting.isApproximate {
-                chatNote = OpenAIChatEstimate.note
-            } else if template == nil {
-                // The vocabulary's shipped template is its source model's format, not necessarily this model's.
-                chatNote = "rendered with the \(pricing.tokenizer.name) vocabulary's shipped template, which may not be \(pricing.model.name)'s own chat format; pass --template for the model's"
-            }
+            let notes = counting.notes(model: pricing.model.name, vocabulary: pricing.tokenizer.name, templateGiven: template != nil,
+                                       remedy: "pass --template for the model's")
+            chatNote = notes.isEmpty ? nil : notes.joined(separator: "; ")
             var labels: [String] = []
             for path in paths {
                 for (label, request) in try ChatRequests.read(path) {

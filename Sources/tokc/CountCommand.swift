@@ -121,11 +121,10 @@ struct CountCommand: AsyncParsableCommand {
         }
         let total = results.reduce(0) { $0 + $1.tokens }
         // A model's own vocabulary through its own template is exact; a stand-in vocabulary or OpenAI's rule is not.
-        // A vocabulary's shipped template is its source model's chat format; whether it is another model's of the
-        // same vocabulary is not known (Qwen 3 shares Qwen 2.5's vocabulary, not its template).
-        let templateNote = pricing != nil && template == nil && !counting.isApproximate
-            ? "rendered with the \(vocabName) vocabulary's shipped template, which may not be \(pricing!.model.name)'s own chat format; pass --template for the model's" : nil
-        let notes = [pricing?.note, counting.isApproximate ? OpenAIChatEstimate.note : nil, templateNote].compactMap { $0 }
+        // A model's own vocabulary through its own template is exact; a stand-in vocabulary, OpenAI's rule, or a
+        // shipped template not known to be the model's format is not.
+        let notes = [pricing?.note].compactMap { $0 } + counting.notes(
+            model: pricing?.model.name, vocabulary: vocabName, templateGiven: template != nil, remedy: "pass --template for the model's")
         let modelField = pricing.map { #","model":\#(JSONText.quote($0.model.name))"# } ?? ""
         let approximate = modelField + (notes.isEmpty ? (pricing != nil ? #","approximate":false"# : "")
             : #","approximate":true,"note":\#(JSONText.quote(notes.joined(separator: "; ")))"#)

@@ -41,8 +41,7 @@ public struct ChatTemplate: Sendable {
     public let specialTokenVariables: [String: String]
     /// Added tokens that are not special, for a vocabulary file that cannot say so itself (a `.tiktoken`).
     public let nonSpecialTokens: Set<String>
-    /// Whether each added token asked about so far occurs in the template's literal text, and the control
-    /// tokens of each tokenizer seen: worked out once, not per request.
+    /// Each tokenizer's control and added tokens as marking and cutting need them: worked out once, not per request.
     private let controlTokenMemo = ControlTokenMemo()
 
     public init(source: String, specialTokenVariables: [String: String] = [:], nonSpecialTokens: Set<String> = []) throws(TokcError) {
@@ -81,9 +80,9 @@ public struct ChatTemplate: Sendable {
     /// how many tokens it is.
     private func prompt(_ request: JinjaValue, tokenizer: Tokenizer, allowSpecial: Bool, limits: JinjaLimits,
                         idsWanted: Bool) throws(TokcError) -> (text: String, ids: [TokenID], count: Int) {
-        var variables = try run { try ChatTemplateInput.variables(request: request, specialTokens: [:]) }
+        // The special-token variables are the template's own; only the request's strings are marked below.
+        var variables = try run { try ChatTemplateInput.variables(request: request, specialTokens: specialTokenVariables) }
         if allowSpecial {
-            for (name, value) in specialTokenVariables { variables[name] = .string(value) }
             let text = try run { try template.render(variables, limits: limits) }
             if !idsWanted { return (text, [], tokenizer.count(text, allowedSpecial: .all)) }
             let ids = tokenizer.encode(text, allowedSpecial: .all)
@@ -99,7 +98,6 @@ public struct ChatTemplate: Sendable {
                 variables[key] = value.mappingStrings(mark)
             }
         }
-        for (name, value) in specialTokenVariables { variables[name] = .string(value) }
         let rendered = try run { try template.render(variables, limits: limits) }
         let pieces = Self.split(rendered, addedTokens: tokens.added)
         let first = pieces.first.flatMap { $0 } ?? ""
@@ -151,7 +149,7 @@ public struct ChatTemplate: Sendable {
     }
 
     func chatTokens(of tokenizer: Tokenizer) -> ChatTokens {
-        let key = tokenizer.name + "\u{0}" + String(tokenizer.specialTokens.all.count)
+        let key = tokenizer.name + "\u{0}" + String(tokenizer.specialTokens.count)
         if let known = controlTokenMemo.tokens.withLock({ $0[key] }) { return known }
         let control = controlTokens(of: tokenizer)
         var startsControl = [Bool](repeating: false, count: 256)

@@ -89,6 +89,17 @@ public enum ChatCounting: Sendable {
         if case .openAIEstimate = self { return true }
         return false
     }
+
+    /// Why a chat count is an estimate beyond its vocabulary (empty: it is not): OpenAI's rule; or, for a model
+    /// counted with a vocabulary's shipped template rather than one the caller gave, that the template is its
+    /// source model's chat format, not known to be `model`'s (Qwen 3 shares Qwen 2.5's vocabulary, not its template).
+    /// `remedy` follows the template caveat where the caller can offer one (the CLI's `--template`).
+    public func notes(model: String?, vocabulary: String, templateGiven: Bool, remedy: String? = nil) -> [String] {
+        if isApproximate { return [OpenAIChatEstimate.note] }
+        guard let model, !templateGiven else { return [] }
+        return ["rendered with the \(vocabulary) vocabulary's shipped template, which may not be \(model)'s own chat format"
+                + (remedy.map { "; \($0)" } ?? "")]
+    }
 }
 
 extension VocabularyRegistry {

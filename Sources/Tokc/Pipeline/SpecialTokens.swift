@@ -34,6 +34,8 @@ public struct SpecialTokens: Sendable {
 
     public var isEmpty: Bool { entries.isEmpty }
 
+    public var count: Int { entries.count }
+
     public var maxID: TokenID? { entries.map(\.id).max() }
 
     /// The id of special token `text`, or nil if it is not one.
