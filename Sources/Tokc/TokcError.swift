@@ -31,7 +31,8 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
     case noTokenizer(model: String, note: String?)
     /// A chat template that does not parse or cannot render (its line and the construct are in the message).
     case invalidTemplate(String)
-    /// A chat template's own refusal of a conversation (`raise_exception`), in the template's words.
+    /// A chat format's own refusal of a conversation (a template's `raise_exception`, Mistral's or harmony's
+    /// checks), in its own words.
     case templateRefused(String)
     /// A chat request that is not the shape of an OpenAI chat-completions body.
     case invalidRequest(String)
@@ -69,7 +70,7 @@ public enum TokcError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidTemplate(message):
             return "chat template: \(message)"
         case let .templateRefused(message):
-            return "the chat template refuses this conversation: \(message)"
+            return "the chat format refuses this conversation: \(message)"
         case let .invalidRequest(message):
             return "chat request: \(message)"
         }

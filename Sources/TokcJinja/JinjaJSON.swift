@@ -13,6 +13,12 @@ extension JinjaValue {
     public static func parseJSON(_ text: String, what: String = "JSON") throws -> JinjaValue {
         try parseJSON(Array(text.utf8), what: what)
     }
+
+    /// The value as Python's `json.dumps(value)` writes it (separators ", " and ": ", key order kept, floats
+    /// as `repr`); `asciiOnly: false` is `ensure_ascii=False`.
+    public func pythonJSON(asciiOnly: Bool) throws -> String {
+        try PythonText.json(self, indent: nil, asciiOnly: asciiOnly)
+    }
 }
 
 private struct JSONTextReader {

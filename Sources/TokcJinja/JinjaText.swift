@@ -95,22 +95,9 @@ enum PythonText {
         if value.isNaN { return "nan" }
         if value.isInfinite { return value < 0 ? "-inf" : "inf" }
         if value == 0 { return value.sign == .minus ? "-0.0" : "0.0" }
-        // Swift's description has the shortest round-trip digits; take them and the exponent from it.
-        var text = value.magnitude.description
-        var exponent = 0
-        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
-            exponent = Int(text[text.index(after: e)...]) ?? 0
-            text = String(text[..<e])
-        }
-        var digits = text.replacingAll(".", with: "")
-        let point = text.firstIndex(of: ".").map { text.distance(from: text.startIndex, to: $0) } ?? text.count
-        exponent += point - 1
-        // Leading zeros (0.00123) shift the exponent down.
-        while digits.count > 1 && digits.hasPrefix("0") {
-            digits.removeFirst()
-            exponent -= 1
-        }
-        while digits.count > 1 && digits.hasSuffix("0") { digits.removeLast() }
+        let decimal = ShortestDecimal(value)
+        let digits = decimal.digits
+        let exponent = decimal.exponent
         let sign = value < 0 ? "-" : ""
         if exponent >= -4 && exponent < 16 {
             if exponent < 0 { return sign + "0." + String(repeating: "0", count: -exponent - 1) + digits }
@@ -128,17 +115,18 @@ enum PythonText {
     // MARK: JSON
 
     /// `json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)`.
+    /// `asciiOnly` is json.dumps' default `ensure_ascii=True`: every non-ASCII character as `\uXXXX`.
     static func json(_ value: JinjaValue, indent: Int?, itemSeparator: String? = nil, keySeparator: String? = nil,
-                     sortKeys: Bool = false) throws -> String {
+                     sortKeys: Bool = false, asciiOnly: Bool = false) throws -> String {
         var output = ""
         let items = itemSeparator ?? (indent == nil ? ", " : ",")
         let keys = keySeparator ?? ": "
-        try json(value, indent: indent, level: 0, items: items, keys: keys, sortKeys: sortKeys, into: &output)
+        try json(value, indent: indent, level: 0, items: items, keys: keys, sortKeys: sortKeys, asciiOnly: asciiOnly, into: &output)
         return output
     }
 
     private static func json(_ value: JinjaValue, indent: Int?, level: Int, items: String, keys: String, sortKeys: Bool,
-                             into output: inout String) throws {
+                             asciiOnly: Bool, into output: inout String) throws {
         func newline(_ depth: Int) {
             guard let indent else { return }
             output += "\n" + String(repeating: " ", count: indent * depth)
@@ -149,14 +137,15 @@ enum PythonText {
         case .int(let number): output += String(number)
         case .double(let number):
             if number.isNaN { output += "NaN" } else if number.isInfinite { output += number < 0 ? "-Infinity" : "Infinity" } else { output += float(number) }
-        case .string(let string): jsonString(string, into: &output)
+        case .string(let string): jsonString(string, asciiOnly: asciiOnly, into: &output)
         case .array(let values):
             if values.isEmpty { output += "[]"; return }
             output += "["
             for (index, element) in values.enumerated() {
                 if index > 0 { output += items }
                 newline(level + 1)
-                try json(element, indent: indent, level: level + 1, items: items, keys: keys, sortKeys: sortKeys, into: &output)
+                try json(element, indent: indent, level: level + 1, items: items, keys: keys, sortKeys: sortKeys, asciiOnly: asciiOnly,
+                         into: &output)
             }
             newline(level)
             output += "]"
@@ -168,9 +157,10 @@ enum PythonText {
             for (index, (key, element)) in pairs.enumerated() {
                 if index > 0 { output += items }
                 newline(level + 1)
-                jsonString(key, into: &output)
+                jsonString(key, asciiOnly: asciiOnly, into: &output)
                 output += keys
-                try json(element, indent: indent, level: level + 1, items: items, keys: keys, sortKeys: sortKeys, into: &output)
+                try json(element, indent: indent, level: level + 1, items: items, keys: keys, sortKeys: sortKeys, asciiOnly: asciiOnly,
+                         into: &output)
             }
             newline(level)
             output += "}"
@@ -181,7 +171,7 @@ enum PythonText {
         }
     }
 
-    static func jsonString(_ string: String, into output: inout String) {
+    static func jsonString(_ string: String, asciiOnly: Bool = false, into output: inout String) {
         output += "\""
         for scalar in string.unicodeScalars {
             switch scalar {
@@ -193,7 +183,16 @@ enum PythonText {
             case "\u{08}": output += "\\b"
             case "\u{0C}": output += "\\f"
             default:
-                if scalar.value < 0x20 { output += "\\u" + hex(scalar.value, digits: 4) } else { output.unicodeScalars.append(scalar) }
+                if scalar.value < 0x20 || (asciiOnly && scalar.value > 0x7E) {
+                    if scalar.value > 0xFFFF {
+                        let offset = scalar.value - 0x10000
+                        output += "\\u" + hex(0xD800 + (offset >> 10), digits: 4) + "\\u" + hex(0xDC00 + (offset & 0x3FF), digits: 4)
+                    } else {
+                        output += "\\u" + hex(scalar.value, digits: 4)
+                    }
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
             }
         }
         output += "\""

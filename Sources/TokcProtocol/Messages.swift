@@ -156,7 +156,7 @@ public enum ErrorCode: String, Codable, Sendable, CaseIterable {
     case requestTooLarge = "request_too_large"
     /// A vocabulary or price file on the daemon's side is damaged.
     case serverData = "server_data"
-    /// A chat template refuses the conversation (its own `raise_exception`); the message is the template's.
+    /// The chat format refuses the conversation (a template's `raise_exception`, Mistral's or harmony's checks); the message is its own.
     case templateRefused = "template_refused"
     /// A chat template that does not parse, or uses a construct tokc does not support (the message names it).
     case invalidTemplate = "invalid_template"

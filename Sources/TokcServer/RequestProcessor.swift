@@ -159,7 +159,7 @@ final class RequestProcessor: Sendable {
             }
         }
         stats.recordTokenized(bytes: 0, tokens: items.reduce(0) { $0 + $1.tokens })
-        var response = ChatCountResponse(id: request.id, vocab: tokenizer.name, template: counting.isApproximate ? "openai-estimate" : tokenizer.name, requests: items)
+        var response = ChatCountResponse(id: request.id, vocab: tokenizer.name, template: counting.isApproximate ? "openai-estimate" : counting.encodingName ?? tokenizer.name, requests: items)
         // As `tokc count --chat --model`: a model's figure is an estimate when its vocabulary stands in, when it is
         // OpenAI's rule, or when the vocabulary's shipped template is not known to be the model's own format.
         let notes = [pricing?.note].compactMap { $0 }

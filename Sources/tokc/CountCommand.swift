@@ -94,33 +94,26 @@ struct CountCommand: AsyncParsableCommand {
             tokenizer = try vocabulary.load(scheme: scheme)
             vocabName = try vocabulary.vocab ?? registry.defaultVocabulary(for: scheme)
         }
-        let counting: ChatCounting
-        let templateName: String
-        if let template {
-            counting = .template(try ChatTemplate.load(file: template))
-            templateName = template
-        } else {
-            counting = try registry.chatCounting(for: vocabName)
-            templateName = counting.isApproximate ? "openai-estimate" : vocabName
-        }
+        let counting: ChatCounting = try template.map { .template(try ChatTemplate.load(file: $0)) }
+            ?? registry.chatCounting(for: vocabName)
+        // What rendered the prompt: the template file, Mistral's or harmony's encoding, the vocabulary's own
+        // template, or OpenAI's estimate.
+        let templateName = template ?? (counting.isApproximate ? "openai-estimate" : counting.encodingName ?? vocabName)
         if showPrompt, case .openAIEstimate = counting {
             throw TokcError.invalidTemplate("OpenAI's estimate renders no prompt (--show-prompt needs a template)")
         }
         var results: [(label: String, tokens: Int, contentTokens: Int, text: String?)] = []
         for path in files.isEmpty ? ["-"] : files {
             for (label, request) in try ChatRequests.read(path) {
-                switch counting {
-                case .template(let chatTemplate):
-                    let prompt = try chatTemplate.encode(request, tokenizer: tokenizer, allowSpecial: vocabulary.allowSpecial)
+                if let prompt = try counting.encode(request, tokenizer: tokenizer, allowSpecial: vocabulary.allowSpecial) {
                     results.append((label, prompt.tokens, prompt.contentTokens, prompt.text))
-                case .openAIEstimate:
-                    let (tokens, contentTokens) = try OpenAIChatEstimate.count(request, tokenizer: tokenizer)
+                } else {
+                    let (tokens, contentTokens) = try counting.count(request, tokenizer: tokenizer)
                     results.append((label, tokens, contentTokens, nil))
                 }
             }
         }
         let total = results.reduce(0) { $0 + $1.tokens }
-        // A model's own vocabulary through its own template is exact; a stand-in vocabulary or OpenAI's rule is not.
         // A model's own vocabulary through its own template is exact; a stand-in vocabulary, OpenAI's rule, or a
         // shipped template not known to be the model's format is not.
         let notes = [pricing?.note].compactMap { $0 } + counting.notes(

@@ -84,6 +84,41 @@ struct ChatPromptTests {
         }
     }
 
+    /// Mistral's request encoding (mistral-common 1.13.1) and gpt-oss's harmony (openai-harmony 0.0.8): text, ids
+    /// and content tokens of every conversation, and each refusal with mistral-common's own message; with the
+    /// reference's own file opened by path and with the shipped vocabulary the encoding goes with.
+    @Test(arguments: [("mistral-v3", "/mistral-v3.tokenizer.model.v3", "mistral-v3"),
+                      ("mistral-v7", "/mistral-v7.tokenizer.model.v7", "mistral-v7"),
+                      ("mistral-v3-tekken", "/tekken_240718.json", "tekken"),
+                      ("gpt-oss-harmony", nil, "o200k_harmony")])
+    func requestEncodingsAsTheirLibrariesEncode(render: String, file: String?, shipped: String) throws {
+        let conversations = try ChatTemplateRenderTests.jsonLines(Self.chat + "/conversations-public.jsonl")
+        let renders = try ChatTemplateRenderTests.jsonLines(Self.chat + "/renders/\(render).jsonl")
+        #expect(renders.count == 41)
+        var cases = [(try Tokenizer.named(shipped), try VocabularyRegistry.standard.chatCounting(for: shipped))]
+        if let file {
+            let path = Self.vocabularies + file
+            cases.append((try VocabularyRegistry.standard.load(path), try VocabularyRegistry.standard.chatCounting(for: path)))
+        }
+        for (tokenizer, counting) in cases {
+            #expect(counting.encodingName == (render == "gpt-oss-harmony" ? "harmony" : String(render.prefix(10))))
+            for (conversation, reference) in zip(conversations, renders) {
+                let label = "\(render) \(tokenizer.name) \(ChatTemplateRenderTests.string(conversation["id"]) ?? "?")"
+                if let message = ChatTemplateRenderTests.string(reference["error"]) {
+                    #expect(throws: TokcError.templateRefused(message), "\(label)") {
+                        try counting.encode(.dictionary(conversation), tokenizer: tokenizer)
+                    }
+                    continue
+                }
+                let prompt = try #require(try counting.encode(.dictionary(conversation), tokenizer: tokenizer))
+                #expect(prompt.ids == Self.ids(reference["ids"]), "\(label)")
+                #expect(prompt.text == ChatTemplateRenderTests.string(reference["text"]), "\(label)")
+                #expect(prompt.contentTokens == Self.integer(reference["content_tokens"]), "\(label) content tokens")
+                #expect(try counting.promptTokens(.dictionary(conversation), tokenizer: tokenizer) == prompt.tokens, "\(label) count")
+            }
+        }
+    }
+
     /// OpenAI's hosted models: the cookbook's published estimate, as the references computed it with tiktoken.
     @Test func openAIEstimateAsTheCookbookComputesIt() throws {
         let tokenizer = try Tokenizer.named("o200k_base")

@@ -29,7 +29,7 @@ import TokcTestSupport
         }
         let refused = try await connection.ask(#"{"id":2,"op":"count_chat","vocab":"qwen3.5","requests":[{"messages":[{"role":"user","content":"a"}]},{"messages":[{"role":"system","content":"Rules."}]}]}"#)
         #expect(refused.errorCode == "template_refused", "\(refused)")
-        #expect(refused.errorMessage == "requests[1]: the chat template refuses this conversation: No user query found in messages.")
+        #expect(refused.errorMessage == "requests[1]: the chat format refuses this conversation: No user query found in messages.")
         let none = try await connection.ask(#"{"id":3,"op":"count_chat","vocab":"llama3","requests":[{"messages":[]}]}"#)
         #expect(none.errorCode == "invalid_template" && none.errorMessage?.contains("'llama3' has no chat template") == true, "\(none)")
         let empty = try await connection.ask(#"{"id":4,"op":"count_chat","requests":[]}"#)

@@ -41,6 +41,27 @@ import TokcTestSupport
         #expect(prompt.ids.filter { $0 == 151644 }.count == prompt.text.components(separatedBy: "<|im_start|>").count - 2)
     }
 
+    /// Mistral's and harmony's encodings through the CLI: the library's figures, the encoding named as the
+    /// template, and mistral-common's refusal of an OpenAI-style call id (Mistral wants 9 characters) as the error.
+    @Test func mistralAndHarmonyEncodeRequestsAsTheLibraryDoes() throws {
+        let file = try CLITests.temporaryFile(Array(Self.request.utf8), name: "request.json")
+        let mistralRequest = Self.request.replacingOccurrences(of: "call_1", with: "abcDEF123")
+        let mistralFile = try CLITests.temporaryFile(Array(mistralRequest.utf8), name: "mistral.json")
+        for (vocabulary, name, path) in [("mistral-v7", "mistral-v7", mistralFile), ("tekken", "mistral-v3", mistralFile),
+                                         ("o200k_harmony", "harmony", file)] {
+            let counting = try VocabularyRegistry.standard.chatCounting(for: vocabulary)
+            let prompt = try #require(try counting.encode(try JinjaValue.parseJSON(vocabulary == "o200k_harmony" ? Self.request : mistralRequest),
+                                                          tokenizer: try Tokenizer.named(vocabulary)))
+            #expect(prompt.templateTokens > 50, "\(vocabulary)")
+            let run = try CLITests.tokc(["count", "--chat", "--vocab", vocabulary, "--json", path])
+            #expect(run.status == 0, "\(run.stderr)")
+            #expect(run.text == #"{"vocab":"\#(vocabulary)","template":"\#(name)","requests":[{"source":\#(JSONStrings.quote(path)),"tokens":\#(prompt.tokens),"content_tokens":\#(prompt.contentTokens),"template_tokens":\#(prompt.templateTokens)}],"total":\#(prompt.tokens)}"# + "\n")
+        }
+        let refused = try CLITests.tokc(["count", "--chat", "--vocab", "mistral-v3", file])
+        #expect(refused.status == 2)
+        #expect(refused.stderr == "tokc: error: the chat format refuses this conversation: Tool call id was call_1 but must be a-z, A-Z, 0-9, with a length of 9.\n")
+    }
+
     @Test func jsonLinesCountEachRequestAndTheTotal() throws {
         let one = #"{"messages":[{"role":"user","content":"Hello"}]}"#
         let two = #"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}],"add_generation_prompt":false}"#
@@ -56,7 +77,7 @@ import TokcTestSupport
         let systemOnly = try CLITests.temporaryFile(Array(#"{"messages":[{"role":"system","content":"Rules."}]}"#.utf8), name: "s.json")
         let refused = try CLITests.tokc(["count", "--chat", "--vocab", "qwen3.5", systemOnly])
         #expect(refused.status == 2)
-        #expect(refused.stderr == "tokc: error: the chat template refuses this conversation: No user query found in messages.\n")
+        #expect(refused.stderr == "tokc: error: the chat format refuses this conversation: No user query found in messages.\n")
         let none = try CLITests.tokc(["count", "--chat", "--vocab", "llama3", systemOnly])
         #expect(none.status == 2)
         #expect(none.stderr.contains("vocabulary 'llama3' has no chat template of its own; pass --template FILE"))
