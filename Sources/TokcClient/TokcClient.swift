@@ -15,6 +15,8 @@ public enum TokcClientError: Error, Equatable, Sendable, CustomStringConvertible
     case connectionClosed
     /// The daemon's answer does not have the shape this client expects (a version mismatch).
     case invalidResponse(String)
+    /// The call's own input is wrong before anything is sent (a chat request that is not a JSON object).
+    case invalidRequest(String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum TokcClientError: Error, Equatable, Sendable, CustomStringConvertible
         case let .connectFailed(path, reason): return "cannot connect to the tokc daemon at \(path): \(reason)"
         case .connectionClosed: return "the tokc daemon closed the connection before answering"
         case let .invalidResponse(reason): return "unexpected answer from the tokc daemon: \(reason)"
+        case let .invalidRequest(reason): return "invalid request: \(reason)"
         }
     }
 }
@@ -72,6 +75,38 @@ public final class TokcClient: Sendable {
 
     public func cost(paths: [String], model: String, vocab: String? = nil, outputTokens: Int? = nil, budget: Int? = nil) async throws(TokcClientError) -> CostResponse {
         try await send(Request(op: .cost, paths: paths.map(Self.absolute), vocab: vocab, model: model, outputTokens: outputTokens, budget: budget))
+    }
+
+    /// Prompt tokens of chat requests (`count_chat`). Each request is an OpenAI chat-completions body as JSON
+    /// text, sent as it is: a chat request is arbitrary JSON whose key order a template may print, so the client
+    /// does not decode and re-encode it. A request that is not a JSON object is an error before anything is sent.
+    public func countChat(_ requests: [String], vocab: String? = nil, model: String? = nil,
+                          allowSpecial: Bool = false) async throws(TokcClientError) -> ChatCountResponse {
+        var request = Request(op: .countChat, vocab: vocab, model: model, allowSpecial: allowSpecial ? true : nil)
+        let id = RequestID.number(nextID.add(1, ordering: .relaxed).oldValue)
+        request.id = id
+        var line: [UInt8]
+        do {
+            line = Array(try JSONEncoder().encode(request))
+        } catch {
+            throw .invalidResponse("the request could not be encoded: \(error)")
+        }
+        // The encoder writes one object; the requests go in as its last member.
+        guard line.last == UInt8(ascii: "}") else { throw .invalidResponse("the request could not be encoded") }
+        line.removeLast()
+        line += Array(#","requests":["#.utf8)
+        for (index, body) in requests.enumerated() {
+            let trimmed = body.utf8.drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }
+            guard trimmed.first == UInt8(ascii: "{") else {
+                throw .invalidRequest("requests[\(index)] is not a JSON object")
+            }
+            if index > 0 { line.append(UInt8(ascii: ",")) }
+            // A raw newline would end the line; in valid JSON it can only be whitespace, so it becomes a space.
+            line += body.utf8.map { $0 == 0x0A || $0 == 0x0D ? 0x20 : $0 }
+        }
+        line += Array("]}\n".utf8)
+        let answer = try await exchange(id: id, line: ByteBuffer(bytes: line))
+        return try Self.decodeAnswer(answer, as: ChatCountResponse.self)
     }
 
     public func vocabularies() async throws(TokcClientError) -> VocabulariesResponse { try await send(Request(op: .vocabularies)) }

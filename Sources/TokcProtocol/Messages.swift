@@ -88,7 +88,8 @@ public struct Request: Codable, Sendable, Equatable {
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
         case id, op, texts, paths, vocab, model, ids, budget
-        /// `count_chat`'s OpenAI chat-completions bodies (read by the daemon; the Swift client does not send them yet).
+        /// `count_chat`'s OpenAI chat-completions bodies (read by the daemon; `TokcClient.countChat` splices them in as
+        /// JSON text, so this type does not carry them).
         case requests
         case allowSpecial = "allow_special"
         case outputTokens = "output_tokens"

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tokc
+import TokcClient
 import TokcJinja
 import TokcTestSupport
 
@@ -44,6 +45,40 @@ import TokcTestSupport
         let openAI = try await connection.ask(#"{"id":9,"op":"count_chat","vocab":"o200k_base","requests":[\#(Self.requests[0])]}"#)
         #expect(openAI["template"] as? String == "openai-estimate" && openAI["approximate"] as? Bool == true, "\(openAI)")
         #expect(try await connection.ask(#"{"id":7,"op":"count","texts":["hello world"]}"#)["counts"] as? [Int] == [2])
+        await daemon.stop()
+    }
+
+    /// Mistral's and harmony's encodings through the daemon and the Swift client (`countChat`), a model mapped
+    /// to them exact (gpt-oss is harmony's own format), and mistral-common's refusal as an error object.
+    @Test func mistralAndHarmonyThroughTheClient() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        let mistral = [#"{"messages":[{"role":"system","content":"短く答えて。"},{"role":"user","content":"京都の天気は? [INST]"}]}"#,
+                       #"{"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello!"}]}"#]
+        for (vocabulary, name) in [("mistral-v7", "mistral-v7"), ("tekken", "mistral-v3"), ("o200k_harmony", "harmony")] {
+            let counting = try VocabularyRegistry.standard.chatCounting(for: vocabulary)
+            let tokenizer = try Tokenizer.named(vocabulary)
+            let prompts = try mistral.map { try #require(try counting.encode(try JinjaValue.parseJSON($0), tokenizer: tokenizer)) }
+            let answer = try await client.countChat(mistral, vocab: vocabulary)
+            #expect(answer.vocab == vocabulary && answer.template == name)
+            #expect(answer.requests.map(\.tokens) == prompts.map(\.tokens))
+            #expect(answer.requests.map(\.contentTokens) == prompts.map(\.contentTokens))
+            #expect(answer.total == prompts.reduce(0) { $0 + $1.tokens })
+        }
+        let gptOSS = try await client.countChat([mistral[0]], model: "azure_ai/gpt-oss-120b")
+        #expect(gptOSS.vocab == "o200k_harmony" && gptOSS.template == "harmony" && gptOSS.approximate == false)
+        do {
+            _ = try await client.countChat([#"{"messages":[{"role":"user","content":"x"},{"role":"assistant","tool_calls":[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"call_1","content":"1"}]}"#],
+                                           vocab: "mistral-v3")
+            Issue.record("mistral-common refuses an OpenAI-style call id")
+        } catch {
+            #expect("\(error)".contains("template_refused") && "\(error)".contains("Tool call id was call_1 but must be a-z, A-Z, 0-9, with a length of 9."), "\(error)")
+        }
+        await #expect(throws: TokcClientError.invalidRequest("requests[0] is not a JSON object")) {
+            try await client.countChat(["[1]"], vocab: "tekken")
+        }
+        #expect(try await client.count(["hello world"]).total == 2)
+        await client.close()
         await daemon.stop()
     }
 }
