@@ -1,7 +1,9 @@
 /// The filters, tests and Python methods chat templates use, with Python's and Jinja's behaviour.
 extension JinjaRenderer {
     static func isPythonSpace(_ scalar: Unicode.Scalar) -> Bool {
-        (0x1C...0x1F).contains(scalar.value) || scalar.properties.isWhitespace
+        // ASCII without the Unicode property tables: tab to carriage return, the four separators 0x1C-0x1F, space.
+        if scalar.value < 0x80 { return (0x09...0x0D).contains(scalar.value) || (0x1C...0x20).contains(scalar.value) }
+        return scalar.properties.isWhitespace
     }
 
     static func strip(_ string: String, _ characters: JinjaValue?, leading: Bool, trailing: Bool) -> String {
@@ -30,14 +32,14 @@ extension JinjaRenderer {
 
     /// Python's `str.split(sep=None, maxsplit=-1)`.
     static func split(_ string: String, separator: JinjaValue?, limit: Int) throws -> [JinjaValue] {
-        let scalars = Array(string.unicodeScalars)
         var parts: [JinjaValue] = []
-        func piece(_ range: Range<Int>) -> JinjaValue {
-            var view = String.UnicodeScalarView()
-            view.append(contentsOf: scalars[range])
-            return .string(String(view))
-        }
         guard case .string(let separatorText)? = separator else {
+            let scalars = Array(string.unicodeScalars)
+            func piece(_ range: Range<Int>) -> JinjaValue {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars[range])
+                return .string(String(view))
+            }
             var index = 0
             while index < scalars.count {
                 while index < scalars.count && isPythonSpace(scalars[index]) { index += 1 }
@@ -54,20 +56,16 @@ extension JinjaRenderer {
             }
             return parts
         }
-        let needle = Array(separatorText.unicodeScalars)
+        // A separator: on the UTF-8 bytes (a whole needle's match begins and ends on character boundaries).
+        let needle = Array(separatorText.utf8)
         guard !needle.isEmpty else { throw JinjaError.runtime("empty separator", line: 0) }
+        let bytes = Array(string.utf8)
         var start = 0
-        var index = 0
-        while index + needle.count <= scalars.count {
-            if (limit < 0 || parts.count < limit) && scalars[index..<(index + needle.count)].elementsEqual(needle) {
-                parts.append(piece(start..<index))
-                index += needle.count
-                start = index
-            } else {
-                index += 1
-            }
+        while limit < 0 || parts.count < limit, let found = PythonText.byteRange(of: needle, in: bytes, from: start) {
+            parts.append(.string(String(decoding: bytes[start..<found.lowerBound], as: UTF8.self)))
+            start = found.upperBound
         }
-        parts.append(piece(start..<scalars.count))
+        parts.append(.string(String(decoding: bytes[start...], as: UTF8.self)))
         return parts
     }
 
@@ -185,6 +183,16 @@ extension JinjaRenderer {
             previousIsLetter = scalar.properties.isAlphabetic
         }
         return result
+    }
+
+    /// Whether `name` can be one of `dictionaryMethod`'s (by its first letter: i k v g u p s c), so that a key read
+    /// such as `message.role` is neither hashed nor compared with each method name.
+    static func mayBeDictionaryMethod(_ name: String) -> Bool {
+        switch name.utf8.first {
+        case UInt8(ascii: "i"), UInt8(ascii: "k"), UInt8(ascii: "v"), UInt8(ascii: "g"), UInt8(ascii: "u"), UInt8(ascii: "p"),
+             UInt8(ascii: "s"), UInt8(ascii: "c"): return true
+        default: return false
+        }
     }
 
     func dictionaryMethod(_ name: String, _ dictionary: JinjaDictionary) -> JinjaValue? {
@@ -389,7 +397,7 @@ extension JinjaRenderer {
             return best
         case "sum":
             var total: JinjaValue = .int(0)
-            for element in try iterate(value, line: line) { total = try binary("+", total, element, line: line) }
+            for element in try iterate(value, line: line) { total = try binary(.plus, total, element, line: line) }
             return total
         case "wordcount":
             return .int(try Self.split(PythonText.str(value), separator: nil, limit: -1).count)

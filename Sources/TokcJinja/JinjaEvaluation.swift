@@ -24,7 +24,9 @@ extension JinjaRenderer {
             }
             return .dictionary(dictionary)
         case .attribute(let base, let name, let line):
-            if case .name("loop", _) = base, let loop = frame.loopState() { return loop.attribute(name) }
+            if case .name(let baseName, _) = base, baseName.utf8.count == 4, baseName == "loop", let loop = frame.loopState() {
+                return loop.attribute(name)
+            }
             return try attribute(name, of: try evaluate(base, in: frame), line: line)
         case .item(let base, let key, let line):
             return try item(try evaluate(key, in: frame), of: try evaluate(base, in: frame), line: line)
@@ -34,7 +36,7 @@ extension JinjaRenderer {
         case .call(let callee, let argumentExpressions, let keywordExpressions, let line):
             let arguments = try argumentExpressions.map { try evaluate($0, in: frame) }
             let keywords = try keywordExpressions.map { ($0.0, try evaluate($0.1, in: frame)) }
-            if case .name("loop", _) = callee, let recurse = frame.recursion() {
+            if case .name(let calleeName, _) = callee, calleeName.utf8.count == 4, calleeName == "loop", let recurse = frame.recursion() {
                 return .string(try recurse(arguments.first ?? .undefined("loop")))
             }
             let function = try evaluate(callee, in: frame)
@@ -94,7 +96,8 @@ extension JinjaRenderer {
         case .undefined(let base):
             throw JinjaError.runtime("'\(base)' is undefined", line: line)
         case .dictionary(let dictionary):
-            if let method = dictionaryMethod(name, dictionary) { return method }
+            // A dict's own methods come first, as Python's getattr finds them before Jinja falls back to the key.
+            if Self.mayBeDictionaryMethod(name), let method = dictionaryMethod(name, dictionary) { return method }
             return dictionary[name] ?? .undefined(name)
         case .string(let string):
             return stringMethod(name, string) ?? .undefined(name)
@@ -201,13 +204,22 @@ extension JinjaRenderer {
     }
 
     /// Python's `==`: numbers by value across int, float and bool; lists and dicts element by element.
+    /// Equal UTF-8: lengths first, then the bytes in one comparison.
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        let compared = a.utf8.withContiguousStorageIfAvailable { left in
+            b.utf8.withContiguousStorageIfAvailable { right in left.elementsEqual(right) }
+        }
+        return (compared ?? nil) ?? a.utf8.elementsEqual(b.utf8)
+    }
+
     static func equal(_ left: JinjaValue, _ right: JinjaValue) -> Bool {
         switch (left, right) {
         case (.none, .none): return true
         case (.undefined, .undefined): return true
         // By code point, as Python compares (Swift's == would equate canonically equivalent strings); equal
         // UTF-8 bytes are equal code points.
-        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.string(let a), .string(let b)): return sameBytes(a, b)
         case (.array(let a), .array(let b)): return a.count == b.count && zip(a, b).allSatisfy { equal($0, $1) }
         case (.dictionary(let a), .dictionary(let b)):
             return a.count == b.count && a.pairs.allSatisfy { key, value in b[key].map { equal(value, $0) } ?? false }
@@ -232,17 +244,17 @@ extension JinjaRenderer {
         }
     }
 
-    func binary(_ symbol: String, _ left: JinjaValue, _ right: JinjaValue, line: Int) throws -> JinjaValue {
+    func binary(_ symbol: JinjaOperator, _ left: JinjaValue, _ right: JinjaValue, line: Int) throws -> JinjaValue {
         switch symbol {
-        case "==": return .bool(Self.equal(left, right))
-        case "!=": return .bool(!Self.equal(left, right))
-        case "<": return .bool(try Self.less(left, right, line: line))
-        case ">": return .bool(try Self.less(right, left, line: line))
-        case "<=": return .bool(!(try Self.less(right, left, line: line)))
-        case ">=": return .bool(!(try Self.less(left, right, line: line)))
-        case "in": return .bool(try contains(right, left, line: line))
-        case "not in": return .bool(!(try contains(right, left, line: line)))
-        case "~":
+        case .equal: return .bool(Self.equal(left, right))
+        case .notEqual: return .bool(!Self.equal(left, right))
+        case .less: return .bool(try Self.less(left, right, line: line))
+        case .greater: return .bool(try Self.less(right, left, line: line))
+        case .lessOrEqual: return .bool(!(try Self.less(right, left, line: line)))
+        case .greaterOrEqual: return .bool(!(try Self.less(left, right, line: line)))
+        case .isIn: return .bool(try contains(right, left, line: line))
+        case .notIn: return .bool(!(try contains(right, left, line: line)))
+        case .concatenate:
             let joined = PythonText.str(left) + PythonText.str(right)
             guard joined.utf8.count <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
             return .string(joined)
@@ -251,12 +263,12 @@ extension JinjaRenderer {
         if case .undefined(let name) = left { throw JinjaError.runtime("'\(name)' is undefined", line: line) }
         if case .undefined(let name) = right { throw JinjaError.runtime("'\(name)' is undefined", line: line) }
         switch (symbol, left, right) {
-        case ("+", .string(let a), .string(let b)):
+        case (.plus, .string(let a), .string(let b)):
             guard a.utf8.count + b.utf8.count <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
             return .string(a + b)
-        case ("+", .array(let a), .array(let b)): return .array(a + b)
-        case ("*", .string(let text), _) where Self.integer(right) != nil,
-             ("*", _, .string(let text)) where Self.integer(left) != nil:
+        case (.plus, .array(let a), .array(let b)): return .array(a + b)
+        case (.times, .string(let text), _) where Self.integer(right) != nil,
+             (.times, _, .string(let text)) where Self.integer(left) != nil:
             let times = max(0, Self.integer(right) ?? Self.integer(left) ?? 0)
             let (size, overflow) = text.utf8.count.multipliedReportingOverflow(by: times)
             guard !overflow, size <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
@@ -265,21 +277,21 @@ extension JinjaRenderer {
         }
         if let a = Self.integer(left), let b = Self.integer(right) {
             switch symbol {
-            case "+": return .int(a &+ b)
-            case "-": return .int(a &- b)
-            case "*": return .int(a &* b)
-            case "/":
+            case .plus: return .int(a &+ b)
+            case .minus: return .int(a &- b)
+            case .times: return .int(a &* b)
+            case .divide:
                 guard b != 0 else { throw JinjaError.runtime("division by zero", line: line) }
                 return .double(Double(a) / Double(b))
-            case "//":
+            case .floorDivide:
                 guard b != 0 else { throw JinjaError.runtime("integer division or modulo by zero", line: line) }
                 let quotient = a / b
                 return .int((a % b != 0 && (a < 0) != (b < 0)) ? quotient - 1 : quotient)
-            case "%":
+            case .modulo:
                 guard b != 0 else { throw JinjaError.runtime("integer division or modulo by zero", line: line) }
                 let remainder = a % b
                 return .int(remainder != 0 && (remainder < 0) != (b < 0) ? remainder + b : remainder)
-            case "**":
+            case .power:
                 guard b >= 0 else { return .double(pow(Double(a), Double(b))) }
                 var result = 1
                 for _ in 0..<min(b, 64) { result = result &* a }
@@ -289,27 +301,27 @@ extension JinjaRenderer {
         }
         if let a = Self.number(left), let b = Self.number(right) {
             switch symbol {
-            case "+": return .double(a + b)
-            case "-": return .double(a - b)
-            case "*": return .double(a * b)
-            case "/":
+            case .plus: return .double(a + b)
+            case .minus: return .double(a - b)
+            case .times: return .double(a * b)
+            case .divide:
                 guard b != 0 else { throw JinjaError.runtime("float division by zero", line: line) }
                 return .double(a / b)
-            case "//":
+            case .floorDivide:
                 guard b != 0 else { throw JinjaError.runtime("float floor division by zero", line: line) }
                 return .double((a / b).rounded(.down))
-            case "%":
+            case .modulo:
                 guard b != 0 else { throw JinjaError.runtime("float modulo", line: line) }
                 let remainder = a.truncatingRemainder(dividingBy: b)
                 return .double(remainder != 0 && (remainder < 0) != (b < 0) ? remainder + b : remainder)
-            case "**": return .double(pow(a, b))
+            case .power: return .double(pow(a, b))
             default: break
             }
         }
-        if symbol == "%", case .string = left {
+        if symbol == .modulo, case .string = left {
             throw JinjaError.unsupported("printf-style '%' formatting of strings", line: line)
         }
-        throw JinjaError.runtime("unsupported operand type(s) for \(symbol): '\(left.typeName)' and '\(right.typeName)'", line: line)
+        throw JinjaError.runtime("unsupported operand type(s) for \(symbol.rawValue): '\(left.typeName)' and '\(right.typeName)'", line: line)
     }
 
     func contains(_ container: JinjaValue, _ element: JinjaValue, line: Int) throws -> Bool {

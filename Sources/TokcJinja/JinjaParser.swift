@@ -34,6 +34,27 @@ final class JinjaLoop {
     }
 }
 
+/// A binary operator, decided once at parse time (a string compared per evaluation cost more than the
+/// operation on short strings).
+enum JinjaOperator: String {
+    case equal = "=="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case isIn = "in"
+    case notIn = "not in"
+    case concatenate = "~"
+    case plus = "+"
+    case minus = "-"
+    case times = "*"
+    case divide = "/"
+    case floorDivide = "//"
+    case modulo = "%"
+    case power = "**"
+}
+
 indirect enum JinjaExpression {
     case literal(JinjaValue)
     case name(String, line: Int)
@@ -46,7 +67,7 @@ indirect enum JinjaExpression {
     case filter(JinjaExpression, String, [JinjaExpression], [(String, JinjaExpression)], line: Int)
     case test(JinjaExpression, String, [JinjaExpression], negated: Bool, line: Int)
     case unary(String, JinjaExpression, line: Int)
-    case binary(String, JinjaExpression, JinjaExpression, line: Int)
+    case binary(JinjaOperator, JinjaExpression, JinjaExpression, line: Int)
     case and(JinjaExpression, JinjaExpression)
     case or(JinjaExpression, JinjaExpression)
     case not(JinjaExpression)
@@ -309,18 +330,25 @@ struct Cursor {
         return try comparison()
     }
 
+    private static func binaryOperator(_ token: JinjaToken) throws -> JinjaOperator {
+        guard let known = JinjaOperator(rawValue: token.text) else {
+            throw JinjaError.syntax("unexpected '\(token.text)'", line: token.line)
+        }
+        return known
+    }
+
     private mutating func comparison() throws -> JinjaExpression {
         var left = try additive()
         while true {
             let line = currentLine
             if let current, current.kind == .symbol, ["==", "!=", "<", ">", "<=", ">="].contains(current.text) {
                 index += 1
-                left = .binary(current.text, left, try additive(), line: line)
+                left = .binary(try Self.binaryOperator(current), left, try additive(), line: line)
             } else if skipName("in") {
-                left = .binary("in", left, try additive(), line: line)
+                left = .binary(.isIn, left, try additive(), line: line)
             } else if isName("not"), index + 1 < tokens.count, tokens[index + 1].kind == .name, tokens[index + 1].text == "in" {
                 index += 2
-                left = .binary("not in", left, try additive(), line: line)
+                left = .binary(.notIn, left, try additive(), line: line)
             } else {
                 return left
             }
@@ -331,7 +359,7 @@ struct Cursor {
         var left = try concatenation()
         while let current, current.kind == .symbol, current.text == "+" || current.text == "-" {
             index += 1
-            left = .binary(current.text, left, try concatenation(), line: current.line)
+            left = .binary(try Self.binaryOperator(current), left, try concatenation(), line: current.line)
         }
         return left
     }
@@ -340,7 +368,7 @@ struct Cursor {
         var left = try multiplicative()
         while let current, current.kind == .symbol, current.text == "~" {
             index += 1
-            left = .binary("~", left, try multiplicative(), line: current.line)
+            left = .binary(.concatenate, left, try multiplicative(), line: current.line)
         }
         return left
     }
@@ -349,7 +377,7 @@ struct Cursor {
         var left = try power()
         while let current, current.kind == .symbol, ["*", "/", "//", "%"].contains(current.text) {
             index += 1
-            left = .binary(current.text, left, try power(), line: current.line)
+            left = .binary(try Self.binaryOperator(current), left, try power(), line: current.line)
         }
         return left
     }
@@ -358,7 +386,7 @@ struct Cursor {
         var left = try unary()
         while let current, current.kind == .symbol, current.text == "**" {
             index += 1
-            left = .binary("**", left, try unary(), line: current.line)
+            left = .binary(.power, left, try unary(), line: current.line)
         }
         return left
     }

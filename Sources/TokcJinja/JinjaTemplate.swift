@@ -35,7 +35,7 @@ public struct JinjaTemplate: Sendable {
     public func render(_ variables: [String: JinjaValue], limits: JinjaLimits = JinjaLimits()) throws -> String {
         let renderer = JinjaRenderer(limits: limits)
         let root = JinjaFrame(parent: nil)
-        for (name, value) in JinjaRenderer.globals { root.values[name] = value }
+        root.values = JinjaRenderer.globalValues  // shared storage until a variable is added (copy on write)
         for (name, value) in variables { root.values[name] = value }
         var output = ""
         _ = try renderer.render(nodes, in: root, into: &output)
@@ -48,7 +48,7 @@ extension JinjaNode: @unchecked Sendable {}
 /// The variables of one scope. A loop body and a macro call get their own; `if` does not (Jinja's scoping:
 /// a `set` inside a loop is gone after it, which is why templates carry state in a namespace).
 final class JinjaFrame {
-    var values: [String: JinjaValue] = [:]
+    var values = JinjaDictionary()
     let parent: JinjaFrame?
     /// The enclosing recursive loop's body, called as `loop(children)`.
     var recurse: ((JinjaValue) throws -> String)?
@@ -62,7 +62,7 @@ final class JinjaFrame {
         var frame: JinjaFrame? = self
         while let current = frame {
             if let value = current.values[name] { return value }
-            if name == "loop", let loop = current.loop { return loop.value }
+            if let loop = current.loop, name.utf8.count == 4, name == "loop" { return loop.value }
             frame = current.parent
         }
         return nil
@@ -133,6 +133,8 @@ final class JinjaRenderer {
 
     init(limits: JinjaLimits) { self.limits = limits }
 
+    static let globalValues = JinjaDictionary(globals.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+
     static let globals: [String: JinjaValue] = [
         "raise_exception": .callable(JinjaCallable("raise_exception") { arguments, _ in
             throw JinjaError.raised(arguments.first.map(PythonText.str) ?? "")
@@ -185,6 +187,34 @@ final class JinjaRenderer {
             switch node {
             case .text(let text):
                 output += text
+            case .output(.binary(.plus, let left, let right, let line), _):
+                // `{{ '<|im_start|>' + message.role + '\n' + message.content + ... }}`, the commonest output of chat
+                // templates: strings go straight to the output instead of through a new string per `+`.
+                var operands = [right]
+                var leftmost = left
+                while case .binary(.plus, let inner, let innerRight, _) = leftmost {
+                    operands.append(innerRight)
+                    leftmost = inner
+                }
+                operands.append(leftmost)
+                // Evaluated and folded in the order `+` would: while every value is a string they are only
+                // collected; the first other value folds them, and `+` goes on from there.
+                var strings: [String] = []
+                var length = 0
+                var folded: JinjaValue?
+                for operand in operands.reversed() {
+                    let value = try evaluate(operand, in: frame)
+                    if let sum = folded {
+                        folded = try binary(.plus, sum, value, line: line)
+                    } else if case .string(let text) = value {
+                        length += text.utf8.count
+                        guard length <= limits.outputBytes else { throw JinjaError.limit("a string past \(limits.outputBytes) bytes") }
+                        strings.append(text)
+                    } else {
+                        folded = strings.isEmpty ? value : try binary(.plus, .string(strings.joined()), value, line: line)
+                    }
+                }
+                if let folded { output += PythonText.str(folded) } else { for text in strings { output += text } }
             case .output(let expression, _):
                 output += PythonText.str(try evaluate(expression, in: frame))
             case .conditional(let branches, let otherwise, _):

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How Python writes values: `str()` (what `{{ x }}` prints), `repr()` (how a list shows its strings) and
 /// `json.dumps` (transformers' `tojson`), and how it reads JSON (`json.loads`: integers stay integers).
 enum PythonText {
@@ -112,6 +120,25 @@ enum PythonText {
         return sign + mantissa + "e" + (exponent < 0 ? "-" : "+") + (exponentText.count < 2 ? "0" : "") + exponentText
     }
 
+    /// Where `needle` first occurs in `haystack` at or after `from`, as byte offsets.
+    static func byteRange(of needle: [UInt8], in haystack: [UInt8], from: Int = 0) -> Range<Int>? {
+        guard let first = needle.first, haystack.count - from >= needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { text -> Range<Int>? in
+            guard let base = text.baseAddress else { return nil }
+            var position = from
+            let last = text.count - needle.count
+            while position <= last {
+                guard let hit = memchr(base + position, Int32(first), last - position + 1) else { return nil }
+                position = UnsafePointer<UInt8>(hit.assumingMemoryBound(to: UInt8.self)) - base
+                if needle.withUnsafeBufferPointer({ wanted in wanted.baseAddress.map { memcmp($0, base + position, needle.count) == 0 } ?? false }) {
+                    return position..<(position + needle.count)
+                }
+                position += 1
+            }
+            return nil
+        }
+    }
+
     // MARK: JSON
 
     /// `json.dumps(value, ensure_ascii=False, indent=indent, separators=separators)`.
@@ -215,24 +242,12 @@ extension String {
 }
 
 extension Substring {
-    /// The first occurrence of `target` by Unicode scalars (not by grapheme clusters, as Python compares).
+    /// The first occurrence of `target`, code point by code point (Python's `in`, `find`, `split`): found on the
+    /// UTF-8 bytes, where a match of a whole well-formed needle can only begin and end on character boundaries.
     func scalarRange(of target: String) -> Range<Substring.Index>? {
-        let needle = Array(target.unicodeScalars)
-        guard let first = needle.first else { return startIndex..<startIndex }
-        let scalars = unicodeScalars
-        var index = scalars.startIndex
-        while index != scalars.endIndex {
-            if scalars[index] == first {
-                var probe = index
-                var matched = 0
-                while matched < needle.count && probe != scalars.endIndex && scalars[probe] == needle[matched] {
-                    probe = scalars.index(after: probe)
-                    matched += 1
-                }
-                if matched == needle.count { return index..<probe }
-            }
-            index = scalars.index(after: index)
-        }
-        return nil
+        guard !target.isEmpty else { return startIndex..<startIndex }
+        guard let found = PythonText.byteRange(of: Array(target.utf8), in: Array(utf8)) else { return nil }
+        let lower = utf8.index(startIndex, offsetBy: found.lowerBound)
+        return lower..<utf8.index(lower, offsetBy: found.count)
     }
 }

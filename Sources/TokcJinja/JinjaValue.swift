@@ -58,31 +58,57 @@ public indirect enum JinjaValue: Sendable {
 }
 
 /// An ordered string-keyed mapping (Python's dict with string keys, the only keys JSON and chat templates use).
+/// Chat messages and template frames hold a handful of keys, so a mapping is its entries in order, searched by
+/// scan (comparing lengths first: no hashing, and unequal keys cost no string comparison); a hash index is
+/// built only when one outgrows `scanLimit` (a tool schema's properties, a big JSON object).
 public struct JinjaDictionary: Sendable {
-    public private(set) var keys: [String] = []
-    private var values: [String: JinjaValue] = [:]
+    private var entries: [(key: String, value: JinjaValue)] = []
+    private var index: [String: Int]?
+    private static let scanLimit = 16
 
     public init() {}
 
     public init(_ pairs: [(String, JinjaValue)]) {
+        entries.reserveCapacity(pairs.count)
         for (key, value) in pairs { self[key] = value }
     }
 
-    public var isEmpty: Bool { keys.isEmpty }
-    public var count: Int { keys.count }
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+    public var keys: [String] { entries.map(\.key) }
+    public var pairs: [(String, JinjaValue)] { entries.map { ($0.key, $0.value) } }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        let length = key.utf8.count
+        for position in entries.indices where entries[position].key.utf8.count == length && entries[position].key == key {
+            return position
+        }
+        return nil
+    }
 
     public subscript(key: String) -> JinjaValue? {
-        get { values[key] }
+        get { position(of: key).map { entries[$0].value } }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if values.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    entries[position].value = newValue
+                } else {
+                    entries.append((key, newValue))
+                    if index != nil {
+                        index![key] = entries.count - 1
+                    } else if entries.count > Self.scanLimit {
+                        index = Dictionary(entries.indices.map { (entries[$0].key, $0) }, uniquingKeysWith: { first, _ in first })
+                    }
+                }
+            } else if let position = position(of: key) {
+                entries.remove(at: position)
+                if index != nil {
+                    index = Dictionary(entries.indices.map { (entries[$0].key, $0) }, uniquingKeysWith: { first, _ in first })
+                }
             }
         }
     }
-
-    public var pairs: [(String, JinjaValue)] { keys.map { ($0, values[$0]!) } }
 }
 
 /// The attributes of a `namespace()`, shared by every reference to it.

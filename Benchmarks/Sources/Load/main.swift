@@ -248,7 +248,7 @@ func smallPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer) -> [P
 /// The chat workload's pool: requests of a system prompt and 7 user/assistant turns, each ~128 bytes of the
 /// corpus (~1 KB a request), with the prompt count `ChatTemplate.encode` gives here as the expected total; and
 /// the requests themselves, for the in-process timing.
-func chatPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer, template: ChatTemplate) -> ([Payload], [JinjaValue], [String]) {
+func chatPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer, counting: ChatCounting) -> ([Payload], [JinjaValue], [String]) {
     var random = SplitMix64(seed: 3)
     let span = max(1, corpus.count - 256)
     var payloads: [Payload] = []
@@ -267,7 +267,7 @@ func chatPayloads(_ corpus: [UInt8], vocab: String, tokenizer: Tokenizer, templa
             content += String(decoding: corpus[range], as: UTF8.self)
         }
         body += Array("]}".utf8)
-        guard let request = try? JinjaValue.parseJSON(body), let prompt = try? template.encode(request, tokenizer: tokenizer) else {
+        guard let request = try? JinjaValue.parseJSON(body), let prompt = try? counting.count(request, tokenizer: tokenizer) else {
             fail("a chat request the template refuses: \(String(decoding: body, as: UTF8.self))")
         }
         var tail = Array(#","op":"count_chat","vocab":""#.utf8)
@@ -666,10 +666,10 @@ func main() {
     var chatPool: [Payload] = []
     var chatTiming: String?
     if options.workloads.contains(.chat) {
-        guard let template = try? VocabularyRegistry.standard.chatTemplate(for: options.vocab) else {
-            fail("vocabulary \(options.vocab) has no chat template")
+        guard let counting = try? VocabularyRegistry.standard.chatCounting(for: options.vocab) else {
+            fail("vocabulary \(options.vocab) has no chat template or request encoding")
         }
-        let (payloads, requests, contents) = chatPayloads(corpus, vocab: options.vocab, tokenizer: tokenizer, template: template)
+        let (payloads, requests, contents) = chatPayloads(corpus, vocab: options.vocab, tokenizer: tokenizer, counting: counting)
         chatPool = payloads
         // In process, one thread: each request's prompt count through the parsed template, against counting the
         // same messages' contents alone (`Tokenizer.count`); medians of `baselineRepeat` passes over the pool.
@@ -678,14 +678,38 @@ func main() {
         for _ in 0..<max(1, options.baselineRepeat) {
             var tokens = 0
             chatTimes.append(seconds(clock.measure {
-                for request in requests { tokens += (try? template.count(request, tokenizer: tokenizer)) ?? 0 }
+                for request in requests { tokens += (try? counting.promptTokens(request, tokenizer: tokenizer)) ?? 0 }
             }))
             contentTimes.append(seconds(clock.measure { for content in contents { tokens += tokenizer.count(content) } }))
             guard tokens > 0 else { fail("no tokens") }
         }
+        // Where a template's time goes: rendering alone, and counting the rendered prompt as one text.
+        var breakdown = ""
+        if case .template(let template) = counting {
+            let rendered = requests.compactMap { try? template.render($0) }
+            var renderTimes: [Double] = [], promptTimes: [Double] = [], plainTimes: [Double] = [], separateTimes: [Double] = []
+            let separated = contents.map { $0.utf8.count }  // placeholder to keep the pool's shape
+            _ = separated
+            let newlineJoined = requests.map { request -> String in
+                guard case .dictionary(let body) = request, case .array(let messages)? = body["messages"] else { return "" }
+                return messages.compactMap { message -> String? in
+                    if case .dictionary(let fields) = message, case .string(let text)? = fields["content"] { return text }
+                    return nil
+                }.joined(separator: "\n")
+            }
+            for _ in 0..<max(1, options.baselineRepeat) {
+                var sink = 0
+                renderTimes.append(seconds(clock.measure { for request in requests { sink += (try? template.render(request))?.utf8.count ?? 0 } }))
+                promptTimes.append(seconds(clock.measure { for text in rendered { sink += tokenizer.count(text, allowedSpecial: .all) } }))
+                plainTimes.append(seconds(clock.measure { for text in rendered { sink += tokenizer.count(text) } }))
+                separateTimes.append(seconds(clock.measure { for text in newlineJoined { sink += tokenizer.count(text) } }))
+                guard sink > 0 else { fail("nothing rendered") }
+            }
+            breakdown = " Rendering alone \(fixed(median(renderTimes) / Double(requests.count) * 1e6, 1)) µs, counting the rendered prompt as one text \(fixed(median(promptTimes) / Double(requests.count) * 1e6, 1)) µs (contents joined with newlines \(fixed(median(separateTimes) / Double(requests.count) * 1e6, 1)) µs; as plain text, special tokens not matched: \(fixed(median(plainTimes) / Double(requests.count) * 1e6, 1)) µs; \(rendered.reduce(0) { $0 + $1.utf8.count } / max(1, rendered.count)) bytes; contents \(contents.reduce(0) { $0 + $1.utf8.count } / max(1, contents.count)) bytes)."
+        }
         let perChat = median(chatTimes) / Double(requests.count) * 1e6
         let perContent = median(contentTimes) / Double(requests.count) * 1e6
-        chatTiming = "In process, one thread, \(requests.count) requests of 8 messages (~\(payloads.reduce(0) { $0 + $1.textBytes } / payloads.count) bytes of JSON each), median of \(options.baselineRepeat): the prompt count through the parsed \(options.vocab) template \(fixed(perChat, 1)) µs a request, counting the contents alone \(fixed(perContent, 1)) µs: \(fixed(perChat / perContent, 2))x."
+        chatTiming = "In process, one thread, \(requests.count) requests of 8 messages (~\(payloads.reduce(0) { $0 + $1.textBytes } / payloads.count) bytes of JSON each), median of \(options.baselineRepeat): the prompt count through the parsed \(options.vocab) \(counting.encodingName.map { "encoding (\($0))" } ?? "template") \(fixed(perChat, 1)) µs a request, counting the contents alone \(fixed(perContent, 1)) µs: \(fixed(perChat / perContent, 2))x." + breakdown
     }
 
     var rows: [RunResult] = []

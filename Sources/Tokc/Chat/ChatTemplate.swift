@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 import TokcJinja
 
@@ -25,6 +32,28 @@ struct ChatTokens: Sendable {
     let startsControl: [Bool]
     /// Every added token, longest first, as scalars (the markers may wrap any of them).
     let added: [[Unicode.Scalar]]
+    /// The bytes `startsControl` marks, when they are few: each is then looked for with `memchr`.
+    let fewFirstBytes: [UInt8]?
+
+    init(control: [[Unicode.Scalar]], startsControl: [Bool], added: [[Unicode.Scalar]]) {
+        self.control = control
+        self.startsControl = startsControl
+        self.added = added
+        let marked = (0..<256).filter { startsControl[$0] }.map(UInt8.init)
+        fewFirstBytes = marked.count <= 4 ? marked : nil
+    }
+
+    /// Whether `text` holds a byte a control token or a marker begins with (most strings hold none).
+    func mayHoldControl(_ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            guard let base = bytes.baseAddress else { return false }
+            if let fewFirstBytes {
+                return fewFirstBytes.contains { memchr(base, Int32($0), bytes.count) != nil }
+            }
+            return bytes.contains { startsControl[Int($0)] }
+        }
+    }
 }
 
 /// A chat template (Jinja, as in a model's `tokenizer_config.json` or a GGUF's `tokenizer.chat_template`) over
@@ -94,7 +123,7 @@ public struct ChatTemplate: Sendable {
         let mark = { (text: String) in Self.mark(text, tokens: tokens) }
         for key in ["messages", "tools", "documents"] {
             // Rebuilt only where some string could change (most requests hold no control token at all).
-            if let value = variables[key], value.anyString({ text in text.utf8.contains { tokens.startsControl[Int($0)] } }) {
+            if let value = variables[key], value.anyString(tokens.mayHoldControl) {
                 variables[key] = value.mappingStrings(mark)
             }
         }
@@ -165,7 +194,7 @@ public struct ChatTemplate: Sendable {
     /// `text` with any markers removed, then every control token (longest first, left to right) wrapped in them.
     static func mark(_ text: String, tokens: ChatTokens) -> String {
         // Most strings hold no control token's first byte and no marker: as they are.
-        if !text.utf8.contains(where: { tokens.startsControl[Int($0)] }) { return text }
+        if !tokens.mayHoldControl(text) { return text }
         let scalars = Array(text.unicodeScalars.filter { $0 != "\u{F0000}" && $0 != "\u{F0001}" })
         var output = String.UnicodeScalarView()
         var index = 0
@@ -186,7 +215,9 @@ public struct ChatTemplate: Sendable {
 
     /// The rendered prompt cut at the markers: text, marked token (nil for a lone marker), text, …
     static func split(_ rendered: String, addedTokens tokens: [[Unicode.Scalar]]) -> [String?] {
-        if !rendered.utf8.contains(0xF3) { return [rendered] }  // no marker can be in it
+        var probe = rendered
+        // No marker can be in it (memchr: the rendered prompt is the longest string of the request's way).
+        if probe.withUTF8({ bytes in bytes.baseAddress.map { memchr($0, 0xF3, bytes.count) == nil } ?? true }) { return [rendered] }
         let scalars = Array(rendered.unicodeScalars)
         var pieces: [String?] = []
         var current = String.UnicodeScalarView()

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Which special tokens `encode` recognises in the text. Whatever is not recognised is encoded as ordinary
 /// text, as tiktoken's `encode_ordinary` does: `.none` is the default, so text from users can never smuggle
 /// in a control token.
@@ -20,7 +28,12 @@ public struct SpecialTokens: Sendable {
     private let entries: [Entry]
     /// The first bytes of all specials: the scan tests one table entry per text byte.
     private let isFirstByte: [Bool]
+    /// The one byte every special begins with, where there is one (`<` for most vocabularies): the scan is then a
+    /// `memchr` from one candidate to the next instead of a table test per byte.
+    private let onlyFirstByte: UInt8?
     private let textByID: [TokenID: [UInt8]]
+    /// By text: chat encodings look their control tokens up per request (Tekken has 1,000 specials).
+    private let idByText: [String: TokenID]
 
     public init(_ tokens: [String: TokenID]) {
         entries = tokens.map { Entry(text: $0.key, bytes: Array($0.key.utf8), id: $0.value) }
@@ -29,7 +42,10 @@ public struct SpecialTokens: Sendable {
         var isFirstByte = [Bool](repeating: false, count: 256)
         for entry in entries { isFirstByte[Int(entry.bytes[0])] = true }
         self.isFirstByte = isFirstByte
+        let firstBytes = Set(entries.map { $0.bytes[0] })
+        onlyFirstByte = firstBytes.count == 1 ? firstBytes.first : nil
         textByID = Dictionary(entries.map { ($0.id, $0.bytes) }, uniquingKeysWith: { first, _ in first })
+        idByText = Dictionary(entries.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first })
     }
 
     public var isEmpty: Bool { entries.isEmpty }
@@ -39,7 +55,7 @@ public struct SpecialTokens: Sendable {
     public var maxID: TokenID? { entries.map(\.id).max() }
 
     /// The id of special token `text`, or nil if it is not one.
-    public func id(of text: String) -> TokenID? { entries.first { $0.text == text }?.id }
+    public func id(of text: String) -> TokenID? { idByText[text] }
 
     /// Every special token and its id, shortest text first.
     public var all: [(text: String, id: TokenID)] { entries.reversed().map { ($0.text, $0.id) } }
@@ -53,12 +69,23 @@ public struct SpecialTokens: Sendable {
     ) -> (range: Range<Int>, id: TokenID)? {
         var position = offset
         while position < text.count {
-            if isFirstByte[Int(text[position])] {
-                for entry in entries where entry.bytes.count <= text.count - position {
-                    guard policy.allows(entry.text) else { continue }
-                    if entry.bytes.withUnsafeBufferPointer({ special in
-                        special.elementsEqual(UnsafeBufferPointer(rebasing: text[position..<(position + special.count)]))
-                    }) {
+            if let only = onlyFirstByte, let base = text.baseAddress {
+                guard let found = memchr(base + position, Int32(only), text.count - position) else { return nil }
+                position = UnsafePointer<UInt8>(found.assumingMemoryBound(to: UInt8.self)) - base
+            }
+            if isFirstByte[Int(text[position])], let base = text.baseAddress {
+                let remaining = text.count - position
+                for entry in entries where entry.bytes.count <= remaining {
+                    // A chat prompt stops here at every control token: the middle and last bytes rule out most
+                    // entries before one memcmp (not a generic elementsEqual) confirms the match.
+                    let length = entry.bytes.count
+                    guard entry.bytes[length - 1] == base[position + length - 1], entry.bytes[length / 2] == base[position + length / 2] else {
+                        continue
+                    }
+                    let equal = entry.bytes.withUnsafeBufferPointer { special in
+                        special.baseAddress.map { memcmp($0, base + position, length) == 0 } ?? false
+                    }
+                    if equal && policy.allows(entry.text) {
                         return (position..<(position + entry.bytes.count), entry.id)
                     }
                 }
