@@ -14,6 +14,12 @@ public enum ChatTemplateInput {
         for (index, message) in messages.enumerated() {
             guard case .dictionary(let fields) = message else { throw JinjaError.json("messages[\(index)] is not an object") }
             guard case .string(let role)? = fields["role"] else { throw JinjaError.json("messages[\(index)] has no \"role\" string") }
+            // The commonest message, {"role": …, "content": "…"} in that order, is already what the conversion
+            // makes: kept as it is, not rebuilt.
+            if fields.hasKeys(inOrder: "role", "content"), case .string? = fields["content"] {
+                converted.append(message)
+                continue
+            }
             // Key order as transformers builds the dict: role, content, tool_calls, tool_call_id.
             var out = JinjaDictionary()
             out["role"] = .string(role)

@@ -78,6 +78,11 @@ public struct JinjaDictionary: Sendable {
     public var keys: [String] { entries.map(\.key) }
     public var pairs: [(String, JinjaValue)] { entries.map { ($0.key, $0.value) } }
 
+    /// Whether the keys are exactly `names`, in that order.
+    func hasKeys(inOrder names: String...) -> Bool {
+        entries.count == names.count && zip(entries, names).allSatisfy { $0.key == $1 }
+    }
+
     private func position(of key: String) -> Int? {
         if let index { return index[key] }
         let length = key.utf8.count

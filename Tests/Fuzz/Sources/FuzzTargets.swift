@@ -34,8 +34,9 @@ enum FuzzTarget: String, CaseIterable {
     /// A chat template's source: it parses or is a JinjaError; one that parses renders a fixed conversation
     /// within small limits or stops with one (an endless loop or doubling output must stop, not hang).
     case chatTemplate = "chat-template"
-    /// A chat request body through qwen2.5's shipped template: a prompt whose ids are in the vocabulary, or a
-    /// TokcError, never a crash.
+    /// A chat request body through qwen2.5's shipped template, Mistral's v3 and v7 encodings (tekken,
+    /// mistral-v7) and harmony (o200k_harmony): a prompt whose ids are in the vocabulary, or a TokcError, never
+    /// a crash.
     case chatRequest = "chat-request"
 
     static let selected: FuzzTarget = {
@@ -77,13 +78,16 @@ let fuzzConversation: [String: JinjaValue] = {
     return variables
 }()
 
-/// qwen2.5 and its shipped chat template, for the `chat-request` target.
-let qwenChat: (Tokenizer, ChatTemplate) = {
-    guard let tokenizer = try? Tokenizer.named("qwen2.5"), let template = try? VocabularyRegistry.standard.chatTemplate(for: "qwen2.5") else {
-        report("cannot load qwen2.5 and its chat template")
-        exit(2)
+/// The `chat-request` target's vocabularies and how each counts a request: qwen2.5 through its shipped
+/// template, tekken and mistral-v7 through Mistral's encodings, o200k_harmony through harmony.
+let fuzzChats: [(Tokenizer, ChatCounting)] = {
+    ["qwen2.5", "tekken", "mistral-v7", "o200k_harmony"].map { name in
+        guard let tokenizer = try? Tokenizer.named(name), let counting = try? VocabularyRegistry.standard.chatCounting(for: name) else {
+            report("cannot load \(name) and its chat counting")
+            exit(2)
+        }
+        return (tokenizer, counting)
     }
-    return (tokenizer, template)
 }()
 
 /// Writes a line to standard error (descriptor 2: the C `stderr` global is not concurrency-safe to name).
@@ -107,7 +111,7 @@ public func fuzzInitialize(
     _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
 ) -> CInt {
     if FuzzTarget.selected == .encoders { _ = shippedTokenizers.count }
-    if FuzzTarget.selected == .chatRequest { _ = qwenChat.0.name }
+    if FuzzTarget.selected == .chatRequest { _ = fuzzChats.count }
     return 0
 }
 
@@ -173,9 +177,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             }
         }
     case .chatRequest:
-        let (tokenizer, template) = qwenChat
-        if let request = try? JinjaValue.parseJSON(bytes), let prompt = try? template.encode(request, tokenizer: tokenizer) {
-            check(prompt.ids.allSatisfy { Int($0) < tokenizer.vocabularySize }, "an id outside qwen2.5")
+        guard let request = try? JinjaValue.parseJSON(bytes) else { break }
+        for (tokenizer, counting) in fuzzChats {
+            if let prompt = try? counting.encode(request, tokenizer: tokenizer) {
+                check(prompt.ids.allSatisfy { Int($0) < tokenizer.vocabularySize }, "an id outside \(tokenizer.name)")
+            }
         }
     }
     return 0
