@@ -213,7 +213,8 @@ public struct ChatCountResponse: Codable, Sendable, Equatable {
 
     public var id: RequestID
     public var vocab: String
-    /// Whose chat template rendered the requests (the vocabulary's name), or "openai-estimate".
+    /// What rendered the requests: the vocabulary's name (its chat template), "mistral-v3" / "mistral-v7"
+    /// (Mistral's request encoding), "harmony" (gpt-oss), or "openai-estimate".
     public var template: String
     /// True, with a note, when the counts are OpenAI's published estimate rather than a rendered prompt.
     public var approximate: Bool?
