@@ -325,27 +325,9 @@ public enum HarmonyChatEncoding {
         case .bool(let flag): return flag ? "true" : "false"
         case .int(let number): return String(number)
         case .double(let number): return number.isFinite ? ShortestDecimal(number).ryuText : "null"
-        case .string(let text):
-            var output = "\""
-            for scalar in text.unicodeScalars {
-                switch scalar {
-                case "\"": output += "\\\""
-                case "\\": output += "\\\\"
-                case "\n": output += "\\n"
-                case "\r": output += "\\r"
-                case "\t": output += "\\t"
-                case "\u{08}": output += "\\b"
-                case "\u{0C}": output += "\\f"
-                default:
-                    if scalar.value < 0x20 {
-                        let hex = String(scalar.value, radix: 16)
-                        output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                    } else {
-                        output.unicodeScalars.append(scalar)
-                    }
-                }
-            }
-            return output + "\""
+        case .string:
+            // The same escapes as Python's json.dumps without ASCII escaping: `\b`, `\f`, `\n`, `\r`, `\t`, `\uXXXX`.
+            return (try? value.pythonJSON(asciiOnly: false)) ?? "null"
         case .array(let values): return "[" + values.map(compactJSON).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
             return "{" + dictionary.pairs.map { compactJSON(.string($0.0)) + ":" + compactJSON($0.1) }.joined(separator: ",") + "}"
