@@ -19,6 +19,13 @@ extension JinjaValue {
     public func pythonJSON(asciiOnly: Bool) throws -> String {
         try PythonText.json(self, indent: nil, asciiOnly: asciiOnly)
     }
+
+    /// The value as Python's `repr` writes it (`'text'`, `['a', 1]`, `None`), for messages that quote Python's.
+    public var pythonRepr: String {
+        var output = ""
+        PythonText.repr(self, into: &output)
+        return output
+    }
 }
 
 private struct JSONTextReader {

@@ -37,3 +37,4 @@ import TokcTestSupport
         #expect(HarmonyChatEncoding.rustLines("") == [])
     }
 }
+

@@ -435,8 +435,12 @@ public struct MistralChatEncoding: Sendable, Equatable {
             case .assistant(let content, let calls):
                 switch version {
                 case .v3:
-                    if calls != nil && !content.isEmpty {
-                        throw .templateRefused("Cannot have tool calls and content defined in the same assistant message")
+                    if let calls, !content.isEmpty {
+                        // Merged from consecutive assistant messages; mistral-common's message shows the merged message.
+                        let described = calls.map { call in
+                            "ToolCall(id=\(JinjaValue.string(call.id).pythonRepr), type='function', function=FunctionCall(name=\(JinjaValue.string(call.name).pythonRepr), arguments=\(JinjaValue.string(call.arguments).pythonRepr)))"
+                        }
+                        throw .templateRefused("Cannot have tool calls and content defined in the same assistant message role='assistant' content=\(JinjaValue.string(content).pythonRepr) tool_calls=[\(described.joined(separator: ", "))] prefix=False")
                     }
                     if let calls {
                         ids += try toolCallIDs(calls, controls: controls, tokenizer: tokenizer)
@@ -447,7 +451,7 @@ public struct MistralChatEncoding: Sendable, Equatable {
                     }
                 case .v7:
                     if content.isEmpty && calls == nil {
-                        throw .templateRefused("Invalid assistant message: role='assistant' content='' tool_calls=None prefix=False")
+                        throw .templateRefused("Invalid assistant message: role='assistant' content=\(JinjaValue.string(content).pythonRepr) tool_calls=None prefix=False")
                     }
                     if !content.isEmpty { ids += text(Self.droppingTrailingSpaces(content)) }
                     if let calls { ids += try toolCallIDs(calls, controls: controls, tokenizer: tokenizer) }
