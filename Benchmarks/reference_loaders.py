@@ -27,7 +27,9 @@ def write_plain(entry, path, folder, name):
 def tiktoken_file_encoder(name, entry, path):
     """A .tiktoken file tiktoken has no encoding name for (Qwen's): an Encoding built from the file and the
     manifest's pattern and special tokens; `encode_ordinary` of the NFC text where the manifest normalises, as
-    dashscope's Qwen tokenizer does. Returns the encode function."""
+    dashscope's Qwen tokenizer does. Where the manifest has a `reference_pattern` (Kimi's, in the Rust regex syntax
+    tiktoken reads and tokc's PCRE2 cannot), the reference runs that one, the model's own, not tokc's spelling of
+    it. Returns the encode function."""
     import base64
     import unicodedata
 
@@ -35,7 +37,8 @@ def tiktoken_file_encoder(name, entry, path):
 
     lines = shipped_bytes(entry, path).splitlines()
     ranks = {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in lines if line.strip())}
-    enc = tiktoken.Encoding(name, pat_str=entry["pattern"], mergeable_ranks=ranks, special_tokens=entry["special_tokens"])
+    pattern = entry.get("reference_pattern") or entry["pattern"]
+    enc = tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=entry["special_tokens"])
     if entry.get("normalizer") == "nfc":
         return lambda text: enc.encode_ordinary(unicodedata.normalize("NFC", text))
     return enc.encode_ordinary

@@ -216,8 +216,11 @@ def references_for(vocab):
     if vocab in SENTENCEPIECE_ORIGINALS:
         original = SENTENCEPIECE_ORIGINALS[vocab]
         refs.append(("sentencepiece", lambda: sentencepiece_reference(vocab, original)))
-    # A pattern with line breaks is a sequence of regexes (deepseek-v3), not one findall.
-    pattern = entry.get("pattern", "")
+    # A pattern with line breaks is a sequence of regexes (deepseek-v3), not one findall. Kimi's own pattern
+    # (reference_pattern) intersects classes with `&&`, which Python's regex reads only in its version 1.
+    pattern = entry.get("reference_pattern") or entry.get("pattern", "")
+    if "&&" in pattern:
+        pattern = "(?V1)" + pattern
     if pattern and "\n" not in pattern:
         refs.append(("regex-pretokenizer", lambda: regex_ceiling(vocab, pattern)))
     return refs

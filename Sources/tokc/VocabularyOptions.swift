@@ -6,7 +6,7 @@ struct VocabularyOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("A vocabulary name from 'tokc vocab list', or a path to a .tiktoken, tokenizer.json (BPE, WordPiece, Unigram), BERT vocab.txt, SentencePiece .model or tokc-ungreedy JSON file.", valueName: "name|path"))
     var vocab: String?
 
-    @Option(name: .long, help: ArgumentHelp("Pre-tokenizer pattern for a vocabulary file no manifest describes: o200k, cl100k, gpt2, llama3, or a regex. Text a regex of yours does not match is kept as pieces of its own (as Hugging Face's Split does); tiktoken drops it, so there the ids differ from tiktoken's.", valueName: "name|regex"))
+    @Option(name: .long, help: ArgumentHelp("Pre-tokenizer pattern for a vocabulary file no manifest describes: o200k, cl100k, gpt2, llama3, kimi, or a regex. Text a regex of yours does not match is kept as pieces of its own (as Hugging Face's Split does); tiktoken drops it, so there the ids differ from tiktoken's.", valueName: "name|regex"))
     var pattern: String?
 
     @Flag(name: .long, help: "Recognise the vocabulary's special tokens (<|endoftext|> ...) in the input. Off: their text is ordinary text.")

@@ -174,7 +174,7 @@ import TokcServer
         #expect(vocabularies.vocabularies.map(\.loaded) == shippedVocabularyNames.map { $0 == "cl100k_base" })
         #expect(vocabularies.vocabularies.map(\.vocabSize) == [
             200_019, 100_277, 50_257, 50_281, 201_088, 128_256, 202_048, 128_815, 32_000, 30_522, 8_000, 8_000,
-            151_665, 248_070, 151_343, 154_856, 200_061, 65_000, 32_768, 32_768, 131_072, 262_144, 32_000, 256_000,
+            151_665, 248_070, 151_343, 154_856, 200_061, 65_000, 32_768, 32_768, 131_072, 262_144, 32_000, 256_000, 163_842,
         ])
 
         let models = try await client.models()

@@ -92,5 +92,5 @@ public enum References {
 public let shippedVocabularyNames = [
     "o200k_base", "cl100k_base", "r50k_base", "p50k_base", "o200k_harmony", "llama3", "llama4", "deepseek-v3", "mistral-v1",
     "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k", "qwen2.5", "qwen3.5", "glm-4", "glm-4.7", "minimax-m3",
-    "claude-legacy", "mistral-v3", "mistral-v7", "tekken", "gemma-4", "llama2", "command-r",
+    "claude-legacy", "mistral-v3", "mistral-v7", "tekken", "gemma-4", "llama2", "command-r", "kimi-k2",
 ]

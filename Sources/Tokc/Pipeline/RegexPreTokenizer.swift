@@ -14,9 +14,17 @@ public struct RegexPreTokenizer: PreTokenizer {
         case gpt2
         /// Meta's Llama 3 pattern, as its tokenizer.json writes it (no possessive quantifiers, unlike cl100k).
         case llama3
+        /// Moonshot's Kimi K2 to K3 pattern (`TikTokenTokenizer.pat_str` of tokenization_kimi.py), spelt for PCRE2.
+        case kimi
 
         /// The regex exactly as its reference writes it: tiktoken 0.14 (`tiktoken_ext/openai_public.py`) for
-        /// o200k, cl100k and gpt2; the Split regex of Llama 3's tokenizer.json for llama3.
+        /// o200k, cl100k and gpt2; the Split regex of Llama 3's tokenizer.json for llama3. Kimi's is the one
+        /// exception: written for Rust's regex, it takes Han out of o200k's letter classes by class intersection
+        /// (`[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]`), which PCRE2 lacks. Here Lu, Lt and Ll stand alone (no Han
+        /// character is in them) and Lm, Lo and M are taken after a negative lookahead for Han; Han is the script
+        /// (`sc:`: PCRE2's bare `\p{Han}` is the script extension, which takes `、` and `。`) plus the ideographs
+        /// Unicode 15.0-16.0 added, which PCRE2 10.42 (Unicode 14.0) does not know and Rust's regex (16.0) does.
+        /// The manifest keeps the original as `reference_pattern`, the one `scripts/differential` runs.
         public var pattern: String {
             switch self {
             case .o200k:
@@ -35,6 +43,21 @@ public struct RegexPreTokenizer: PreTokenizer {
                 return #"'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"#
             case .llama3:
                 return #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+            case .kimi:
+                let han = #"[\p{sc:Han}\x{2B739}\x{2EBF0}-\x{2EE5D}\x{31350}-\x{323AF}]"#
+                let upper = #"(?:[\p{Lu}\p{Lt}]|(?!"# + han + #")[\p{Lm}\p{Lo}\p{M}])"#
+                let lower = #"(?:\p{Ll}|(?!"# + han + #")[\p{Lm}\p{Lo}\p{M}])"#
+                let contraction = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)?"#
+                return [
+                    han + "+",
+                    #"[^\r\n\p{L}\p{N}]?"# + upper + "*" + lower + "+" + contraction,
+                    #"[^\r\n\p{L}\p{N}]?"# + upper + "+" + lower + "*" + contraction,
+                    #"\p{N}{1,3}"#,
+                    #" ?[^\s\p{L}\p{N}]+[\r\n]*"#,
+                    #"\s*[\r\n]+"#,
+                    #"\s+(?!\S)"#,
+                    #"\s+"#,
+                ].joined(separator: "|")
             }
         }
     }
@@ -67,6 +90,10 @@ public struct RegexPreTokenizer: PreTokenizer {
         case letterRuns
         /// Qwen (1.5 to 3, and llama.cpp's `qwen2`): llama3's pattern with single digits, `\p{N}`.
         case letterRunsSingleDigits
+        /// Kimi: o200k's words and digits (its Han branch and lookaheads change nothing for ASCII and Latin-1),
+        /// and cl100k's ` ?[^\s\p{L}\p{N}]+[\r\n]*`, without o200k's `/`. Never `CaselessShortcut`: Kimi cuts Han
+        /// runs out of the letters around them.
+        case kimiWords
 
         /// Longest digit run of the digit branch: 1 (`\p{N}`) or 3 (`\p{N}{1,3}`).
         var digitRun: Int { self == .letterRunsSingleDigits ? 1 : 3 }
@@ -75,6 +102,7 @@ public struct RegexPreTokenizer: PreTokenizer {
         static func recognising(_ pattern: String) -> WordShortcut? {
             switch pattern {
             case Named.o200k.pattern: return .casedWords
+            case Named.kimi.pattern: return .kimiWords
             case Named.cl100k.pattern, Named.llama3.pattern, llama3Spelled: return .letterRuns
             case qwen, qwenSpelled: return .letterRunsSingleDigits
             default: return nil
@@ -145,7 +173,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                 // An optional leading character before a word: not a letter, digit or line break; for cl100k and
                 // llama3 not an apostrophe either (their first branch is the contraction 's, 't, ...).
                 let byte = text[start]
-                guard byte != 0x0A, byte != 0x0D, self == .casedWords || byte != 0x27 else { return nil }
+                guard byte != 0x0A, byte != 0x0D, self == .casedWords || self == .kimiWords || byte != 0x27 else { return nil }
                 let next = start + firstWidth
                 let following: Kind = next < count ? Self.kind(in: text, at: next).kind : .space
                 switch following {
@@ -175,7 +203,7 @@ public struct RegexPreTokenizer: PreTokenizer {
                 while kind == .upper || kind == .lower { advance() }
                 // An unknown character might be a letter that continues the run.
                 return kind == .unknown ? nil : index
-            case .casedWords:
+            case .casedWords, .kimiWords:
                 let upperStart = index
                 while kind == .upper { advance() }
                 let hadUpper = index > upperStart
@@ -322,6 +350,8 @@ public struct RegexPreTokenizer: PreTokenizer {
                     (kind, width) = self.kind(in: text, at: index)
                 }
                 guard kind == .symbol || kind == .space || kind == .digit || kind == .mark else { return nil }
+            case .kimiWords:
+                return nil
             }
             return index
         }
@@ -390,7 +420,7 @@ public struct RegexPreTokenizer: PreTokenizer {
             guard let shortcut else { return nil }
             if let end = shortcut.matchEnd(in: text, from: start) { return end }
             // Only where a CJK character starts the match or follows its first character.
-            guard text[start] >= 0xE3 || (start + 1 < text.count && text[start + 1] >= 0xE3) else { return nil }
+            guard shortcut != .kimiWords, text[start] >= 0xE3 || (start + 1 < text.count && text[start + 1] >= 0xE3) else { return nil }
             return CaselessShortcut.matchEnd(in: text, from: start, word: shortcut)
         }) { match in
             if match.lowerBound > covered && keepsUnmatched {

@@ -111,6 +111,7 @@ import Testing
     @Test(arguments: [
         RegexPreTokenizer.Named.o200k.pattern, RegexPreTokenizer.Named.cl100k.pattern, RegexPreTokenizer.Named.llama3.pattern,
         RegexPreTokenizer.WordShortcut.llama3Spelled, RegexPreTokenizer.WordShortcut.qwen, RegexPreTokenizer.WordShortcut.qwenSpelled,
+        RegexPreTokenizer.Named.kimi.pattern,
     ])
     func wordShortcutMatchesPCRE2(pattern: String) throws {
         let fast = try RegexPreTokenizer(pattern: pattern)

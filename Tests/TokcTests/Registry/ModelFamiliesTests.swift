@@ -74,7 +74,17 @@ import Testing
         ("databricks/databricks-gemini-3-1-flash-lite", "databricks", "Gemini (Gemma 4 tokenizer)", "gemma-4", true),
         ("gemini/gemini-3.5-flash-lite", "gemini", "Gemini", "o200k_base", false),
         ("gemini/gemini-3.1-pro-preview-customtools", "gemini", "Gemini", "o200k_base", false),
-        ("moonshot/kimi-k2.5", "moonshot", "other", "o200k_base", false),
+        // Kimi K2 to K3 share one tiktoken.model and pattern; K2.7 is not K2's date suffix, K2.8 and K3.1 unchecked.
+        ("moonshot/kimi-k2.5", "moonshot", "Kimi K2 and K3", "kimi-k2", true),
+        ("together_ai/moonshotai/Kimi-K2-Instruct", "together_ai", "Kimi K2 and K3", "kimi-k2", true),
+        ("novita/moonshotai/kimi-k2-0905", "novita", "Kimi K2 and K3", "kimi-k2", true),
+        ("bedrock/us-east-1/moonshotai.kimi-k2-thinking", "bedrock", "Kimi K2 and K3", "kimi-k2", true),
+        ("fireworks_ai/accounts/fireworks/routers/kimi-k2p6-fast", "fireworks_ai", "Kimi K2 and K3", "kimi-k2", true),
+        ("databricks/databricks-kimi-k2-7", "databricks", "Kimi K2 and K3", "kimi-k2", true),
+        ("morph/morph-kimik3", "morph", "Kimi K2 and K3", "kimi-k2", true),
+        ("tencent/kimi-k2.8-preview", "tencent", "Kimi and Moonshot (other)", "kimi-k2", false),
+        ("moonshot/kimi-k3.1-pro", "moonshot", "Kimi and Moonshot (other)", "kimi-k2", false),
+        ("moonshot/moonshot-v1-8k", "moonshot", "Kimi and Moonshot (other)", "kimi-k2", false),
     ]
 
     @Test func rulesOnRealKeys() throws {
