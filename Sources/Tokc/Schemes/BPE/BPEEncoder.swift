@@ -3,7 +3,9 @@
 /// is a token. The rank is the token id; there is no separate merge list.
 ///
 /// Whole-piece lookup comes first: most pieces of ordinary text are single tokens, and one hash lookup
-/// settles them (tiktoken does the same).
+/// settles them (tiktoken does the same). A piece that is not merges from the memo (up to 16 bytes) or, when
+/// longer, is first cut where no token can span (`MergeCuts`: a run of kana and kanji becomes stretches of a
+/// character or two, whose merges are mostly in the memo), and only the stretches still long are merged anew.
 public struct BPEEncoder: Encoder {
     let table: TokenTable
     /// The id of each single byte, so a merge starts without a lookup per byte.
@@ -14,6 +16,8 @@ public struct BPEEncoder: Encoder {
     /// Which three-byte characters a long merge may start from whole (`WholeCharacters`); nil when every
     /// merge starts from bytes.
     let wholeCharacters: WholeCharacters.Lazy?
+    /// Where a long piece may be cut into stretches that merge apart (`MergeCuts`).
+    let mergeCuts: MergeCuts.Lazy
 
     /// Pieces up to this many bytes merge by scanning all pairs per merge (O(n²), flat); longer ones use a
     /// heap (O(n log n)). Measured with callgrind, instructions in `count` over 2 × 300 kB of ja / en prose
@@ -33,6 +37,7 @@ public struct BPEEncoder: Encoder {
         self.byteIDs = byteIDs
         self.pairRanks = pairRanks
         self.wholeCharacters = startingFromWholeCharacters ? WholeCharacters.Lazy(table: table, pairRanks: pairRanks) : nil
+        self.mergeCuts = MergeCuts.Lazy { MergeCuts(table: table) }
     }
 
     public var idLimit: Int { table.idLimit }
@@ -49,7 +54,30 @@ public struct BPEEncoder: Encoder {
         } else if piece.count <= Self.linearMergeLimit {
             BytePairMerge.linear(piece, encoder: self, into: &sink)
         } else {
+            encodeLong(piece, cuts: mergeCuts.value, into: &sink)
+        }
+    }
+
+    /// A long piece that is not a token whole: cut where `MergeCuts` allows, each stretch merged (from the memo
+    /// or by `long`); uncut, merged whole. A stretch is never looked up whole: that is tiktoken's step for a
+    /// piece, not a merge, and a stretch that is a token need not merge to it (glm-4's " 系统" merges to " \xE7",
+    /// "\xB3\xBB", "统").
+    private func encodeLong<Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, cuts: MergeCuts, into sink: inout Sink) {
+        var end = cuts.nextCut(in: piece, after: 0)
+        guard end < piece.count else {
             BytePairMerge.long(piece, encoder: self, into: &sink)
+            return
+        }
+        var start = 0
+        while start < piece.count {
+            let stretch = UnsafeBufferPointer(rebasing: piece[start..<end])
+            if stretch.count <= MergeMemo.maxPieceLength {
+                MergeMemo.encode(stretch, encoder: self, into: &sink)
+            } else {
+                BytePairMerge.long(stretch, encoder: self, into: &sink)
+            }
+            start = end
+            end = end < piece.count ? cuts.nextCut(in: piece, after: end) : end
         }
     }
 

@@ -43,7 +43,8 @@ enum MergeMemo {
         return (low, high, Int(truncatingIfNeeded: hash >> UInt64(64 - entryCount.trailingZeroBitCount)))
     }
 
-    /// Appends the tokens of `piece` (not a token whole, 2...16 bytes) to `sink`, from the memo or by merging.
+    /// Appends the merged tokens of `piece` (2...16 bytes) to `sink`, from the memo or by merging. (A piece that
+    /// is a token whole is looked up before; a stretch of a cut piece, `MergeCuts`, is not.)
     @inline(__always)
     static func encode<Sink: TokenSink>(
         _ piece: UnsafeBufferPointer<UInt8>, encoder: BPEEncoder, into sink: inout Sink

@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Which three-byte UTF-8 characters a long BPE merge may start from whole, instead of from their three bytes.
 ///
 /// Merging CJK text byte by byte spends almost all its time building characters: on Japanese prose
@@ -179,25 +177,13 @@ final class WholeCharacters: Sendable {
         return TokenID(truncatingIfNeeded: entry)
     }
 
-    /// Built once per encoder, on first use, then shared by every thread. Reading it is one atomic load (a
-    /// mutex here, taken for every long piece, cost two threads a third of their speed-up on CJK text); two
-    /// threads that meet it unbuilt may both build it, and the first to store wins.
-    final class Lazy: Sendable {
-        private let built = AtomicLazyReference<WholeCharacters>()
-        private let build: @Sendable () -> WholeCharacters
+    /// Built once per encoder, on first use (`BuiltOnFirstUse`).
+    typealias Lazy = BuiltOnFirstUse<WholeCharacters>
+}
 
-        init(_ build: @escaping @Sendable () -> WholeCharacters) {
-            self.build = build
-        }
-
-        convenience init(table: TokenTable, pairRanks: [TokenID]) {
-            self.init { WholeCharacters(table: table, pairRanks: pairRanks) }
-        }
-
-        var value: WholeCharacters {
-            if let existing = built.load() { return existing }
-            return built.storeIfNil(build())
-        }
+extension BuiltOnFirstUse where Value == WholeCharacters {
+    convenience init(table: TokenTable, pairRanks: [TokenID]) {
+        self.init { WholeCharacters(table: table, pairRanks: pairRanks) }
     }
 }
 
