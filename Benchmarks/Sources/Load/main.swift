@@ -688,8 +688,6 @@ func main() {
         if case .template(let template) = counting {
             let rendered = requests.compactMap { try? template.render($0) }
             var renderTimes: [Double] = [], promptTimes: [Double] = [], plainTimes: [Double] = [], separateTimes: [Double] = []
-            let separated = contents.map { $0.utf8.count }  // placeholder to keep the pool's shape
-            _ = separated
             let newlineJoined = requests.map { request -> String in
                 guard case .dictionary(let body) = request, case .array(let messages)? = body["messages"] else { return "" }
                 return messages.compactMap { message -> String? in
