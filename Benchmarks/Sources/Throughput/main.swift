@@ -1,5 +1,12 @@
 // Encode/count throughput of tokc over whole files, for side-by-side runs with reference_throughput.py. Prints one
 // TSV row per file and mode, plus a `#load_ms` line timing the vocabulary load.
+//
+// With `--cold MODE --warm-up FILE`: scripts/bench-compare's cold protocol, one measurement per process. Load the
+// vocabulary, run MODE once over the warm-up file (other text: it warms the code, the allocator and the per-thread
+// merge memo on pieces that are not the target's), then time MODE once over each target file, as a first encode
+// of unseen text would run. MODE is `encode` (ids in a `[UInt32]`, what the peers return), `count` (no ids kept)
+// or `pieces` (normaliser and pre-tokenizer only). Prints `#cold` lines; `--ids-out PATH` writes the encoded ids
+// (UInt32 little-endian, after the timing) for the caller to check against the reference's.
 
 import Dispatch
 import Tokc
@@ -17,7 +24,8 @@ func fail(_ message: String) -> Never {
     exit(2)
 }
 
-let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] [--load-repeat N] [--threads N] FILE..."
+let usage = "usage: tokc-throughput [--vocab NAME] [--repeat N] [--load-repeat N] [--threads N] FILE...\n"
+    + "       tokc-throughput --cold encode|count|pieces --warm-up FILE [--vocab NAME] [--ids-out PATH] FILE..."
 var vocab = "o200k_base"
 var repeats = 5
 var loadRepeats = 0
@@ -25,6 +33,9 @@ var loadRepeats = 0
 // rows `encode`, `encode-N`, `count`, `count-N` and `#ratio` lines (no `pieces` row).
 var threads = 1
 var files: [String] = []
+var coldMode: String?
+var warmUpPath: String?
+var idsOutPath: String?
 var arguments = CommandLine.arguments.dropFirst().makeIterator()
 while let argument = arguments.next() {
     switch argument {
@@ -40,6 +51,15 @@ while let argument = arguments.next() {
     case "--load-repeat":
         guard let value = arguments.next(), let n = Int(value), n > 0 else { fail(usage) }
         loadRepeats = n
+    case "--cold":
+        guard let value = arguments.next(), ["encode", "count", "pieces"].contains(value) else { fail(usage) }
+        coldMode = value
+    case "--warm-up":
+        guard let value = arguments.next() else { fail(usage) }
+        warmUpPath = value
+    case "--ids-out":
+        guard let value = arguments.next() else { fail(usage) }
+        idsOutPath = value
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -47,7 +67,7 @@ while let argument = arguments.next() {
         files.append(argument)
     }
 }
-guard !files.isEmpty else { fail(usage) }
+guard !files.isEmpty, (coldMode == nil) == (warmUpPath == nil) else { fail(usage) }
 
 func seconds(_ duration: Duration) -> Double {
     let (whole, attoseconds) = duration.components
@@ -98,6 +118,55 @@ if loadRepeats > 0 {
     }
     let reloaded = medianSeconds(repeats: loadRepeats) { (try? registry.load(located.filePath))?.vocabularySize ?? -1 }
     print("#reload_ms\ttokc\t\(vocab)\t\(String(format3: reloaded.seconds * 1000))")
+}
+
+func readFile(_ path: String) -> [UInt8] {
+    do {
+        return try FileIO.readAll(path)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+if let mode = coldMode, let warmUpPath {
+    measureCold(mode: mode, warmUp: readFile(warmUpPath))
+    exit(0)
+}
+
+/// The cold protocol (see the top of this file). Each target is read before the clock starts; the warm-up runs
+/// the same mode as the timed call. `#cold impl vocab file bytes tokens mode seconds`: tokens is the number of
+/// ids (encode, count) or pieces (pieces).
+@MainActor func measureCold(mode: String, warmUp: [UInt8]) {
+    let clock = ContinuousClock()
+    let run: ([UInt8]) -> (tokens: Int, ids: [TokenID]) = { bytes in
+        switch mode {
+        case "encode":
+            let ids = tokenizer.encode(bytes)
+            return (ids.count, ids)
+        case "count":
+            return (tokenizer.count(bytes), [])
+        default:
+            return (tokenizer.pieceCount(bytes), [])
+        }
+    }
+    _ = run(warmUp)
+    for (index, path) in files.enumerated() {
+        let bytes = readFile(path)
+        var result: (tokens: Int, ids: [TokenID]) = (0, [])
+        let elapsed = clock.measure { result = run(bytes) }
+        print("#cold\ttokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(result.tokens)\t\(mode)\t\(seconds(elapsed))")
+        if let idsOutPath, mode == "encode" {
+            writeIDs(result.ids, to: files.count == 1 ? idsOutPath : "\(idsOutPath).\(index)")
+        }
+    }
+}
+
+/// The ids as UInt32 little-endian, the layout Python's `array('I')` reads on this machine.
+func writeIDs(_ ids: [TokenID], to path: String) {
+    guard let file = fopen(path, "wb") else { fail("cannot write \(path)") }
+    let written = ids.map { $0.littleEndian }.withUnsafeBufferPointer { fwrite($0.baseAddress, 4, $0.count, file) }
+    fclose(file)
+    guard written == ids.count else { fail("cannot write \(path)") }
 }
 
 print("impl\tvocab\tfile\tbytes\ttokens\tmode\tmedian_MBps")
