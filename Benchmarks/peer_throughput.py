@@ -8,10 +8,13 @@ venv CI uses, and is never imported by tokc or its tests.
         and print one JSON line per language: {"lang", "tokens", "seconds"} or {"lang", "error"}
     peer_throughput.py cold --tool T --vocab V --work DIR LANG
         a fresh process: load T (timed), encode DIR/LANG.warm.txt once (the warm-up, other text), then time ONE
-        encode of DIR/LANG.target.txt; print {"load_ms", "seconds", "tokens", "exact"}, exact comparing the ids
+        encode of DIR/LANG.target.txt; print {"load_ms", "seconds", "cpu_seconds", "tokens", "exact"}, exact comparing the ids
         with DIR/V.reference.LANG.u32 after the timing
     peer_throughput.py warm --tool T --vocab V --work DIR --repeat N LANG
         the same string over and over in one process (caches hot): one untimed encode, then the median of N
+    peer_throughput.py locate --tool REF --vocab V --work DIR --other T --index I LANG
+        where T's ids part from the reference's at token I: the text there and both sides' tokens, as REF
+        (tiktoken or hf-tokenizers) spells them; prints {"text", "reference", "other"}
 
 A tool that cannot run a vocabulary raises Unsupported with the reason; bench-compare prints the reason in the
 cell. Each timed call is the tool's own encode API returning its ids (a list, or nanotoken's array); turning the
@@ -202,13 +205,16 @@ def read_ids(path):
 
 
 def timed(encode, text):
+    """(wall seconds, process CPU seconds, result) of one call."""
     gc.collect()
     gc.disable()
+    cpu = time.process_time()
     start = time.perf_counter()
     result = encode(text)
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     gc.enable()
-    return seconds, result
+    return seconds, cpu, result
 
 
 def emit(record):
@@ -227,22 +233,71 @@ def load(args):
     sys.exit(0)
 
 
+def byte_level_alphabet():
+    """Byte-level BPE's spelling of bytes as characters, inverted: {character: byte}. Printable Latin-1 bytes stand
+    for themselves; the other 68 bytes, in order, take the characters from U+0100 on."""
+    printable = [b for b in range(256) if 0x21 <= b <= 0x7E or 0xA1 <= b <= 0xAC or 0xAE <= b <= 0xFF]
+    others = [b for b in range(256) if b not in printable]
+    alphabet = {chr(b): b for b in printable}
+    alphabet.update({chr(0x100 + n): b for n, b in enumerate(others)})
+    return alphabet
+
+
+def locate(args):
+    """The text where another tool's ids part from the reference's, and the tokens on both sides."""
+    want = list(read_ids(ids_path(args.work, args.vocab, "reference", args.langs[0])))
+    got = list(read_ids(ids_path(args.work, args.vocab, args.other, args.langs[0])))
+    i = args.index
+    target = read_text(args.work, args.langs[0], "target")
+    if args.tool == "tiktoken":
+        import tiktoken
+        from tiktoken.load import load_tiktoken_bpe
+
+        entry = manifest_entry(args.vocab)
+        enc = tiktoken.Encoding(args.vocab, pat_str=entry["pattern"],
+                                mergeable_ranks=load_tiktoken_bpe(tiktoken_file(args.vocab)), special_tokens={})
+        start = len(enc.decode_bytes(want[:i]))
+        text = target.encode("utf-8")[max(0, start - 24):start + 48].decode("utf-8", "replace")
+
+        def spell(ids):
+            return [enc.decode_single_token_bytes(t).decode("utf-8", "backslashreplace") for t in ids]
+    else:
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(tokenizer_json(args.vocab))
+        start = tokenizer.encode(target, add_special_tokens=False).offsets[i][0]
+        text = target[max(0, start - 12):start + 24]
+
+        byte_of = byte_level_alphabet()
+
+        def spell(ids):
+            tokens = [tokenizer.id_to_token(t) or f"<{t}>" for t in ids]
+            if manifest_entry(args.vocab)["scheme"] == "wordpiece" or not all(c in byte_of for t in tokens for c in t):
+                return tokens
+            return [bytes(byte_of[c] for c in t).decode("utf-8", "backslashreplace") for t in tokens]
+    emit({"text": text, "reference": spell(want[i:i + 4]), "other": spell(got[i:i + 4])})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["check", "cold", "warm"])
+    parser.add_argument("command", choices=["check", "cold", "warm", "locate"])
     parser.add_argument("--tool", required=True, choices=sorted(LOADERS))
     parser.add_argument("--vocab", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--other", help="locate: the tool whose ids differ")
+    parser.add_argument("--index", type=int, help="locate: the first token that differs")
     parser.add_argument("langs", nargs="+")
     args = parser.parse_args()
+    if args.command == "locate":
+        return locate(args)
     encode, load_ms = load(args)
 
     if args.command == "check":
         for lang in args.langs:
             text = read_text(args.work, lang, "target")
             try:
-                seconds, result = timed(encode, text)
+                seconds, _, result = timed(encode, text)
                 ids = as_list(result)
             except Exception as e:
                 emit({"lang": lang, "error": f"encode failed: {type(e).__name__}: {str(e)[:300]}"})
@@ -255,15 +310,17 @@ def main():
     target = read_text(args.work, lang, "target")
     if args.command == "cold":
         encode(read_text(args.work, lang, "warm"))
-        seconds, result = timed(encode, target)
-        runs = [seconds]
+        seconds, cpu, result = timed(encode, target)
+        runs, cpus = [seconds], [cpu]
     else:
         result = encode(target)
-        runs = [timed(encode, target)[0] for _ in range(args.repeat)]
+        timings = [timed(encode, target) for _ in range(args.repeat)]
+        runs, cpus = [t[0] for t in timings], [t[1] for t in timings]
     ids = as_list(result)
     reference = ids_path(args.work, args.vocab, "reference", lang)
     exact = array("I", ids) == read_ids(reference) if os.path.exists(reference) else None
-    emit({"lang": lang, "load_ms": load_ms, "seconds": statistics.median(runs), "tokens": len(ids), "exact": exact})
+    emit({"lang": lang, "load_ms": load_ms, "seconds": statistics.median(runs), "cpu_seconds": statistics.median(cpus),
+          "tokens": len(ids), "exact": exact})
 
 
 if __name__ == "__main__":

@@ -181,16 +181,27 @@ def run_tokc(tokc_bin, mode, vocab, lang, cpu, env, ids_out=None):
         if fields[0] == "#load_ms":
             record["load_ms"] = float(fields[3])
         elif fields[0] == "#cold":
-            record.update(tokens=int(fields[5]), seconds=float(fields[7]))
+            record.update(tokens=int(fields[5]), seconds=float(fields[7]), cpu_seconds=float(fields[8]))
     return record
 
 
-def first_difference(got, want):
-    """Where two id sequences part, as text for the report."""
+def first_difference(got, want, vocab, tool, lang, reference, cpu):
+    """Where two id sequences part, as text for the report: the ids, and the text there with both sides' tokens
+    as the reference spells them (peer_throughput.py locate)."""
     n = min(len(got), len(want))
     i = next((k for k in range(n) if got[k] != want[k]), n)
-    return (f"{len(got):,} tokens vs the reference's {len(want):,}; first difference at token {i:,}: "
-            f"{list(got[i:i + 4])} vs {list(want[i:i + 4])}")
+    where = (f"{len(got):,} tokens vs the reference's {len(want):,}; first difference at token {i:,}: "
+             f"{list(got[i:i + 4])} vs {list(want[i:i + 4])}")
+    line = [PEERS_PYTHON, PEER_SCRIPT, "locate", "--tool", reference, "--vocab", vocab, "--work", WORK,
+            "--other", tool, "--index", str(i), lang]
+    out = subprocess.run(pinned(line, cpu), capture_output=True, text=True, env=child_env())
+    try:
+        found = json.loads(out.stdout.strip().splitlines()[-1])
+        where += (f", at {json.dumps(found['text'], ensure_ascii=False)}: {found['other']} where the reference "
+                  f"has {found['reference']}")
+    except (IndexError, ValueError, KeyError):
+        pass
+    return where
 
 
 class Cell:
@@ -199,7 +210,8 @@ class Cell:
     def __init__(self):
         self.status = None  # "exact", "wrong", "unsupported", "error", "slow"
         self.detail = ""
-        self.seconds = []  # one per round
+        self.seconds = []  # wall, one per round
+        self.cpu = []  # the process's CPU time over the same call, one per round
         self.load_ms = []
         self.check_seconds = None
 
@@ -274,7 +286,8 @@ def check_vocab(vocab, langs, tools, tokc_bin, cpu, tokc_env):
             if got == want:
                 cell.status = "exact"
             else:
-                cell.status, cell.detail = "wrong", first_difference(got, want)
+                cell.status = "wrong"
+                cell.detail = first_difference(got, want, vocab, tool, lang, reference, cpu)
     return cells
 
 
@@ -307,9 +320,10 @@ def cold_rounds(vocabs, langs, cells, rounds, tokc_bin, cpu, tokc_env):
                     if not exact:
                         cell.status, cell.detail = "wrong", "ids differ from the reference in a timed run " \
                                                             "(they agreed in the check)"
-                        cell.seconds = []
+                        cell.seconds, cell.cpu = [], []
                         continue
                     cell.seconds.append(record["seconds"])
+                    cell.cpu.append(record["cpu_seconds"])
                     cell.load_ms.append(record["load_ms"])
 
 
@@ -342,8 +356,9 @@ def cell_text(cell, size):
             "error": "failed"}.get(cell.status, "not timed")
 
 
-def headline(vocab, lang, cells, size, rounds):
-    """tokc ÷ the fastest exact peer: the median over the rounds of each round's own ratio, and who that was."""
+def headline(vocab, lang, cells, rounds, clock="seconds"):
+    """tokc ÷ the fastest exact peer: the median over the rounds of each round's own ratio, and who that was;
+    on wall time (clock "seconds") or on the process's CPU time ("cpu")."""
     tokc = cells[vocab]["tokc"][lang]
     if tokc.status != "exact" or len(tokc.seconds) < rounds:
         return f"tokc {tokc.status or 'not run'}", None
@@ -353,9 +368,9 @@ def headline(vocab, lang, cells, size, rounds):
         return "no exact peer", None
     ratios, fastest = [], []
     for r in range(rounds):
-        best = min(peers, key=lambda t: peers[t][lang].seconds[r])
+        best = min(peers, key=lambda t: getattr(peers[t][lang], clock)[r])
         fastest.append(best)
-        ratios.append(peers[best][lang].seconds[r] / tokc.seconds[r])
+        ratios.append(getattr(peers[best][lang], clock)[r] / getattr(tokc, clock)[r])
     names = sorted(set(fastest), key=fastest.count, reverse=True)
     return f"{statistics.median(ratios):.2f}", "/".join(LABELS[n] for n in names)
 
@@ -391,12 +406,22 @@ def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started
         "| vocab | " + " | ".join(langs) + " |",
         "|---|" + "---:|" * len(langs),
     ]
-    for vocab in vocabs:
-        row = []
-        for lang in langs:
-            ratio, who = headline(vocab, lang, cells, sizes[lang], rounds)
-            row.append(f"{ratio}× ({who})" if who else ratio)
-        out.append(f"| {vocab} | " + " | ".join(row) + " |")
+    def headline_rows(clock):
+        rows = []
+        for vocab in vocabs:
+            row = []
+            for lang in langs:
+                ratio, who = headline(vocab, lang, cells, rounds, clock)
+                row.append(f"{ratio}× ({who})" if who else ratio)
+            rows.append(f"| {vocab} | " + " | ".join(row) + " |")
+        return rows
+
+    out += headline_rows("seconds")
+    out += ["", "The same on CPU time (the process's CPU seconds over the same call, `CLOCK_PROCESS_CPUTIME_ID` / "
+            "`time.process_time`): what the wall figure would be with the CPU to itself. On this shared machine "
+            "other jobs take turns on the pinned CPU; a large gap between the two tables says the run was disturbed.",
+            "", "| vocab | " + " | ".join(langs) + " |", "|---|" + "---:|" * len(langs)]
+    out += headline_rows("cpu")
 
     out += ["", "### MB/s per tool (median of the rounds)", ""]
     for vocab in vocabs:
@@ -458,13 +483,15 @@ def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started
     for problem in problems:
         out.append(f"- **problem**: {problem}")
 
-    out += ["", "### Raw seconds per round (tool, vocab, lang: seconds of each round)", "", "```"]
+    out += ["", "### Raw seconds per round (tool, vocab, lang, bytes, wall seconds of each round, CPU seconds of each)",
+            "", "```"]
     for vocab in vocabs:
         for tool, by_lang in cells[vocab].items():
             for lang in langs:
                 if by_lang[lang].seconds:
                     out.append(f"{tool}\t{vocab}\t{lang}\t{sizes[lang]}\t"
-                               + ",".join(f"{s:.5f}" for s in by_lang[lang].seconds))
+                               + ",".join(f"{s:.5f}" for s in by_lang[lang].seconds) + "\tcpu "
+                               + ",".join(f"{s:.5f}" for s in by_lang[lang].cpu))
     out.append("```")
     return out
 

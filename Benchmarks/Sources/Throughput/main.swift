@@ -134,8 +134,9 @@ if let mode = coldMode, let warmUpPath {
 }
 
 /// The cold protocol (see the top of this file). Each target is read before the clock starts; the warm-up runs
-/// the same mode as the timed call. `#cold impl vocab file bytes tokens mode seconds`: tokens is the number of
-/// ids (encode, count) or pieces (pieces).
+/// the same mode as the timed call. `#cold impl vocab file bytes tokens mode seconds cpu_seconds`: tokens is the
+/// number of ids (encode, count) or pieces (pieces); cpu_seconds is the process's CPU time over the same call
+/// (below the wall time when other processes share the CPU).
 @MainActor func measureCold(mode: String, warmUp: [UInt8]) {
     let clock = ContinuousClock()
     let run: ([UInt8]) -> (tokens: Int, ids: [TokenID]) = { bytes in
@@ -153,12 +154,20 @@ if let mode = coldMode, let warmUpPath {
     for (index, path) in files.enumerated() {
         let bytes = readFile(path)
         var result: (tokens: Int, ids: [TokenID]) = (0, [])
+        let cpuStart = processCPUSeconds()
         let elapsed = clock.measure { result = run(bytes) }
-        print("#cold\ttokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(result.tokens)\t\(mode)\t\(seconds(elapsed))")
+        let cpu = processCPUSeconds() - cpuStart
+        print("#cold\ttokc\t\(vocab)\t\(path)\t\(bytes.count)\t\(result.tokens)\t\(mode)\t\(seconds(elapsed))\t\(cpu)")
         if let idsOutPath, mode == "encode" {
             writeIDs(result.ids, to: files.count == 1 ? idsOutPath : "\(idsOutPath).\(index)")
         }
     }
+}
+
+func processCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
 }
 
 /// The ids as UInt32 little-endian, the layout Python's `array('I')` reads on this machine.
