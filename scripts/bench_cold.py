@@ -375,7 +375,15 @@ def headline(vocab, lang, cells, rounds, clock="seconds"):
     return f"{statistics.median(ratios):.2f}", "/".join(LABELS[n] for n in names)
 
 
-def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started):
+def load_average():
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started, load_at_start):
     out = [f"## tokc vs the fastest tokenizers, cold: a fresh process per encode, one CPU, "
            f"median of {rounds} rounds", ""]
     cpu_name = "unknown CPU"
@@ -385,10 +393,10 @@ def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started
     except OSError:
         pass
     swift = shell(["swift", "--version"]).splitlines()
-    load = shell(["cat", "/proc/loadavg"]).split()[:3]
     out += [
         f"- date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S UTC')}; "
-        f"run took {(time.time() - started) / 60:.1f} min; load average at the end {' '.join(load)}",
+        f"run took {(time.time() - started) / 60:.1f} min; load average (1, 5, 15 min) at the start {load_at_start}, "
+        f"at the end {load_average()}",
         f"- machine: {os.cpu_count()} cores, {cpu_name}; every process pinned to CPU {cpu} (taskset)",
         f"- tokc: {revision()}; {swift[0] if swift else 'swift ?'}",
         "- peers (Benchmarks/.venv-peers, binary wheels): "
@@ -501,7 +509,7 @@ def report(vocabs, langs, sizes, cells, rounds, cpu, versions, problems, started
 
 def run_cold(args, tokc_bin):
     """The whole cold protocol; returns the report's lines."""
-    started = time.time()
+    started, load_at_start = time.time(), load_average()
     versions, problems = ensure_peers_venv()
     vocabs = args.cold_vocabs
     langs = args.langs
@@ -519,4 +527,4 @@ def run_cold(args, tokc_bin):
         cold_rounds(vocabs, langs, cells, args.rounds, tokc_bin, cpu, tokc_env)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return report(vocabs, langs, sizes, cells, args.rounds, cpu, versions, problems, started)
+    return report(vocabs, langs, sizes, cells, args.rounds, cpu, versions, problems, started, load_at_start)
