@@ -515,6 +515,9 @@ def run_cold(args, tokc_bin):
     langs = args.langs
     sizes = cut_texts(langs)
     cpu = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
+    if cpu >= 0 and shutil.which("taskset") is None:
+        raise SystemExit("bench-compare: the cold protocol pins each process with taskset (util-linux), which is "
+                         "not on PATH; install it or pass --cpu -1 to run unpinned")
     # tokc's compiled tables go to a private cache, primed by the checks' first load: every timed run maps it.
     cache = tempfile.mkdtemp(prefix="bench-compare-cold-cache-")
     tokc_env = dict(os.environ, TOKC_CACHE_DIR=cache, **SINGLE_THREAD_ENV)
