@@ -8,7 +8,15 @@ struct CountCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "count",
         abstract: "Count the tokens of files.",
-        discussion: "Prints the tokens of each file and, for several files, the total. '-' or no file reads standard input."
+        discussion: """
+            Prints the tokens of each file and, for several files, the total. '-' or no file reads standard input; \
+            gzip input is read as its text. Any size is read in bounded memory where the vocabulary can be cut at \
+            line starts ('tokc vocab show NAME' says "streams": true; SentencePiece's own normaliser, as in \
+            mistral-v1, cannot, and holds a plain text whole). With --jsonl, --csv or --tsv each record's text is \
+            counted alone, with every vocabulary, in bounded memory: totals and tokens per record (min, median, \
+            p90, p99, max, nearest rank), or --per-record. --vocab a,b,c counts with several vocabularies while \
+            the data is read once. A progress line goes to standard error when it is a terminal.
+            """
     )
 
     @Option(name: .long, help: "Tokenizer scheme; its default vocabulary is used unless --vocab names one.")
@@ -40,11 +48,49 @@ struct CountCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("With --chat: the model, as the price table names it; its vocabulary (and that vocabulary's template) counts, marked approximate where it is not the model's own.", valueName: "name"))
     var model: String?
 
+    @Flag(name: .long, help: "Each line is a JSON record: count the strings of --field in it, each alone.")
+    var jsonl = false
+
+    @Option(name: .long, help: ArgumentHelp("With --jsonl: the field to count, keys separated by dots; * takes every element of a list (default: text).", valueName: "path"))
+    var field: String?
+
+    @Flag(name: .long, help: "CSV with a header line (RFC 4180 quoting): count the --column of each record.")
+    var csv = false
+
+    @Flag(name: .long, help: "TSV with a header line (tab-separated, the same quoting): count the --column of each record.")
+    var tsv = false
+
+    @Option(name: .long, help: ArgumentHelp("With --csv or --tsv: the column to count, as the header names it.", valueName: "name"))
+    var column: String?
+
+    @Flag(name: .long, help: "With records: count past a malformed record or one without the field, and report it, instead of stopping with an error.")
+    var skipBad = false
+
+    @Flag(name: .long, help: #"With records: print {"line":n,"tokens":k} per record instead of the totals."#)
+    var perRecord = false
+
     @Argument(help: ArgumentHelp("Files to count; '-' is standard input.", valueName: "file"))
     var files: [String] = []
 
+    /// `--jsonl`, `--csv` or `--tsv`, or nil for plain text.
+    var recordFormat: RecordFormat? {
+        get throws {
+            if jsonl { return .jsonLines(try FieldPath(field ?? "text")) }
+            if csv || tsv { return .delimited(column: column ?? "", separator: csv ? UInt8(ascii: ",") : 0x09) }
+            return nil
+        }
+    }
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        let records = jsonl || csv || tsv
+        if [jsonl, csv, tsv].filter({ $0 }).count > 1 { throw ValidationError("--jsonl, --csv and --tsv are different formats: give one") }
+        if field != nil && !jsonl { throw ValidationError("--field goes with --jsonl") }
+        if (csv || tsv) != (column != nil) { throw ValidationError(column == nil ? "--csv and --tsv need --column NAME, the header's name of the text" : "--column goes with --csv or --tsv") }
+        if !records && (skipBad || perRecord) { throw ValidationError("--skip-bad and --per-record go with --jsonl, --csv or --tsv") }
+        if records && (chat || socket != nil) { throw ValidationError("--jsonl, --csv and --tsv count here, without --chat or --socket") }
+        if vocabulary.vocabNames.count > 1 && (chat || socket != nil) { throw ValidationError("several vocabularies count here, without --chat or --socket") }
+        if vocabulary.vocabNames.contains(where: { $0?.isEmpty == true }) { throw ValidationError("--vocab a,b,c: a name is empty") }
         if !chat && (template != nil || showPrompt || model != nil) { throw ValidationError("--template, --show-prompt and --model go with --chat") }
         if chat && socket != nil { throw ValidationError("--chat counts here; the daemon's chat requests are not served yet") }
         if socket != nil && vocabulary.pattern != nil {
@@ -63,7 +109,18 @@ struct CountCommand: AsyncParsableCommand {
     func run() async throws {
         if chat { return try countChat() }
         let paths = files.isEmpty ? ["-"] : files
-        let (vocab, counts) = if let socket { try await countByDaemon(socket, paths: paths) } else { try countHere(paths: paths) }
+        if socket == nil {
+            let tokenizers = try vocabulary.loadAll(scheme: scheme)
+            if let format = try recordFormat { return try countRecords(paths: paths, tokenizers: tokenizers, format: format) }
+            return try countText(paths: paths, tokenizers: tokenizers)
+        }
+        let (vocab, counts) = try await countByDaemon(socket!, paths: paths)
+        try printCounts(vocab: vocab, counts)
+        try Output.finish()
+    }
+
+    /// Today's output: tokens per file and the total, or `{"vocab", "files", "total"}`.
+    private func printCounts(vocab: String, _ counts: [Counted]) throws {
         let total = counts.reduce(0) { $0 + $1.tokens }
         if json {
             let files = counts.map { #"{"path":\#(JSONText.quote($0.path)),"bytes":\#($0.bytes),"tokens":\#($0.tokens)}"# }
@@ -75,8 +132,132 @@ struct CountCommand: AsyncParsableCommand {
             }
             if counts.count > 1 { try Output.line("\(total) total") }
         }
+    }
+
+    /// Plain text, streamed: each file through every vocabulary in one read.
+    private func countText(paths: [String], tokenizers: [Tokenizer]) throws {
+        let counter = TextStreamCounter(tokenizers: tokenizers, allowedSpecial: vocabulary.policy, threads: threadCount)
+        let progress = ByteProgress()
+        var results: [(path: String, bytes: Int, tokens: [Int])] = []
+        for path in paths {
+            let stream = try ByteStream(path: path)
+            let (bytes, tokens) = try counter.count(stream) { progress.update(path, done: $0, stream: stream) }
+            results.append((path, bytes, tokens))
+        }
+        progress.finish()
+        if tokenizers.count == 1 {
+            try printCounts(vocab: tokenizers[0].name, results.map { ($0.path, $0.bytes, $0.tokens[0]) })
+            return try Output.finish()
+        }
+        let bytes = results.reduce(0) { $0 + $1.bytes }
+        var blocks: [String] = []
+        var rows: [Row] = []
+        for (index, tokenizer) in tokenizers.enumerated() {
+            let total = results.reduce(0) { $0 + $1.tokens[index] }
+            if json {
+                let files = results.map { #"{"path":\#(JSONText.quote($0.path)),"bytes":\#($0.bytes),"tokens":\#($0.tokens[index])}"# }
+                blocks.append(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"files":[\#(files.joined(separator: ","))],"total":\#(total),"bytes_per_token":\#(Self.ratio(bytes, total))}"#)
+            } else {
+                let items = results.map { (tokens: $0.tokens[index], label: $0.path, bytes: $0.bytes) }
+                    + (results.count > 1 ? [(tokens: total, label: "total", bytes: bytes)] : [])
+                for item in items {
+                    rows.append((tokenizer.name, item.tokens, "\(item.label)  \(Self.ratio(item.bytes, item.tokens)) bytes/token"))
+                }
+            }
+        }
+        try Output.line(json ? #"{"vocabs":[\#(blocks.joined(separator: ","))]}"# : Self.aligned(rows))
         try Output.finish()
     }
+
+    /// JSON Lines, CSV or TSV: each record's text alone, every vocabulary per record.
+    private func countRecords(paths: [String], tokenizers: [Tokenizer], format: RecordFormat) throws {
+        let counter = RecordCounter(tokenizers: tokenizers, format: format, allowedSpecial: vocabulary.policy,
+                                    threads: threadCount, skipBad: skipBad)
+        let progress = ByteProgress()
+        var results: [(path: String, totals: RecordTotals)] = []
+        for path in paths {
+            let stream = try ByteStream(path: path)
+            let label = paths.count > 1 ? #""path":\#(JSONText.quote(path)),"# : ""
+            let each: ((RecordOutcome) throws -> Void)? = !perRecord ? nil : { outcome in
+                switch outcome {
+                case let .counted(line, tokens):
+                    let value = tokens.count == 1 ? "\(tokens.first!)"
+                        : "{" + zip(tokenizers, tokens).map { #"\#(JSONText.quote($0.name)):\#($1)"# }.joined(separator: ",") + "}"
+                    try Output.line(#"{\#(label)"line":\#(line),"tokens":\#(value)}"#)
+                case let .skipped(line, reason):
+                    try Output.line(#"{\#(label)"line":\#(line),"error":\#(JSONText.quote("expected " + reason))}"#)
+                }
+            }
+            let totals = try counter.count(stream, each: each) { progress.update(path, done: $0, stream: stream) }
+            results.append((path, totals))
+        }
+        progress.finish()
+        for result in results where result.totals.skipped > 0 && !json && !perRecord {
+            let lines = result.totals.skippedLines.map(String.init).joined(separator: ", ") + (result.totals.skipped > result.totals.skippedLines.count ? ", …" : "")
+            try? Output.writeAll(Array("tokc: skipped \(result.totals.skipped) bad records of \(result.path) (lines \(lines))\n".utf8), to: 2)
+        }
+        if perRecord { return try Output.finish() }
+        var overall = [TokenDistribution](repeating: TokenDistribution(), count: tokenizers.count)
+        for result in results {
+            for index in tokenizers.indices { overall[index].merge(result.totals.distributions[index]) }
+        }
+        let textBytes = results.reduce(0) { $0 + $1.totals.textBytes }
+        let skipped = results.reduce(0) { $0 + $1.totals.skipped }
+        var blocks: [String] = []
+        var rows: [Row] = []
+        for (index, tokenizer) in tokenizers.enumerated() {
+            let total = overall[index].tokens
+            if json {
+                let files = results.map { result in
+                    let distribution = result.totals.distributions[index]
+                    return #"{"path":\#(JSONText.quote(result.path)),"bytes":\#(result.totals.bytes),"tokens":\#(distribution.tokens),"records":\#(distribution.records),"text_bytes":\#(result.totals.textBytes),"distribution":\#(Self.json(distribution))"#
+                        + (skipBad ? #","skipped":\#(result.totals.skipped),"skipped_lines":[\#(result.totals.skippedLines.map(String.init).joined(separator: ","))]"# : "") + "}"
+                }
+                blocks.append(#"{"vocab":\#(JSONText.quote(tokenizer.name)),"files":[\#(files.joined(separator: ","))],"total":\#(total),"records":\#(overall[index].records),"text_bytes":\#(textBytes),"bytes_per_token":\#(Self.ratio(textBytes, total)),"distribution":\#(Self.json(overall[index]))"#
+                    + (skipBad ? #","skipped":\#(skipped)"# : "") + "}")
+            } else {
+                let items = results.map { (label: $0.path, distribution: $0.totals.distributions[index], bytes: $0.totals.textBytes) }
+                    + (results.count > 1 ? [(label: "total", distribution: overall[index], bytes: textBytes)] : [])
+                for item in items {
+                    let summary = item.distribution.summary.map { "\($0.name) \($0.value)" }.joined(separator: ", ")
+                    rows.append((tokenizers.count > 1 ? tokenizer.name : "", item.distribution.tokens,
+                                 "\(item.label)  \(item.distribution.records) records"
+                                    + (summary.isEmpty ? "" : "; tokens per record: \(summary)")
+                                    + (tokenizers.count > 1 ? "; \(Self.ratio(item.bytes, item.distribution.tokens)) bytes/token" : "")))
+                }
+            }
+        }
+        if json {
+            try Output.line(blocks.count == 1 ? blocks[0] : #"{"vocabs":[\#(blocks.joined(separator: ","))]}"#)
+        } else {
+            try Output.line(Self.aligned(rows))
+        }
+        try Output.finish()
+    }
+
+    /// `{"min":…, "median":…, "p90":…, "p99":…, "max":…}`, or null with no records.
+    private static func json(_ distribution: TokenDistribution) -> String {
+        let summary = distribution.summary
+        return summary.isEmpty ? "null" : "{" + summary.map { #""\#($0.name)":\#($0.value)"# }.joined(separator: ",") + "}"
+    }
+
+    /// Bytes per token to two decimals (0 with no tokens).
+    private static func ratio(_ bytes: Int, _ tokens: Int) -> String {
+        tokens == 0 ? "0" : String(format: "%.2f", Double(bytes) / Double(tokens))
+    }
+
+    /// Rows of a vocabulary name, a count and the rest: the names padded to one width and the counts
+    /// right-aligned under each other.
+    private static func aligned(_ rows: [Row]) -> String {
+        let nameWidth = rows.map(\.name.count).max() ?? 0
+        let countWidth = rows.map { String($0.count).count }.max() ?? 0
+        return rows.map { row in
+            (nameWidth > 0 ? row.name.padding(toLength: nameWidth + 2, withPad: " ", startingAt: 0) : "")
+                + String(repeating: " ", count: countWidth - String(row.count).count) + "\(row.count) \(row.rest)"
+        }.joined(separator: "\n")
+    }
+
+    private typealias Row = (name: String, count: Int, rest: String)
 
     private typealias Counted = (path: String, bytes: Int, tokens: Int)
 
@@ -137,16 +318,6 @@ struct CountCommand: AsyncParsableCommand {
             for note in notes { try? Output.writeAll(Array("tokc: note: \(note)\n".utf8), to: 2) }
         }
         try Output.finish()
-    }
-
-    private func countHere(paths: [String]) throws -> (String, [Counted]) {
-        let tokenizer = try vocabulary.load(scheme: scheme)
-        let counts = try paths.map { path -> Counted in
-            let bytes = try FileIO.readAll(path)
-            let tokens = bytes.withUnsafeBufferPointer { tokenizer.count($0, allowedSpecial: vocabulary.policy, threads: threadCount) }
-            return (path, bytes.count, tokens)
-        }
-        return (tokenizer.name, counts)
     }
 
     /// Files go to the daemon as paths, so it reads their bytes itself; standard input is sent as text, which

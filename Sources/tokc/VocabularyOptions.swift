@@ -22,6 +22,21 @@ struct VocabularyOptions: ParsableArguments {
 
     /// The tokenizer named by `--vocab`, or the scheme's default, with `--pretokenizer` applied.
     func load(scheme: Scheme = .bpe) throws -> Tokenizer {
+        try load(named: vocab, scheme: scheme)
+    }
+
+    /// The vocabularies `--vocab a,b,c` names (`tokc count` reads the data once for all of them); a file whose
+    /// path has a comma is one vocabulary.
+    var vocabNames: [String?] {
+        guard let vocab, vocab.contains(","), !FileIO.isFile(vocab) else { return [vocab] }
+        return vocab.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    func loadAll(scheme: Scheme = .bpe) throws -> [Tokenizer] {
+        try vocabNames.map { try load(named: $0, scheme: scheme) }
+    }
+
+    private func load(named vocab: String?, scheme: Scheme) throws -> Tokenizer {
         let registry = VocabularyRegistry.standard
         let name = try vocab ?? registry.defaultVocabulary(for: scheme)
         let tokenizer = try registry.load(name, pattern: pattern)

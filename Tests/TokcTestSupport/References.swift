@@ -23,6 +23,11 @@ public enum References {
     public static let sentencepiece = Tool(pythonModule: "sentencepiece")
     /// Any python3, for scripts that need only its standard library.
     public static let python = Tool(pythonModule: "json")
+    /// PySpark and a Java to run it, for the Spark example's test (examples/spark).
+    public static let pyspark = Tool(pythonModule: "pyspark")
+    public static let java = Tool(
+        name: "Java 17 or later (apt-get install openjdk-17-jre-headless)",
+        path: ["/usr/bin/java", "/usr/lib/jvm/default-java/bin/java"].first { FileManager.default.isExecutableFile(atPath: $0) })
     public static let chromium = Tool(
         name: "Chromium (apt-get install chromium)",
         path: ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]

@@ -389,8 +389,10 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// after it (their letter runs take one optional non-newline in front), and a whitespace run ending in a
     /// line break is one piece whether text follows or not (`\s*[\r\n]`, which cl100k's `\s++$` equals there).
     /// GPT-2's is not: its `\s++$` takes ` \n` whole at the end of a part, but splits it before a letter.
+    /// Qwen's is cl100k's with single digits and `\s*[\r\n]+` (no `$`): a whitespace run that ends in a line
+    /// break is one piece to its last break, so the same holds (what lets `tokc count` stream qwen2.5).
     public var isLineLocal: Bool {
-        [Named.o200k, .cl100k, .llama3].contains { $0.pattern == pattern }
+        [Named.o200k, .cl100k, .llama3].contains { $0.pattern == pattern } || pattern == WordShortcut.qwen
     }
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {

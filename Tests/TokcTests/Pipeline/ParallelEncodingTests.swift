@@ -5,7 +5,7 @@ import Testing
 /// Counting and encoding on several threads cut the text just after line breaks before a letter or digit; the
 /// ids must be those of the whole text, for every vocabulary that allows the cut.
 @Suite struct ParallelEncodingTests {
-    static let lineLocal = ["o200k_base", "cl100k_base", "llama3", "bert-base-uncased", "ungreedy-multi-8k"]
+    static let lineLocal = ["o200k_base", "cl100k_base", "llama3", "qwen2.5", "bert-base-uncased", "ungreedy-multi-8k"]
     static let notLineLocal = ["deepseek-v3", "mistral-v1", "unigram-multi-8k"]
 
     /// Line breaks next to everything the patterns treat specially, repeated so that tiny parts cut it often.
