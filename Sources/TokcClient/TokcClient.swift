@@ -61,8 +61,9 @@ public final class TokcClient: Sendable {
         try await send(Request(op: .count, paths: paths.map(Self.absolute), vocab: vocab, model: model, allowSpecial: allowSpecial ? true : nil))
     }
 
-    public func encode(_ texts: [String], vocab: String? = nil, allowSpecial: Bool = false) async throws(TokcClientError) -> EncodeResponse {
-        try await send(Request(op: .encode, texts: texts, vocab: vocab, allowSpecial: allowSpecial ? true : nil))
+    /// With `offsets`, the response's `offsets` holds each token's span in its text (byte and UTF-16 offsets).
+    public func encode(_ texts: [String], vocab: String? = nil, allowSpecial: Bool = false, offsets: Bool = false) async throws(TokcClientError) -> EncodeResponse {
+        try await send(Request(op: .encode, texts: texts, vocab: vocab, allowSpecial: allowSpecial ? true : nil, offsets: offsets ? true : nil))
     }
 
     public func decode(_ ids: [[UInt32]], vocab: String? = nil) async throws(TokcClientError) -> DecodeResponse {

@@ -68,11 +68,13 @@ public struct Request: Codable, Sendable, Equatable {
     public var outputTokens: Int?
     /// The token budget for `cost`; default the model's input context window.
     public var budget: Int?
+    /// `encode` also answers each token's span in the text (default false).
+    public var offsets: Bool?
 
     public init(
         id: RequestID = .none, op: Op, texts: [String]? = nil, paths: [String]? = nil,
         vocab: String? = nil, model: String? = nil, ids: [[UInt32]]? = nil, allowSpecial: Bool? = nil,
-        outputTokens: Int? = nil, budget: Int? = nil
+        outputTokens: Int? = nil, budget: Int? = nil, offsets: Bool? = nil
     ) {
         self.id = id
         self.op = op
@@ -84,10 +86,11 @@ public struct Request: Codable, Sendable, Equatable {
         self.allowSpecial = allowSpecial
         self.outputTokens = outputTokens
         self.budget = budget
+        self.offsets = offsets
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
-        case id, op, texts, paths, vocab, model, ids, budget
+        case id, op, texts, paths, vocab, model, ids, budget, offsets
         /// `count_chat`'s OpenAI chat-completions bodies (read by the daemon; `TokcClient.countChat` splices them in as
         /// JSON text, so this type does not carry them).
         case requests
@@ -119,6 +122,7 @@ public struct Request: Codable, Sendable, Equatable {
         allowSpecial = try container.decodeIfPresent(Bool.self, forKey: .allowSpecial)
         outputTokens = try container.decodeIfPresent(Int.self, forKey: .outputTokens)
         budget = try container.decodeIfPresent(Int.self, forKey: .budget)
+        offsets = try container.decodeIfPresent(Bool.self, forKey: .offsets)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -133,6 +137,7 @@ public struct Request: Codable, Sendable, Equatable {
         try container.encodeIfPresent(allowSpecial, forKey: .allowSpecial)
         try container.encodeIfPresent(outputTokens, forKey: .outputTokens)
         try container.encodeIfPresent(budget, forKey: .budget)
+        try container.encodeIfPresent(offsets, forKey: .offsets)
     }
 }
 
@@ -262,11 +267,60 @@ public struct EncodeResponse: Codable, Sendable, Equatable {
     public var vocab: String
     /// One id list per text, in request order.
     public var ids: [[UInt32]]
+    /// With `"offsets": true`: one list per text, a `TokenOffset` per token, in the order of `ids`.
+    public var offsets: [[TokenOffset]]?
 
-    public init(id: RequestID, vocab: String, ids: [[UInt32]]) {
+    public init(id: RequestID, vocab: String, ids: [[UInt32]], offsets: [[TokenOffset]]? = nil) {
         self.id = id
         self.vocab = vocab
         self.ids = ids
+        self.offsets = offsets
+    }
+}
+
+/// A token and where it is in the text: `{"id":…, "start":…, "end":…, "utf16_start":…, "utf16_end":…,
+/// "text":…}` (or `"hex"` in place of `"text"`). `start..<end` are UTF-8 byte offsets into the text as sent (or
+/// the file's bytes), `utf16_start..<utf16_end` the same span in UTF-16 code units (JavaScript string indices).
+/// Spans are in the original text, before any normaliser, and start and end on character boundaries (see
+/// `Tokc.TokenSpan` and docs/protocol.md). `text` is the token's own bytes as the vocabulary spells them
+/// (`Ġ`-free: ` world`; `▁world`, `##ing`, `<|endoftext|>`) when they are UTF-8, else `hex` holds them in
+/// lower-case hex (a byte-level token that ends inside a character, a `<0xE2>` byte-fallback token).
+public struct TokenOffset: Codable, Sendable, Equatable {
+    public var id: UInt32
+    public var start: Int
+    public var end: Int
+    public var utf16Start: Int
+    public var utf16End: Int
+    public var text: String?
+    public var hex: String?
+
+    public init(id: UInt32, start: Int, end: Int, utf16Start: Int, utf16End: Int, text: String? = nil, hex: String? = nil) {
+        self.id = id
+        self.start = start
+        self.end = end
+        self.utf16Start = utf16Start
+        self.utf16End = utf16End
+        self.text = text
+        self.hex = hex
+    }
+
+    /// `text` when `bytes` are UTF-8, else `hex`.
+    public init(id: UInt32, start: Int, end: Int, utf16Start: Int, utf16End: Int, bytes: [UInt8]) {
+        if let text = String(validating: bytes, as: UTF8.self) {
+            self.init(id: id, start: start, end: end, utf16Start: utf16Start, utf16End: utf16End, text: text)
+        } else {
+            let digits = Array("0123456789abcdef".utf8)
+            var hex: [UInt8] = []
+            hex.reserveCapacity(bytes.count * 2)
+            for byte in bytes { hex += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
+            self.init(id: id, start: start, end: end, utf16Start: utf16Start, utf16End: utf16End, hex: String(decoding: hex, as: UTF8.self))
+        }
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case id, start, end, text, hex
+        case utf16Start = "utf16_start"
+        case utf16End = "utf16_end"
     }
 }
 

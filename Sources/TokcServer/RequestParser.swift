@@ -14,6 +14,8 @@ struct ParsedRequest {
     var model: String?
     var ids: [[UInt32]]?
     var allowSpecial = false
+    /// `encode`: answer each token's span too.
+    var offsets = false
     var outputTokens: Int?
     var budget: Int?
     /// `count_chat`'s requests, read again with their key order (a template may write a tool schema back).
@@ -61,7 +63,7 @@ struct RequestParser {
     /// The fields each op reads besides `id` and `op`.
     static let fields: [Op: Set<String>] = [
         .count: ["texts", "paths", "vocab", "model", "allow_special"],
-        .encode: ["texts", "paths", "vocab", "model", "allow_special"],
+        .encode: ["texts", "paths", "vocab", "model", "allow_special", "offsets"],
         .decode: ["ids", "vocab", "model"],
         .cost: ["texts", "paths", "vocab", "model", "allow_special", "output_tokens", "budget"],
         .vocabularies: [], .models: [], .health: [], .stats: [],
@@ -118,6 +120,9 @@ struct RequestParser {
                 case "allow_special":
                     guard case let .bool(flag) = value else { throw FieldError("field 'allow_special' must be true or false") }
                     request.allowSpecial = flag
+                case "offsets":
+                    guard case let .bool(flag) = value else { throw FieldError("field 'offsets' must be true or false") }
+                    request.offsets = flag
                 case "output_tokens": request.outputTokens = try int(value, key)
                 case "budget": request.budget = try int(value, key)
                 case "ids": request.ids = try idLists(value)

@@ -190,12 +190,23 @@ final class RequestProcessor: Sendable {
     private func encode(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> EncodeResponse {
         let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
         let policy: SpecialTokenPolicy = request.allowSpecial ? .all : .none
-        let ids = try forEachInput(request, line: line) { bytes in
-            var sink = IDSink(reservingCapacity: bytes.count / 4)
-            tokenizer.encode(bytes, allowedSpecial: policy, into: &sink)
-            return sink.ids
+        guard request.offsets else {
+            let ids = try forEachInput(request, line: line) { bytes in
+                var sink = IDSink(reservingCapacity: bytes.count / 4)
+                tokenizer.encode(bytes, allowedSpecial: policy, into: &sink)
+                return sink.ids
+            }
+            return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: ids)
         }
-        return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: ids)
+        let offsets = try forEachInput(request, line: line) { bytes in
+            let spans = tokenizer.encodeWithOffsets(bytes, allowedSpecial: policy)
+            let utf16 = UTF16Offsets(bytes)
+            return spans.map { span in
+                TokenOffset(id: span.id, start: span.start, end: span.end, utf16Start: utf16[span.start],
+                            utf16End: utf16[span.end], bytes: tokenizer.tokenBytes(of: span.id) ?? [])
+            }
+        }
+        return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: offsets.map { $0.map(\.id) }, offsets: offsets)
     }
 
     private func decode(_ request: ParsedRequest) throws(ErrorBody) -> DecodeResponse {

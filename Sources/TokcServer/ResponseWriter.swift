@@ -53,9 +53,46 @@ enum ResponseWriter {
             if index > 0 { buffer.writeStaticString(",") }
             writeIntegers(ids, to: &buffer)
         }
-        buffer.writeStaticString(#"],"vocab":"#)
+        buffer.writeStaticString("]")
+        if let offsets = response.offsets {
+            buffer.writeStaticString(#","offsets":["#)
+            for (index, tokens) in offsets.enumerated() {
+                if index > 0 { buffer.writeStaticString(",") }
+                buffer.writeStaticString("[")
+                for (position, token) in tokens.enumerated() {
+                    if position > 0 { buffer.writeStaticString(",") }
+                    write(token, to: &buffer)
+                }
+                buffer.writeStaticString("]")
+            }
+            buffer.writeStaticString("]")
+        }
+        buffer.writeStaticString(#","vocab":"#)
         writeString(response.vocab, to: &buffer)
         buffer.writeStaticString("}\n")
+    }
+
+    /// One token's offsets, keys sorted as `JSONEncoder.protocol` sorts them.
+    static func write(_ token: TokenOffset, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"end":"#)
+        buffer.writeString(String(token.end))
+        if let hex = token.hex {
+            buffer.writeStaticString(#","hex":"#)
+            writeString(hex, to: &buffer)
+        }
+        buffer.writeStaticString(#","id":"#)
+        buffer.writeString(String(token.id))
+        buffer.writeStaticString(#","start":"#)
+        buffer.writeString(String(token.start))
+        if let text = token.text {
+            buffer.writeStaticString(#","text":"#)
+            writeString(text, to: &buffer)
+        }
+        buffer.writeStaticString(#","utf16_end":"#)
+        buffer.writeString(String(token.utf16End))
+        buffer.writeStaticString(#","utf16_start":"#)
+        buffer.writeString(String(token.utf16Start))
+        buffer.writeStaticString("}")
     }
 
     static func write(_ response: ErrorResponse, to buffer: inout ByteBuffer) {

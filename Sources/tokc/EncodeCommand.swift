@@ -9,7 +9,7 @@ struct EncodeCommand: ParsableCommand {
         discussion: """
             Prints the ids separated by spaces on one line. With --jsonl, reads JSON Lines, one object per line \
             with a string field "text" (or "hex": the input bytes in hex, for input that is not UTF-8), and \
-            writes one line {"ids":[...]} per input line, in order.
+            writes one line {"ids":[...]} per input line, in order. With --offsets, writes one JSON line per token             instead: {"end":…,"id":…,"start":…,"text":…,"utf16_end":…,"utf16_start":…}, its span in the input             as byte and UTF-16 offsets and its bytes as text (or "hex" when they are not UTF-8); with --jsonl too,             one line {"offsets":[…]} per input line.
             """
     )
 
@@ -20,6 +20,9 @@ struct EncodeCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Put the vocabulary's template tokens around each text: [CLS] … [SEP] for BERT, <s> in front for Llama 2 and Mistral.")
     var template = false
+
+    @Flag(name: .long, help: "Write each token's span in the input (byte and UTF-16 offsets) and bytes, a JSON line per token.")
+    var offsets = false
 
     @Option(name: .long, help: ArgumentHelp("Threads for a long input (default: all cores). The text is cut only where the vocabulary's split guarantees the same ids; vocabularies that cannot be cut use one.", valueName: "n"))
     var threads: Int?
@@ -39,6 +42,13 @@ struct EncodeCommand: ParsableCommand {
         let input = try FileIO.readAll(file)
         if jsonl {
             try encodeLines(input, with: tokenizer)
+        } else if offsets {
+            var line: [UInt8] = []
+            for object in Self.offsetObjects(of: input, tokenizer: tokenizer, policy: vocabulary.policy, template: template) {
+                line.removeAll(keepingCapacity: true)
+                line += object
+                try Output.line(String(decoding: line, as: UTF8.self))
+            }
         } else {
             let ids = template
                 ? tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: true)
@@ -71,8 +81,35 @@ struct EncodeCommand: ParsableCommand {
                 throw TokcError.malformedInput(source: file == "-" ? "<stdin>" : file, line: lineNumber,
                                                expected: #"a JSON object with a string field "text" (or "hex": the input's bytes in hex)"#)
             }
+            if offsets {
+                let objects = Self.offsetObjects(of: input, tokenizer: tokenizer, policy: vocabulary.policy, template: template)
+                try Output.line(#"{"offsets":["# + objects.map { String(decoding: $0, as: UTF8.self) }.joined(separator: ",") + "]}")
+                continue
+            }
             let ids = tokenizer.encode(input, allowedSpecial: vocabulary.policy, addingTemplate: template)
             try Output.line(#"{"ids":[\#(ids.map(String.init).joined(separator: ","))]}"#)
+        }
+    }
+
+    /// Each token of `input` as the daemon's `TokenOffset` JSON object (keys sorted, as the daemon writes them).
+    static func offsetObjects(of input: [UInt8], tokenizer: Tokenizer, policy: SpecialTokenPolicy, template: Bool) -> [[UInt8]] {
+        let spans = tokenizer.encodeWithOffsets(input, allowedSpecial: policy, addingTemplate: template)
+        let utf16 = UTF16Offsets(input)
+        let digits = Array("0123456789abcdef".utf8)
+        return spans.map { span in
+            let bytes = tokenizer.tokenBytes(of: span.id) ?? []
+            var object = Array(#"{"end":\#(span.end),"#.utf8)
+            if String(validating: bytes, as: UTF8.self) == nil {
+                object += #""hex":""#.utf8
+                for byte in bytes { object += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
+                object += #"","id":\#(span.id),"start":\#(span.start),"#.utf8
+            } else {
+                object += #""id":\#(span.id),"start":\#(span.start),"text":"#.utf8
+                JSONValue.appendString(bytes, to: &object)
+                object += Array(",".utf8)
+            }
+            object += #""utf16_end":\#(utf16[span.end]),"utf16_start":\#(utf16[span.start])}"#.utf8
+            return object
         }
     }
 

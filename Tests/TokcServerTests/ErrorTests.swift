@@ -38,6 +38,8 @@ import TokcServer
         (#"{"id":19,"op":"cost","texts":["a"],"model":"gpt-4o","budget":0}"#, "19", "invalid_request", "'budget' must be a positive"),
         (#"{"id":20,"op":"health","texts":["a"]}"#, "20", "invalid_request", "field 'texts' is not read by op 'health'"),
         (#"{"id":[1],"op":"health"}"#, "null", "invalid_request", "field 'id' must be an integer, a string or null"),
+        (#"{"id":21,"op":"encode","texts":["a"],"offsets":1}"#, "21", "invalid_request", "field 'offsets' must be true or false"),
+        (#"{"id":22,"op":"count","texts":["a"],"offsets":true}"#, "22", "invalid_request", "field 'offsets' is not read by op 'count'"),
     ]
 
     /// A model the price table lists with no vocabulary is `no_tokenizer`, and the connection goes on.

@@ -80,6 +80,41 @@ import TokcServer
         await daemon.stop()
     }
 
+    /// `"offsets": true`: the library's spans, with UTF-16 offsets and each token's bytes as text or hex.
+    @Test func encodeWithOffsetsMatchesTheLibrary() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        for vocab in ["o200k_base", "bert-base-uncased", "mistral-v1"] {
+            let tokenizer = try Tokenizer.named(vocab)
+            let answer = try await client.encode(Self.texts, vocab: vocab, offsets: true)
+            let offsets = try #require(answer.offsets)
+            #expect(answer.ids == Self.texts.map { tokenizer.encode($0) })
+            #expect(offsets.map { $0.map(\.id) } == answer.ids)
+            for (text, tokens) in zip(Self.texts, offsets) {
+                let spans = tokenizer.encodeWithOffsets(text)
+                #expect(tokens.map { TokenSpan(id: $0.id, start: $0.start, end: $0.end) } == spans, "\(vocab): \(text)")
+                let utf16 = Array(text.utf16)
+                let bytes = Array(text.utf8)
+                for token in tokens {
+                    // The UTF-16 span is the same stretch of the text as the byte span.
+                    #expect(String(decoding: utf16[token.utf16Start..<token.utf16End], as: UTF16.self) == String(decoding: bytes[token.start..<token.end], as: UTF8.self))
+                    let own = try #require(tokenizer.tokenBytes(of: token.id))
+                    #expect(token.text.map { Array($0.utf8) } ?? token.hex.map(Self.bytes(fromHex:)) == own)
+                    #expect((token.text == nil) != (token.hex == nil))
+                }
+            }
+        }
+        // Without the flag the answer has no offsets.
+        #expect(try await client.encode(["hello"]).offsets == nil)
+        await client.close()
+        await daemon.stop()
+    }
+
+    static func bytes(fromHex hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(decoding: digits[$0..<($0 + 2)], as: UTF8.self), radix: 16)! }
+    }
+
     @Test func encodeAndDecodeRoundTrip() async throws {
         let daemon = try await Daemon.start()
         let client = daemon.client()

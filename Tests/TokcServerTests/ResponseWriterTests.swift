@@ -22,6 +22,10 @@ import TokcProtocol
             CountResponse(id: .none, vocab: "v", model: "claude", approximate: true, note: Self.awkward, counts: [7], bytes: [9]),
             EncodeResponse(id: .number(1), vocab: "o200k_base", ids: [[0, 4_294_967_295, 17], [], [5]]),
             EncodeResponse(id: .none, vocab: "x", ids: []),
+            EncodeResponse(id: .number(2), vocab: "o200k_base", ids: [[7, 9], []], offsets: [[
+                TokenOffset(id: 7, start: 0, end: 3, utf16Start: 0, utf16End: 1, text: Self.awkward),
+                TokenOffset(id: 9, start: 3, end: 7, utf16Start: 1, utf16End: 3, hex: "f09f98"),
+            ], []]),
             ErrorResponse(id: .string("a"), error: ErrorBody(code: .invalidRequest, message: Self.awkward)),
             ErrorResponse(id: .none, error: ErrorBody(code: .malformedJSON, message: "m")),
         ]

@@ -14,10 +14,20 @@ public protocol Normalizer: Sendable {
     /// True when text cut just after a line break that precedes a letter or digit normalises, part by part, to
     /// the same bytes as whole: what lets a long text be shared among threads (`Tokenizer.count(_:threads:)`).
     var isLineLocal: Bool { get }
+
+    /// `normalize(_:atTextStart:)` with, for each normalised byte, the input bytes it came from (for token
+    /// offsets); nil when the text is left as it is. The default finds them a character at a time
+    /// (`AlignedText.byClusters`); normalisers whose rules look beyond a character give their own.
+    func normalizeWithAlignments(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> AlignedText?
 }
 
 extension Normalizer {
     public var isLineLocal: Bool { false }
+
+    public func normalizeWithAlignments(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> AlignedText? {
+        guard let output = normalize(text, atTextStart: atTextStart) else { return nil }
+        return AlignedText.byClusters(input: text, output: output) { normalize($0, atTextStart: false) }
+    }
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> [UInt8]? {
         normalize(text)

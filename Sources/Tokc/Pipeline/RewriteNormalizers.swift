@@ -97,20 +97,27 @@ public struct RegexReplaceNormalizer: Normalizer {
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var output: [UInt8]? = nil
         var copied = 0
-        var start = 0
-        while start < text.count {
-            let end = UTF8Scan.wellFormedEnd(in: text, from: start)
-            _ = regex.forEachMatch(in: UnsafeBufferPointer(rebasing: text[start..<end])) { match in
-                if output == nil { output = []; output!.reserveCapacity(text.count) }
-                output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<(start + match.lowerBound)]))
-                output!.append(contentsOf: replacement)
-                copied = start + match.upperBound
-            }
-            start = end < text.count ? UTF8Scan.illFormedEnd(in: text, from: end) : end
+        forEachMatch(in: text) { match in
+            if output == nil { output = []; output!.reserveCapacity(text.count) }
+            output!.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied..<match.lowerBound]))
+            output!.append(contentsOf: replacement)
+            copied = match.upperBound
         }
         guard var result = output else { return nil }
         result.append(contentsOf: UnsafeBufferPointer(rebasing: text[copied...]))
         return result
+    }
+
+    /// Calls `body` with each match's range in `text`, left to right.
+    func forEachMatch(in text: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
+        var start = 0
+        while start < text.count {
+            let end = UTF8Scan.wellFormedEnd(in: text, from: start)
+            _ = regex.forEachMatch(in: UnsafeBufferPointer(rebasing: text[start..<end])) { match in
+                body((start + match.lowerBound)..<(start + match.upperBound))
+            }
+            start = end < text.count ? UTF8Scan.illFormedEnd(in: text, from: end) : end
+        }
     }
 }
 

@@ -284,6 +284,14 @@ public struct SentencePieceNormalizer: Normalizer {
     }
 
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output = ByteWriter(capacity: text.count * 3 / 2 + 3)
+        write(text, into: &output)
+        return output.finish()
+    }
+
+    /// The one normalising loop, for `normalize` (a `ByteWriter`, sources ignored) and for offsets (an
+    /// `AlignedText`): every byte written names the input bytes it came from.
+    func write<Output: NormalizedOutput & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, into output: inout Output) {
         var input = 0
         if spec.removeExtraWhitespaces {
             while input < text.count {
@@ -294,27 +302,29 @@ public struct SentencePieceNormalizer: Normalizer {
                 input += consumed
             }
         }
-        guard input < text.count else { return [] }
-        var output = ByteWriter(capacity: (text.count - input) * 3 / 2 + 3)
+        guard input < text.count else { return }
         let escapes = spec.escapeWhitespaces
         let space = escapes ? Self.space : [0x20]
-        @inline(__always) func appendSpace(_ output: inout ByteWriter) {
+        @inline(__always) func appendSpace(_ output: inout Output, from source: Range<Int>) {
             if escapes {
-                output.append(0xE2)
-                output.append(0x96)
-                output.append(0x81)
+                output.append(0xE2, from: source)
+                output.append(0x96, from: source)
+                output.append(0x81, from: source)
             } else {
-                output.append(0x20)
+                output.append(0x20, from: source)
             }
         }
-        if !treatWhitespaceAsSuffix && spec.addDummyPrefix { appendSpace(&output) }
+        // The dummy prefix comes from the first character, as Hugging Face's `Prepend` has it.
+        if !treatWhitespaceAsSuffix && spec.addDummyPrefix {
+            appendSpace(&output, from: input..<(input + max(UTF8Scan.sequenceLength(in: text, at: input), 1)))
+        }
         var previousIsSpace = spec.removeExtraWhitespaces
         let spaceIsPlain = self.spaceIsPlain
         while input < text.count {
             if spaceIsPlain && text[input] == 0x20 {
                 // What the rule path below does with a space no rule rewrites: drop it after a space when
                 // spaces collapse, else write it.
-                if !previousIsSpace { appendSpace(&output) }
+                if !previousIsSpace { appendSpace(&output, from: input..<(input + 1)) }
                 previousIsSpace = spec.removeExtraWhitespaces
                 input += 1
                 continue
@@ -333,17 +343,18 @@ public struct SentencePieceNormalizer: Normalizer {
                 end += length
             }
             if end > input {
-                output.append(UnsafeBufferPointer(rebasing: text[input..<end]))
+                output.appendCopy(of: text, input..<end)
                 previousIsSpace = false
                 input = end
                 continue
             }
             input += withNormalizedPrefix(text, at: input) { replacement, consumed in
+                let source = input..<(input + consumed)
                 var from = 0
                 if previousIsSpace { while from < replacement.count && replacement[from] == 0x20 { from += 1 } }
                 if from < replacement.count {
                     for byte in replacement[from...] {
-                        if byte == 0x20 { appendSpace(&output) } else { output.append(byte) }
+                        if byte == 0x20 { appendSpace(&output, from: source) } else { output.append(byte, from: source) }
                     }
                     previousIsSpace = replacement[replacement.count - 1] == 0x20
                 }
@@ -354,8 +365,16 @@ public struct SentencePieceNormalizer: Normalizer {
         if spec.removeExtraWhitespaces {
             while output.ends(with: space) { output.removeLast(space.count) }
         }
-        if treatWhitespaceAsSuffix && spec.addDummyPrefix { appendSpace(&output) }
-        return output.finish()
+        if treatWhitespaceAsSuffix && spec.addDummyPrefix {
+            let last = max(0, text.count - 1)
+            appendSpace(&output, from: last..<text.count)
+        }
+    }
+
+    public func normalizeWithAlignments(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> AlignedText? {
+        var output = AlignedText(capacity: text.count * 3 / 2 + 3)
+        write(text, into: &output)
+        return output
     }
 }
 
@@ -385,7 +404,7 @@ public struct PrecompiledNormalizer: Normalizer {
     }
 
     /// The rewritten text; nil when no rule applies anywhere.
-    private func rewrite(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    func rewrite(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var output: [UInt8]? = nil
         var copied = 0  // text[..<copied] is in output already
         func replace(_ range: Range<Int>, with replacement: ArraySlice<UInt8>) {

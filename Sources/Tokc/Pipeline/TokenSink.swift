@@ -8,6 +8,16 @@ public typealias TokenID = UInt32
 /// the amortised growth of its own storage.
 public protocol TokenSink {
     mutating func append(_ token: TokenID)
+
+    /// The same, from an encoder whose token does not spell the bytes it stands for: an unknown token (it
+    /// covers `byteCount` bytes of the piece), a WordPiece continuation (`##ing` covers `ing`). Encoders call
+    /// it only for such tokens; a sink that keeps offsets (`OffsetSink`) needs it, the others ignore the length.
+    mutating func append(_ token: TokenID, covering byteCount: Int)
+}
+
+extension TokenSink {
+    @inline(__always)
+    public mutating func append(_ token: TokenID, covering byteCount: Int) { append(token) }
 }
 
 /// Collects ids.

@@ -71,17 +71,31 @@ public struct Tokenizer: Sendable {
     ) {
         if addingTemplate { for id in template.prefix { sink.append(id) } }
         defer { if addingTemplate { for id in template.suffix { sink.append(id) } } }
+        forEachSegment(of: text, allowedSpecial: allowedSpecial) { segment, atTextStart in
+            encodeOrdinary(segment, atTextStart: atTextStart, into: &sink)
+        } special: { _, id in
+            sink.append(id)
+        }
+    }
+
+    /// Cuts `text` at the allowed special tokens: calls `ordinary` with each stretch between them (a slice of
+    /// `text`, empty ones included, and whether it starts the text) and `special` with each special's range and id.
+    @inline(__always)
+    func forEachSegment(
+        of text: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy,
+        ordinary: (UnsafeBufferPointer<UInt8>, Bool) -> Void, special: (Range<Int>, TokenID) -> Void
+    ) {
         guard allowedSpecial != .none, !specialTokens.isEmpty else {
-            encodeOrdinary(text, atTextStart: true, into: &sink)
+            ordinary(text, true)
             return
         }
         var offset = 0
         while let match = specialTokens.firstMatch(in: text, from: offset, policy: allowedSpecial) {
-            encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset..<match.range.lowerBound]), atTextStart: offset == 0, into: &sink)
-            sink.append(match.id)
+            ordinary(UnsafeBufferPointer(rebasing: text[offset..<match.range.lowerBound]), offset == 0)
+            special(match.range, match.id)
             offset = match.range.upperBound
         }
-        encodeOrdinary(UnsafeBufferPointer(rebasing: text[offset...]), atTextStart: offset == 0, into: &sink)
+        ordinary(UnsafeBufferPointer(rebasing: text[offset...]), offset == 0)
     }
 
     private func encodeOrdinary<Sink: TokenSink>(

@@ -61,3 +61,29 @@ struct ByteWriter: ~Copyable {
         capacity = newCapacity
     }
 }
+
+/// Where a normaliser written once for both uses puts its bytes: a `ByteWriter` when only the bytes matter, an
+/// `AlignedText` when offsets need to know which input bytes each came from (`source`).
+protocol NormalizedOutput: ~Copyable {
+    mutating func append(_ byte: UInt8, from source: Range<Int>)
+    /// `text[range]` unchanged: each byte from itself.
+    mutating func appendCopy(of text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>)
+    func ends(with suffix: [UInt8]) -> Bool
+    mutating func removeLast(_ byteCount: Int)
+}
+
+extension ByteWriter: NormalizedOutput {
+    @inline(__always)
+    mutating func append(_ byte: UInt8, from source: Range<Int>) { append(byte) }
+
+    @inline(__always)
+    mutating func appendCopy(of text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        append(UnsafeBufferPointer(rebasing: text[range]))
+    }
+}
+
+extension AlignedText: NormalizedOutput {
+    mutating func appendCopy(of text: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
+        appendCopy(of: text, range, shiftedBy: 0)
+    }
+}

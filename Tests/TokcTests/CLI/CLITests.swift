@@ -79,6 +79,27 @@ import Tokc
         #expect(decoded.stdout == input)
     }
 
+    /// `encode --offsets`: a JSON line per token, the daemon's object; with `--jsonl`, one `{"offsets":[…]}` a line.
+    @Test func encodeOffsetsWritesAJSONLinePerToken() throws {
+        let run = try Self.tokc(["encode", "--vocab", "o200k_base", "--offsets", "-"], stdin: Array("héllo 🤗".utf8))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.text == #"""
+            {"end":3,"id":79163,"start":0,"text":"hé","utf16_end":2,"utf16_start":0}
+            {"end":6,"id":72807,"start":3,"text":"llo","utf16_end":5,"utf16_start":2}
+            {"end":11,"hex":"20f09fa4","id":93643,"start":6,"utf16_end":8,"utf16_start":5}
+            {"end":11,"hex":"97","id":245,"start":7,"utf16_end":8,"utf16_start":6}
+
+            """#)
+        let lines = try Self.tokc(["encode", "--vocab", "bert-base-uncased", "--offsets", "--jsonl", "--template", "-"],
+                                  stdin: Array(#"{"text":"Hi \"you\""}"#.utf8) + [0x0A] + Array(#"{"hex":"41ff"}"#.utf8))
+        #expect(lines.status == 0, "\(lines.stderr)")
+        #expect(lines.text == #"""
+            {"offsets":[{"end":0,"id":101,"start":0,"text":"[CLS]","utf16_end":0,"utf16_start":0},{"end":2,"id":7632,"start":0,"text":"hi","utf16_end":2,"utf16_start":0},{"end":4,"id":1000,"start":3,"text":"\"","utf16_end":4,"utf16_start":3},{"end":7,"id":2017,"start":4,"text":"you","utf16_end":7,"utf16_start":4},{"end":8,"id":1000,"start":7,"text":"\"","utf16_end":8,"utf16_start":7},{"end":8,"id":102,"start":8,"text":"[SEP]","utf16_end":8,"utf16_start":8}]}
+            {"offsets":[{"end":0,"id":101,"start":0,"text":"[CLS]","utf16_end":0,"utf16_start":0},{"end":1,"id":1037,"start":0,"text":"a","utf16_end":1,"utf16_start":0},{"end":2,"id":102,"start":2,"text":"[SEP]","utf16_end":2,"utf16_start":2}]}
+
+            """#)
+    }
+
     /// `--pattern` with a regex that leaves text unmatched keeps that text, as documented: tiktoken, which drops
     /// it, gives only the three words' ids [24912, 24169, 16660] (tiktoken 0.14.0, `pat_str="[a-z]+"`).
     @Test func aCustomPatternKeepsTheTextItDoesNotMatch() throws {

@@ -258,7 +258,7 @@ public struct UnigramEncoder: Encoder {
                     if let byteIDs, !isUnknownPiece, !bytes.contains(where: { byteIDs[Int($0)] == Self.noByte }) {
                         for byte in bytes { sink.append(byteIDs[Int(byte)]) }
                     } else {
-                        sink.append(id)
+                        sink.append(id, covering: to - from)
                     }
                 } else {
                     sink.append(id)

@@ -40,12 +40,12 @@ public struct WordPieceEncoder: Encoder {
         var characters = 0
         for byte in piece where byte & 0xC0 != 0x80 { characters += 1 }
         guard characters <= maxCharactersPerWord else {
-            sink.append(unknown)
+            sink.append(unknown, covering: piece.count)
             return
         }
         // The ids are found first and emitted only if the whole word matches: a word with an unmatched tail is
         // one unknown token, whatever matched before it.
-        ScratchSpace.withBuffer(of: TokenID.self, capacity: piece.count) { found in
+        ScratchSpace.withBuffer(of: (id: TokenID, end: Int32).self, capacity: piece.count) { found in
             var count = 0
             var start = 0
             while start < piece.count {
@@ -62,14 +62,19 @@ public struct WordPieceEncoder: Encoder {
                     while end > start && piece[end] & 0xC0 == 0x80 { end -= 1 }
                 }
                 guard let id = match else {
-                    sink.append(unknown)
+                    sink.append(unknown, covering: piece.count)
                     return
                 }
-                found[count] = id
+                found[count] = (id, Int32(end))
                 count += 1
                 start = end
             }
-            for index in 0..<count { sink.append(found[index]) }
+            // Each token covers its bytes of the word (a continuation's `##` is not in the text).
+            var tokenStart: Int32 = 0
+            for index in 0..<count {
+                sink.append(found[index].id, covering: Int(found[index].end - tokenStart))
+                tokenStart = found[index].end
+            }
         }
     }
 
