@@ -2,12 +2,13 @@
 /// `NormalizedString` alignments, kept by byte. What lets a token found in normalised text be given its span
 /// in the text the caller passed (`Tokenizer.encodeWithOffsets`).
 ///
-/// The rules are Hugging Face's where a normaliser has one there: a byte copied or rewritten comes from the
-/// character it rewrites (`ﬁ` → `fi`: both letters come from `ﬁ`); a replacement of several characters (`Replace`
-/// of `" {2,}"`) comes from the last of them; a prefix put in front (`Prepend`, `Metaspace`, SentencePiece's dummy
-/// prefix) comes from the first character; removed characters are in no byte's span. One rule is tokc's own: a
-/// character composed from several (`e` + U+0301 → `é` under NFC) comes from all of them, where Hugging Face names
-/// only the first and leaves the marks in no token's span.
+/// The rules are Hugging Face's: a byte copied or rewritten comes from the character it rewrites (`ﬁ` → `fi`:
+/// both letters come from `ﬁ`); a character composed from several (`e` + U+0301 → `é` under NFC) comes from the
+/// first, the others are in no byte's span (`forEachCharacterPair`); a replacement of several characters
+/// (`Replace` of `" {2,}"`) comes from the last of them; a prefix put in front (`Prepend`, `Metaspace`,
+/// SentencePiece's dummy prefix) comes from the first character; removed characters are in no byte's span.
+/// SentencePiece's own normaliser (`.model` files, no Hugging Face reference) gives a rewritten stretch all the
+/// input its rule consumed.
 public struct AlignedText: Sendable, Equatable {
     public internal(set) var bytes: [UInt8] = []
     /// `starts[i]..<ends[i]`: the input bytes that `bytes[i]` came from.
