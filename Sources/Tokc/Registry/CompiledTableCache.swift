@@ -68,7 +68,32 @@ struct CompiledTableCache: Sendable {
     }
 
     func path(for sha256: String) -> String {
-        "\(folder)/\(sha256.lowercased()).tokc-table"
+        "\(folder)/\(sha256.lowercased()).v\(Self.formatVersion).tokc-table"
+    }
+
+    /// In the names of the files, so that builds of tokc that write different forms do not replace each other's
+    /// files sharing one cache folder (each would refuse the other's and write its own again, load after load).
+    /// 2: `TokenTable.Checksum` became a vectorisable sum.
+    static let formatVersion = 2
+
+    // MARK: - Manifests
+
+    /// The compiled form of the manifest at `path` (`CompiledManifest`) if the cache holds one recorded from the
+    /// file as it is now (`identity`, taken before the caller reads the file, so a change in between is never
+    /// recorded as the old file's).
+    func manifest(path: String, identity: FileIdentity) -> CompiledManifest? {
+        guard let file = try? FileIO.readAll(manifestPath(for: path)) else { return nil }
+        return CompiledManifest(file: file, identity: identity.fields, path: path)
+    }
+
+    /// Writes `manifest`, read from the file at `path` whose identity was `identity`. Best effort, as `store`.
+    func store(_ manifest: CompiledManifest, path: String, identity: FileIdentity) {
+        write([manifest.file(identity: identity.fields, path: path)], to: manifestPath(for: path))
+    }
+
+    /// Named by the manifest's path: each folder of vocabularies has its own.
+    func manifestPath(for path: String) -> String {
+        "\(folder)/manifest-\(VocabularyRegistry.sha256(Array(path.utf8)).prefix(16)).v\(Self.formatVersion).tokc-manifest"
     }
 
     // MARK: - Encoders and pipelines beside their tables
@@ -132,7 +157,7 @@ struct CompiledTableCache: Sendable {
     }
 
     func pipelinePath(for sha256: String) -> String {
-        "\(folder)/\(sha256.lowercased()).tokc-pipeline"
+        "\(folder)/\(sha256.lowercased()).v\(Self.formatVersion).tokc-pipeline"
     }
 
     /// What a compiled table records about its source: the sha256 (64 hex digits) then the file identity.
@@ -162,7 +187,7 @@ struct CompiledTableCache: Sendable {
     }
 
     /// A file's size, modification time (ns) and place on disk: equal before and after means unchanged.
-    private struct FileIdentity: Equatable {
+    struct FileIdentity: Equatable {
         static let fieldCount = 5
         var fields: [UInt64]
 

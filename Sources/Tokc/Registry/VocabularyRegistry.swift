@@ -77,6 +77,7 @@ public struct VocabularyRegistry: Sendable {
     /// tokens; else `pattern` must (a built-in pattern name or a regex), and the file has no special tokens.
     /// Anything else is `unknownVocabulary`, listing the known names: never a silent fallback.
     public func load(_ nameOrPath: String, pattern: String? = nil) throws(TokcError) -> Tokenizer {
+        if let located = try locate(nameOrPath) { return try load(located) }
         let known = try vocabularies()
         if let located = known.first(where: { $0.entry.name == nameOrPath }) {
             return try load(located)
@@ -178,15 +179,64 @@ public struct VocabularyRegistry: Sendable {
     private static let cache = Locked<[String: Tokenizer]>([:])
 
     private func manifests() throws(TokcError) -> [(folder: String, manifest: VocabularyManifest)] {
+        var result: [(String, VocabularyManifest)] = []
+        for folder in try searchedFolders() {
+            switch try manifest(of: folder) {
+            case let .compiled(compiled):
+                if let manifest = compiled.manifest {
+                    result.append((folder, manifest))
+                } else {
+                    let path = folder + "/manifest.json"
+                    result.append((folder, try VocabularyManifest.parse(try FileIO.readAll(path), path: path)))
+                }
+            case let .parsed(manifest):
+                result.append((folder, manifest))
+            }
+        }
+        return result
+    }
+
+    /// The first listing of `name` in the folders' manifests, as `vocabularies()` would find it, decoding only that
+    /// entry of a compiled manifest; nil when no manifest lists it (or a compiled one does not decode: the caller
+    /// then reads the manifests whole).
+    func locate(_ name: String) throws(TokcError) -> Located? {
+        for folder in try searchedFolders() {
+            switch try manifest(of: folder) {
+            case let .compiled(compiled):
+                if compiled.lists(name) {
+                    return compiled.entry(named: name).map { Located(entry: $0, folder: folder) }
+                }
+            case let .parsed(manifest):
+                if let entry = manifest.vocabularies.first(where: { $0.name == name }) { return Located(entry: entry, folder: folder) }
+            }
+        }
+        return nil
+    }
+
+    private func searchedFolders() throws(TokcError) -> [String] {
         guard !folders.isEmpty else {
             throw .unreadableFile(path: "Vocabularies/manifest.json", reason: "no vocabulary folder found; set TOKC_HOME to the tokc checkout or install with scripts/install.sh, or add folders to TOKC_VOCAB_PATH")
         }
-        var result: [(String, VocabularyManifest)] = []
-        for folder in folders {
-            let path = folder + "/manifest.json"
-            result.append((folder, try VocabularyManifest.parse(try FileIO.readAll(path), path: path)))
+        return folders
+    }
+
+    private enum FolderManifest {
+        case compiled(CompiledManifest)
+        case parsed(VocabularyManifest)
+    }
+
+    /// A folder's manifest: its compiled form from the cache when that was recorded from the file as it is now;
+    /// else the file parsed (its errors thrown as ever), and its compiled form stored for the next load.
+    private func manifest(of folder: String) throws(TokcError) -> FolderManifest {
+        let path = folder + "/manifest.json"
+        guard let cacheFolder, let identity = CompiledTableCache.FileIdentity(path: path) else {
+            return .parsed(try VocabularyManifest.parse(try FileIO.readAll(path), path: path))
         }
-        return result
+        let cache = CompiledTableCache(folder: cacheFolder)
+        if let compiled = cache.manifest(path: path, identity: identity) { return .compiled(compiled) }
+        let manifest = try VocabularyManifest.parse(try FileIO.readAll(path), path: path)
+        cache.store(CompiledManifest(manifest), path: path, identity: identity)
+        return .parsed(manifest)
     }
 
     /// The tokenizer of `entry` from its file's `content`, checked against the manifest. With `compiled` (an

@@ -66,7 +66,7 @@ import Testing
         let registry = VocabularyRegistry(folders: [folder], cacheFolder: cache)
         let built = try registry.load("mine")
         #expect(try !Self.table(of: built).isMapped)
-        let compiledPath = cache + "/\(Self.cl100kSHA256).tokc-table"
+        let compiledPath = CompiledTableCache(folder: cache).path(for: Self.cl100kSHA256)
         #expect(FileIO.isFile(compiledPath))
 
         // By path, so that the process's cache of loaded tokenizers (keyed by name) does not answer.
