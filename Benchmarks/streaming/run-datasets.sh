@@ -3,6 +3,7 @@
 #  1. --jsonl against plain text: a JSON Lines file whose records' "text" are the corpus lines, against the plain
 #     text of the same field texts (the lines, one a line); median of RUNS alternating runs each.
 #  2. three vocabularies in one read (--vocab a,b,c) against three runs, one per vocabulary, on the same file.
+#  3. the same on the text gzipped (gzip -6), where one read also inflates once.
 # Usage: Benchmarks/streaming/run-datasets.sh TOKC [WORKDIR] [RUNS]   (results-datasets.txt beside it)
 set -euo pipefail
 tokc=$1
@@ -25,11 +26,12 @@ with open(f"{work}/records.jsonl", "w", encoding="utf-8") as f:
     for number, line in enumerate(lines):
         f.write(json.dumps({"id": number, "text": line, "source": "corpus"}, ensure_ascii=False) + "\n")
 PY
-# Wall seconds, or with CPU=1 the process's CPU seconds (user + system): on a machine others load, CPU time is
-# the steadier measure of the work done; both are printed.
-seconds() { /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" > /dev/null; awk -v cpu="${CPU:-0}" '{print cpu == 1 ? $2 + $3 : $1}' "$work/t"; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "$( [ "${CPU:-0}" = 1 ] && echo "CPU seconds (user + system)" || echo "wall seconds"), median of $runs; $(nproc) cores; fields.txt $(stat -c %s "$work/fields.txt") bytes, records.jsonl $(stat -c %s "$work/records.jsonl") bytes ($(wc -l < "$work/records.jsonl") records)"
+# Each run's wall seconds and CPU seconds (user + system): on a machine others load, CPU time is the steadier
+# measure of the work done; both medians are printed.
+seconds() { /usr/bin/time -f "%e %U %S" -o "$work/t" "$@" > /dev/null; awk '{print $1, $2 + $3}' "$work/t"; }
+median() { awk -v c="$1" '{print $c}' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+echo "median of $runs alternating runs, wall and CPU (user + system) seconds; $(nproc) cores; fields.txt $(stat -c %s "$work/fields.txt") bytes, records.jsonl $(stat -c %s "$work/records.jsonl") bytes ($(wc -l < "$work/records.jsonl") records)"
 "$tokc" count "$work/fields.txt" >/dev/null  # warm the page cache
 for vocab in o200k_base llama3; do
     : > "$work/plain"; : > "$work/jsonl"
@@ -37,26 +39,38 @@ for vocab in o200k_base llama3; do
         seconds "$tokc" count --vocab "$vocab" "$work/fields.txt" >> "$work/plain"
         seconds "$tokc" count --vocab "$vocab" --jsonl "$work/records.jsonl" >> "$work/jsonl"
     done
-    plain=$(median < "$work/plain"); jsonl=$(median < "$work/jsonl")
-    echo "$vocab: plain text $plain s, --jsonl $jsonl s: --jsonl at $(awk "BEGIN {printf \"%.0f\", 100 * $plain / $jsonl}")% of plain-text speed"
+    for c in 1 2; do
+        plain=$(median $c < "$work/plain"); jsonl=$(median $c < "$work/jsonl")
+        echo "$vocab ($([ $c = 1 ] && echo wall || echo CPU)): plain text $plain s, --jsonl $jsonl s: --jsonl at $(awk "BEGIN {printf \"%.0f\", 100 * $plain / $jsonl}")% of plain-text speed"
+    done
 done
 vocabs=(o200k_base llama3 cl100k_base)
 : > "$work/one"; : > "$work/three"
 for _ in $(seq "$runs"); do
     seconds "$tokc" count --vocab "$(IFS=,; echo "${vocabs[*]}")" "$work/fields.txt" >> "$work/one"
-    total=0
-    for vocab in "${vocabs[@]}"; do total=$(awk "BEGIN {print $total + $(seconds "$tokc" count --vocab "$vocab" "$work/fields.txt")}"); done
-    echo "$total" >> "$work/three"
+    for vocab in "${vocabs[@]}"; do seconds "$tokc" count --vocab "$vocab" "$work/fields.txt"; done | awk '{w += $1; c += $2} END {print w, c}' >> "$work/three"
 done
-one=$(median < "$work/one"); three=$(median < "$work/three")
-echo "${vocabs[*]}: one read $one s, three runs $three s ($(awk "BEGIN {printf \"%.2f\", $three / $one}")x)"
+for c in 1 2; do
+    one=$(median $c < "$work/one"); three=$(median $c < "$work/three")
+    echo "${vocabs[*]} ($([ $c = 1 ] && echo wall || echo CPU)): one read $one s, three runs $three s (three runs take $(ratio $three $one)x the one read)"
+done
 : > "$work/one"; : > "$work/three"
 
 for _ in $(seq "$runs"); do
     seconds "$tokc" count --vocab "$(IFS=,; echo "${vocabs[*]}")" --jsonl "$work/records.jsonl" >> "$work/one"
-    total=0
-    for vocab in "${vocabs[@]}"; do total=$(awk "BEGIN {print $total + $(seconds "$tokc" count --vocab "$vocab" --jsonl "$work/records.jsonl")}"); done
-    echo "$total" >> "$work/three"
+    for vocab in "${vocabs[@]}"; do seconds "$tokc" count --vocab "$vocab" --jsonl "$work/records.jsonl"; done | awk '{w += $1; c += $2} END {print w, c}' >> "$work/three"
 done
-one=$(median < "$work/one"); three=$(median < "$work/three")
-echo "${vocabs[*]} --jsonl: one read $one s, three runs $three s ($(awk "BEGIN {printf \"%.2f\", $three / $one}")x)"
+for c in 1 2; do
+    one=$(median $c < "$work/one"); three=$(median $c < "$work/three")
+    echo "${vocabs[*]} --jsonl ($([ $c = 1 ] && echo wall || echo CPU)): one read $one s, three runs $three s (three runs take $(ratio $three $one)x the one read)"
+done
+gzip -6 -c "$work/fields.txt" > "$work/fields.txt.gz"
+: > "$work/one"; : > "$work/three"
+for _ in $(seq "$runs"); do
+    seconds "$tokc" count --vocab "$(IFS=,; echo "${vocabs[*]}")" "$work/fields.txt.gz" >> "$work/one"
+    for vocab in "${vocabs[@]}"; do seconds "$tokc" count --vocab "$vocab" "$work/fields.txt.gz"; done | awk '{w += $1; c += $2} END {print w, c}' >> "$work/three"
+done
+for c in 1 2; do
+    one=$(median $c < "$work/one"); three=$(median $c < "$work/three")
+    echo "${vocabs[*]} gzip ($([ $c = 1 ] && echo wall || echo CPU)): one read $one s, three runs $three s (three runs take $(ratio $three $one)x the one read)"
+done

@@ -29,7 +29,7 @@ public struct RecordTotals: Sendable {
 
 /// Counts the text of each record of a JSON Lines, CSV or TSV input, alone (a record's count is the count of its
 /// text, or the sum over the strings its path reaches), with one or more tokenizers, in bounded memory: a window
-/// of whole records at a time (8 MiB by default, grown only for a longer record), spread over all threads. A
+/// of whole records at a time (16 MiB by default, grown only for a longer record), spread over all threads. A
 /// UTF-8 byte order mark at the start is skipped. A record that cannot be read is an error naming its line,
 /// or, with `skipBad`, reported and left out of the counts.
 public struct RecordCounter: Sendable {
@@ -42,7 +42,7 @@ public struct RecordCounter: Sendable {
 
     public init(
         tokenizers: [Tokenizer], format: RecordFormat, allowedSpecial: SpecialTokenPolicy = .none, threads: Int,
-        skipBad: Bool = false, windowBytes: Int = 8 << 20
+        skipBad: Bool = false, windowBytes: Int = 16 << 20
     ) {
         self.tokenizers = tokenizers
         self.format = format
@@ -138,7 +138,8 @@ public struct RecordCounter: Sendable {
             while end > 0 && text[end - 1] != 0x0A { end -= 1 }
             if end == 0 { return (0, []) }
         }
-        let size = Swift.max(1 << 16, end / (threads * 8))
+        // Sixteen stretches a thread, so the window's last one leaves a core idle only briefly.
+        let size = Swift.max(1 << 16, end / (threads * 16))
         var ranges: [Range<Int>] = []
         var start = 0
         while start < end {
@@ -147,19 +148,59 @@ public struct RecordCounter: Sendable {
             ranges.append(start..<cut)
             start = cut
         }
-        let results = runParts(ranges.count) { index in
-            countLines(UnsafeBufferPointer(rebasing: text[ranges[index]]), path: path)
+        // Read every stretch's records, then count them: one task per vocabulary and stretch, vocabulary by
+        // vocabulary, so a thread keeps to one vocabulary's tables for stretch after stretch.
+        let read = runParts(ranges.count) { index in
+            readLines(UnsafeBufferPointer(rebasing: text[ranges[index]]), path: path)
+        }
+        let width = tokenizers.count
+        let counts = runParts(width * ranges.count) { task in
+            let (vocabulary, stretch) = (task / ranges.count, task % ranges.count)
+            return read[stretch].strings.count(with: tokenizers[vocabulary], allowedSpecial: allowedSpecial,
+                                               in: UnsafeBufferPointer(rebasing: text[ranges[stretch]]))
+        }
+        var results = read.map(\.result)
+        for stretch in ranges.indices {
+            results[stretch].tokens = [Int](repeating: 0, count: results[stretch].lines.count * width)
+            for vocabulary in 0..<width {
+                for (record, count) in counts[vocabulary * ranges.count + stretch].enumerated() {
+                    results[stretch].tokens[record * width + vocabulary] = count
+                }
+            }
         }
         return (end, results)
     }
 
-    /// Reads the stretch's records, then counts their strings one vocabulary after another: interleaving the
-    /// vocabularies record by record made each evict the others' merges from the per-thread memo
-    /// (`MergeMemo`), which took three vocabularies in one read from 1x to 2.3x the time of three runs.
-    private func countLines(_ text: UnsafeBufferPointer<UInt8>, path: FieldPath) -> PartResult {
+    /// The strings a stretch's records hold: each a range of the stretch, or (negative bounds: -1 - offset) of
+    /// `copies`, the strings that had escapes; `records[r]` the strings of record `r` (none for a bad one).
+    struct RecordStrings: Sendable {
+        var strings: [Range<Int>] = []
+        var copies: [UInt8] = []
+        var records: [Range<Int>] = []
+
+        /// Each record's tokens: the sum of its strings' counts, each string counted alone.
+        func count(with tokenizer: Tokenizer, allowedSpecial: SpecialTokenPolicy, in text: UnsafeBufferPointer<UInt8>) -> [Int] {
+            copies.withUnsafeBufferPointer { copies in
+                records.map { range in
+                    var sum = 0
+                    for string in strings[range] {
+                        let bytes = string.lowerBound >= 0 ? UnsafeBufferPointer(rebasing: text[string])
+                            : UnsafeBufferPointer(rebasing: copies[(-1 - string.lowerBound)..<(-1 - string.lowerBound + string.count)])
+                        sum += tokenizer.count(bytes, allowedSpecial: allowedSpecial)
+                    }
+                    return sum
+                }
+            }
+        }
+    }
+
+    /// Reads the stretch's records and finds their strings; they are counted after (`RecordStrings.count`), one
+    /// vocabulary at a time: interleaving the vocabularies record by record made each evict the others' merges
+    /// from the per-thread memo (`MergeMemo`), which took three vocabularies in one read from 1x to 2.3x the time
+    /// of three runs.
+    private func readLines(_ text: UnsafeBufferPointer<UInt8>, path: FieldPath) -> (result: PartResult, strings: RecordStrings) {
         var result = PartResult(relative: true)
         var start = 0
-        let width = tokenizers.count
         // Each string: a range of `text`, or (negative bounds, -1 - offset) of `copies` (one with escapes).
         var strings: [Range<Int>] = []
         var copies: [UInt8] = []
@@ -208,21 +249,7 @@ public struct RecordCounter: Sendable {
             if end < text.count { result.lineBreaks += 1 }
             start = end + 1
         }
-        result.tokens = [Int](repeating: 0, count: recordStrings.count * width)
-        copies.withUnsafeBufferPointer { copies in
-            for (index, tokenizer) in tokenizers.enumerated() {
-                for (record, range) in recordStrings.enumerated() {
-                    var sum = 0
-                    for string in strings[range] {
-                        let bytes = string.lowerBound >= 0 ? UnsafeBufferPointer(rebasing: text[string])
-                            : UnsafeBufferPointer(rebasing: copies[(-1 - string.lowerBound)..<(-1 - string.lowerBound + string.count)])
-                        sum += tokenizer.count(bytes, allowedSpecial: allowedSpecial)
-                    }
-                    result.tokens[record * width + index] = sum
-                }
-            }
-        }
-        return result
+        return (result, RecordStrings(strings: strings, copies: copies, records: recordStrings))
     }
 
     // MARK: - CSV and TSV

@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Counts a text of any size in bounded memory with one or more tokenizers: the input is read a window at a
 /// time (16 MiB by default), and each window is counted up to its last line start (just after a line break,
 /// before a letter or digit: where `splitsAtLineStarts` guarantees the same ids as the whole text), on all
@@ -33,14 +35,38 @@ public struct TextStreamCounter: Sendable {
             let cut = atEnd ? text.count : cuttable ? Self.lastLineStart(in: text) : 0
             guard cut > 0 else { continue }
             let counted = UnsafeBufferPointer(rebasing: text[..<cut])
-            for (index, tokenizer) in tokenizers.enumerated() {
-                tokens[index] += tokenizer.count(counted, allowedSpecial: allowedSpecial, threads: threads)
+            if tokenizers.count > 1 && cuttable {
+                for (index, count) in countEach(counted).enumerated() { tokens[index] += count }
+            } else {
+                for (index, tokenizer) in tokenizers.enumerated() {
+                    tokens[index] += tokenizer.count(counted, allowedSpecial: allowedSpecial, threads: threads)
+                }
             }
             bytes += cut
             window.drop(cut)
             progress(bytes)
         }
         return (bytes, tokens)
+    }
+
+    /// Several vocabularies over one window, as one set of tasks: every vocabulary's line-start parts share the
+    /// threads, so the window ends in one wait for the last part, not one per vocabulary. Tasks go vocabulary by
+    /// vocabulary, so a thread keeps to one vocabulary's tables (and `MergeMemo` entries) for part after part.
+    private func countEach(_ text: UnsafeBufferPointer<UInt8>) -> [Int] {
+        let parts = tokenizers[0].lineStartParts(of: text, allowedSpecial: allowedSpecial, threads: threads, partBytes: nil)
+        let tasks = tokenizers.count * parts.count
+        var counts = [Int](repeating: 0, count: tasks)
+        counts.withUnsafeMutableBufferPointer { counts in
+            // Each task writes only its own slot; the buffers outlive the loop.
+            nonisolated(unsafe) let (counts, text) = (counts, text)
+            let (tokenizers, allowedSpecial) = (self.tokenizers, self.allowedSpecial)
+            @Sendable func work(_ task: Int) {
+                let part = parts[task % parts.count]
+                counts[task] = tokenizers[task / parts.count].count(UnsafeBufferPointer(rebasing: text[part]), allowedSpecial: allowedSpecial)
+            }
+            if threads == 1 { (0..<tasks).forEach(work) } else { DispatchQueue.concurrentPerform(iterations: tasks, execute: work) }
+        }
+        return (0..<tokenizers.count).map { index in counts[(index * parts.count)..<((index + 1) * parts.count)].reduce(0, +) }
     }
 
     /// The last offset in `text` (above 0) just after a line break and before a whole letter or digit; 0 when
