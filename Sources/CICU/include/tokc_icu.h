@@ -59,6 +59,7 @@ int32_t tokc_icu_boundaries(tokc_icu_break_kind kind, const char *locale, const 
 /// `form` (one of the NFC/NFD/NFKC/NFKD forms) and combining class 0. A text of such code points only is in the
 /// form already. Returns 0, or an ICU error code.
 int32_t tokc_icu_quick_yes_bitmap(tokc_icu_form form, uint8_t *bitmap);
+int32_t tokc_icu_quick_yes_bitmap_by_property(tokc_icu_form form, uint8_t *bitmap);
 
 const char *tokc_icu_error_name(int32_t code);
 

@@ -259,7 +259,7 @@ private struct Reader {
         }
         switch model["type"]?.string {
         case "BPE": break
-        case "WordPiece": return try wordPieceTokenizer(root, model: model, name: name)
+        case "WordPiece": return try wordPieceTokenizer(root, model: model, name: name, prebuilt: prebuilt as? WordPieceEncoder)
         case "Unigram": return try unigramTokenizer(root, model: model, name: name)
         case let other: throw unsupported("model type '\(other ?? "none")'", "supported: BPE, WordPiece, Unigram")
         }
@@ -422,7 +422,24 @@ private struct Reader {
     /// A WordPiece vocabulary: `model.vocab` (token → id, every id below its size used once), the unknown token,
     /// the continuation prefix and the word length limit; BERT's normaliser and pre-tokenizer, the WordPiece
     /// decoder and the `[CLS] … [SEP]` template.
-    private func wordPieceTokenizer(_ root: JSONNode, model: JSONNode, name: String) throws(TokcError) -> Tokenizer {
+    private func wordPieceTokenizer(_ root: JSONNode, model: JSONNode, name: String, prebuilt: WordPieceEncoder? = nil) throws(TokcError) -> Tokenizer {
+        let encoder: WordPieceEncoder
+        if let prebuilt { encoder = prebuilt } else { encoder = try wordPieceEncoder(model) }
+        let (specials, normalizedAdded) = try addedTokens(root)
+        let normalizers = try self.normalizers(root["normalizer"])
+        if !normalizers.isEmpty, let normalizedAdded {
+            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
+        }
+        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: false)
+        guard metaspace == nil else { throw unsupported("pre_tokenizer Metaspace", "with a WordPiece model") }
+        return Tokenizer(
+            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
+            encoder: encoder, specialTokens: specials, detokenizer: try wordPieceDecoder(root["decoder"]),
+            template: try template(root["post_processor"]))
+    }
+
+    /// A WordPiece model's encoder, from its vocabulary, unknown token, prefix and word length limit.
+    private func wordPieceEncoder(_ model: JSONNode) throws(TokcError) -> WordPieceEncoder {
         guard let vocabulary = model["vocab"]?.members else {
             throw .malformedFile(path: path, line: 1, expected: "'model.vocab', an object of token → id")
         }
@@ -442,17 +459,7 @@ private struct Reader {
         guard limit > 0, let encoder = WordPieceEncoder(tokens: tokens, unknownToken: unknownText, prefix: prefix, maxCharactersPerWord: Int(limit)) else {
             throw .invalidVocabulary(path: path, reason: "model.unk_token '\(String(decoding: unknownText, as: UTF8.self))' is not in model.vocab")
         }
-        let (specials, normalizedAdded) = try addedTokens(root)
-        let normalizers = try self.normalizers(root["normalizer"])
-        if !normalizers.isEmpty, let normalizedAdded {
-            throw unsupported("added_tokens.normalized", "set on '\(normalizedAdded)' with a normalizer")
-        }
-        let (stages, metaspace) = try preTokenizer(root["pre_tokenizer"], byteLevel: false)
-        guard metaspace == nil else { throw unsupported("pre_tokenizer Metaspace", "with a WordPiece model") }
-        return Tokenizer(
-            name: name, normalizer: Self.chain(normalizers), preTokenizer: Self.chain(stages),
-            encoder: encoder, specialTokens: specials, detokenizer: try wordPieceDecoder(root["decoder"]),
-            template: try template(root["post_processor"]))
+        return encoder
     }
 
     /// A Unigram vocabulary: `model.vocab` (`[piece, score]` by id), `unk_id`, `byte_fallback`; SentencePiece's

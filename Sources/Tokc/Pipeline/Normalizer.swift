@@ -115,9 +115,13 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     private static let nfcQuickYes = quickYesBitmap(TOKC_ICU_NFC)
     private static let nfkcQuickYes = quickYesBitmap(TOKC_ICU_NFKC)
 
-    private static func quickYesBitmap(_ form: tokc_icu_form) -> [UInt8]? {
+    /// From ICU's quick-check property by code point (`tokc_icu_quick_yes_bitmap_by_property`), or with
+    /// `byCheck`, by running its quick check on each code point (what the property must agree with).
+    static func quickYesBitmap(_ form: tokc_icu_form, byCheck: Bool = false) -> [UInt8]? {
         var bitmap = [UInt8](repeating: 0, count: 8192)
-        let status = bitmap.withUnsafeMutableBufferPointer { tokc_icu_quick_yes_bitmap(form, $0.baseAddress) }
+        let status = bitmap.withUnsafeMutableBufferPointer {
+            byCheck ? tokc_icu_quick_yes_bitmap(form, $0.baseAddress) : tokc_icu_quick_yes_bitmap_by_property(form, $0.baseAddress)
+        }
         return status == 0 ? bitmap : nil
     }
 

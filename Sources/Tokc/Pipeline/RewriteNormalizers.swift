@@ -272,11 +272,24 @@ public struct CharacterLowercase: Normalizer {
 
     /// Whether lowercasing changes the code point, from a table of the Basic Multilingual Plane read once (Swift's
     /// property lookup per character was most of the lowercasing time of CJK text, which never changes).
-    private static func changesWhenLowercased(_ scalar: Unicode.Scalar) -> Bool {
+    static func changesWhenLowercased(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x10000 ? changesInBasicPlane[Int(scalar.value)] : scalar.properties.changesWhenLowercased
     }
 
-    private static let changesInBasicPlane: [Bool] = (0..<0x10000).map { value in
-        Unicode.Scalar(UInt32(value))?.properties.changesWhenLowercased ?? false
-    }
+    /// Built on first use, without Swift's property lookup (24M instructions for the plane) in the uncased blocks
+    /// `BertCharacterTraits.uniformBlocks` names: ideographs, Hangul syllables and private use never change.
+    /// `WordPieceTests` checks it against the lookup at every code point.
+    private static let changesInBasicPlane: [Bool] = {
+        var table = [Bool](repeating: false, count: 0x10000)
+        var value = 0
+        while value < 0x10000 {
+            if let block = BertCharacterTraits.uniformBlocks.first(where: { $0.range.lowerBound == value }) {
+                value = block.range.upperBound + 1
+                continue
+            }
+            table[value] = Unicode.Scalar(UInt32(value))?.properties.changesWhenLowercased ?? false
+            value += 1
+        }
+        return table
+    }()
 }

@@ -5,19 +5,20 @@
 /// 8 MB), so the pair table is stored slot for slot and read where it lies in the mapped cache file.
 ///
 /// Little-endian `UInt32` words: the kind (1: `BPEEncoder`, merges by rank, the table is all of it; 2:
-/// `MergeListBPEEncoder`), then for a merge list: its whole-piece rule, the alphabet's kind (0 bytes, 1
+/// `MergeListBPEEncoder`, 3: `WordPieceEncoder`, then its unknown id, word length limit, prefix length and the
+/// prefix's bytes, a word each), then for a merge list: its whole-piece rule, the alphabet's kind (0 bytes, 1
 /// characters), whether unknowns fuse, the unknown id, whether there is byte fallback, 256 ids (each byte's
 /// token, or its fallback token; `noToken` where none), the pair table's slot count and a zero word, then its
 /// keys and its values as little-endian `UInt64`s (`PairTable.slotBytes`). The slots start 8-byte aligned when
 /// the bytes do.
 enum CompiledEncoder {
     private enum Kind: UInt32 {
-        case ranked = 1, mergeList = 2
+        case ranked = 1, mergeList = 2, wordPiece = 3
     }
 
-    /// Whether `serialize` writes the encoder: the two BPE encoders.
+    /// Whether `serialize` writes the encoder: the two BPE encoders and WordPiece.
     static func hasCompiledForm(_ encoder: any Encoder) -> Bool {
-        encoder is BPEEncoder || encoder is MergeListBPEEncoder
+        encoder is BPEEncoder || encoder is MergeListBPEEncoder || encoder is WordPieceEncoder
     }
 
     /// The encoder's bytes and the token table they go with (stored beside them, `TokenTable.compiled`), or nil
@@ -54,6 +55,11 @@ enum CompiledEncoder {
             words += ids
             words += [UInt32(slots.slotCount), 0]
             return (encoder.table, bytes(of: words) + slots.bytes)
+        case let encoder as WordPieceEncoder:
+            // The table is every token as spelled; the continuations' table is derived from it when read.
+            guard let limit = UInt32(exactly: encoder.maxCharactersPerWord) else { return nil }
+            let words = [Kind.wordPiece.rawValue, encoder.unknown, limit, UInt32(encoder.prefix.count)] + encoder.prefix.map(UInt32.init)
+            return (encoder.tokens, bytes(of: words))
         default:
             return nil
         }
@@ -68,14 +74,16 @@ enum CompiledEncoder {
 
     /// The encoder `serialize` wrote, over `table`, its pair table left where it lies in `file`, which holds
     /// `bytes`; nil when the bytes are not one (short, of another kind or size, misaligned). The cache file's
-    /// checksum has vouched for the ids.
-    static func encoder(from bytes: UnsafeRawBufferPointer, table: TokenTable, file: MappedFile) -> (any Encoder)? {
+    /// checksum has vouched for the ids. With `derived` (`DerivedTables`), the tables it would build come from
+    /// there, when they read back as ones for this encoder.
+    static func encoder(from bytes: UnsafeRawBufferPointer, table: TokenTable, file: MappedFile, derived: UnsafeRawBufferPointer? = nil) -> (any Encoder)? {
         guard bytes.count % 4 == 0, bytes.count >= 4 else { return nil }
         let count = bytes.count / 4
         func word(_ index: Int) -> UInt32 { bytes.loadUnaligned(fromByteOffset: 4 * index, as: UInt32.self).littleEndian }
         switch Kind(rawValue: word(0)) {
         case .ranked?:
-            return count == 1 ? BPEEncoder(table: table) : nil
+            guard count == 1 else { return nil }
+            return derived.flatMap { DerivedTables.bpeEncoder(table: table, bytes: $0) } ?? BPEEncoder(table: table)
         case .mergeList?:
             let header = 6 + 256 + 2
             guard count >= header else { return nil }
@@ -103,7 +111,13 @@ enum CompiledEncoder {
             else { return nil }
             guard var encoder = MergeListBPEEncoder(table: table, pairs: pairs, alphabet: alphabet) else { return nil }
             encoder.wholePieces = wholePieces
+            if let derived, let read = DerivedTables.encoder(encoder, bytes: derived) { encoder = read }
             return encoder
+        case .wordPiece?:
+            guard count >= 4, count == 4 + Int(word(3)) else { return nil }
+            let prefix = (4..<count).map { word($0) }
+            guard prefix.allSatisfy({ $0 <= 0xFF }) else { return nil }
+            return WordPieceEncoder(table: table, unknown: word(1), prefix: prefix.map { UInt8($0) }, maxCharactersPerWord: Int(word(2)))
         case nil:
             return nil
         }

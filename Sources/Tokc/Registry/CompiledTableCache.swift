@@ -76,6 +76,40 @@ struct CompiledTableCache: Sendable {
     /// 2: `TokenTable.Checksum` became a vectorisable sum.
     static let formatVersion = 2
 
+    // MARK: - Tables derived from a table
+
+    private static let derivedMagic = Array("TOKCDRV1".utf8)
+
+    /// The derived tables (`DerivedTables`) stored for the vocabulary whose sha256 is `sha256`, if the file is
+    /// sound: the magic `TOKCDRV1`, a `TokenTable.Checksum` of all that follows it, the sha256 (64 hex digits),
+    /// then the tables. Used only with that vocabulary's table (`table(sha256:source:)`), as the pipeline is;
+    /// without them an encoder builds its tables as ever.
+    func derived(sha256: String) -> (file: MappedFile, tables: UnsafeRawBufferPointer)? {
+        guard let file = MappedFile(path: derivedPath(for: sha256)) else { return nil }
+        let raw = file.bytes
+        guard raw.count >= 16 + 64, raw[0..<8].elementsEqual(Self.derivedMagic) else { return nil }
+        var checksum = TokenTable.Checksum()
+        checksum.add(UnsafeRawBufferPointer(rebasing: raw[16...]))
+        guard raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian == checksum.value,
+              raw[16..<80].elementsEqual(sha256.lowercased().utf8)
+        else { return nil }
+        return (file, UnsafeRawBufferPointer(rebasing: raw[80...]))
+    }
+
+    /// Writes derived tables for the vocabulary whose sha256 is `sha256`. Best effort, as `store`.
+    func store(derived tables: [UInt8], sha256: String) {
+        let body = Array(sha256.lowercased().utf8) + tables
+        var checksum = TokenTable.Checksum()
+        body.withUnsafeBytes { checksum.add($0) }
+        var header = Self.derivedMagic
+        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
+        write([header, body], to: derivedPath(for: sha256))
+    }
+
+    func derivedPath(for sha256: String) -> String {
+        "\(folder)/\(sha256.lowercased()).v\(Self.formatVersion).tokc-derived"
+    }
+
     // MARK: - Manifests
 
     /// The compiled form of the manifest at `path` (`CompiledManifest`) if the cache holds one recorded from the

@@ -146,6 +146,7 @@ public struct VocabularyRegistry: Sendable {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
         let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil)
+        let derived = table == nil ? nil : compiledTables.derived(sha256: entry.sha256)
         if format.storesCompiledPipeline {
             // The encoder read back beside the table, the rest from the pipeline stored with it (a tokenizer.json
             // without its vocabulary and merges; a GGUF's model, special tokens and template; a SentencePiece
@@ -153,27 +154,38 @@ public struct VocabularyRegistry: Sendable {
             // written as text are read or derived again.
             // A cache is never trusted further than its checks: what does not assemble from it is built again.
             if let table, let pipeline = compiledTables.pipeline(sha256: entry.sha256),
-               let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file),
+               let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file, derived: derived?.tables),
                let tokenizer = try? Self.assemble(entry, name: entry.name, content: pipeline.source, path: path, compiled: encoder) {
+                if derived == nil { storeDerivedTables(of: encoder, sha256: entry.sha256, in: compiledTables) }
                 return tokenizer
             }
             let (tokenizer, pipeline) = try Self.assembleKeepingPipeline(entry, name: entry.name, content: try content(), path: path)
             if let pipeline, let compiled = CompiledEncoder.serialize(tokenizer.encoder) {
                 compiledTables.store(CompiledTableCache.Pipeline(encoder: compiled.bytes, source: pipeline), sha256: entry.sha256)
                 compiledTables.store(compiled.table, sha256: entry.sha256, source: path)
+                storeDerivedTables(of: tokenizer.encoder, sha256: entry.sha256, in: compiledTables)
             }
             return tokenizer
         }
         // A Tekken table comes with the manifest's pattern and special tokens, checked against the file when the
         // table was compiled: the 15 MB of JSON are not read again.
-        if let table, let encoder = BPEEncoder(table: table) {
+        if let table, let encoder = derived.flatMap({ DerivedTables.bpeEncoder(table: table, bytes: $0.tables) }) ?? BPEEncoder(table: table) {
+            if derived == nil { storeDerivedTables(of: encoder, sha256: entry.sha256, in: compiledTables) }
             return try Self.assemble(entry, name: entry.name, content: [], path: path, compiled: encoder)
         }
         let tokenizer = try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         if let encoder = tokenizer.encoder as? BPEEncoder {
             compiledTables.store(encoder.table, sha256: entry.sha256, source: path)
+            storeDerivedTables(of: encoder, sha256: entry.sha256, in: compiledTables)
         }
         return tokenizer
+    }
+
+    /// Builds the tables `encoder` would build on first use and stores them beside its compiled table
+    /// (`DerivedTables`), so that no later load builds them: when the table is compiled, and when a load finds
+    /// them missing or damaged (their file failed its checksum) beside a sound table.
+    private func storeDerivedTables(of encoder: any Encoder, sha256: String, in cache: CompiledTableCache) {
+        if let tables = DerivedTables.bytes(of: encoder) { cache.store(derived: tables, sha256: sha256) }
     }
 
     private static let cache = Locked<[String: Tokenizer]>([:])

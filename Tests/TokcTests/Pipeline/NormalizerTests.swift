@@ -70,6 +70,17 @@ struct UnicodeNineNormalizerTests {
         #expect(Self.nfc("\u{FF76}\u{FF9E}", .nfkcUnicode9) == [0x30AC])
     }
 
+    /// The quick-yes bitmaps read from ICU's quick-check property are the ones its quick check gives, code point
+    /// by code point.
+    @Test func quickYesBitmapsFromThePropertyEqualTheCheck() throws {
+        for form in [TOKC_ICU_NFC, TOKC_ICU_NFKC, TOKC_ICU_NFD, TOKC_ICU_NFKD] {
+            let byProperty = try #require(UnicodeNormalizer.quickYesBitmap(form))
+            let byCheck = try #require(UnicodeNormalizer.quickYesBitmap(form, byCheck: true))
+            let differing = (0..<0x10000).filter { byProperty[$0 >> 3] >> ($0 & 7) & 1 != byCheck[$0 >> 3] >> ($0 & 7) & 1 }
+            #expect(differing.isEmpty, "form \(form.rawValue): \(differing.prefix(20).map { String($0, radix: 16) })")
+        }
+    }
+
     /// The quick check's four-byte path (a three-byte character with bytes after it) answers for every BMP code
     /// point as its per-character path does (the same character at the end of the text), at every alignment.
     @Test func quickCheckPathsAgreeOnEveryBMPCodePoint() throws {

@@ -9,7 +9,7 @@ import Testing
     /// The shipped vocabularies whose encoders have a compiled form, by format.
     static let compiledNames = [
         "llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "glm-4.7", "minimax-m3", "claude-legacy", "mistral-v3", "mistral-v7",
-        "gemma-4", "llama2", "command-r",
+        "gemma-4", "llama2", "command-r", "bert-base-uncased",
     ]
 
     static let texts: [String] = {
@@ -39,7 +39,7 @@ import Testing
     }
 
     static func table(of encoder: any Encoder) -> TokenTable? {
-        (encoder as? MergeListBPEEncoder)?.table ?? (encoder as? BPEEncoder)?.table
+        (encoder as? MergeListBPEEncoder)?.table ?? (encoder as? BPEEncoder)?.table ?? (encoder as? WordPieceEncoder)?.tokens
     }
 
     /// The first load builds from the file and stores; a load by path (past the process's cache of tokenizers
@@ -121,7 +121,23 @@ import Testing
         #expect(try readBack(otherKind) == nil)
         #expect(try readBack(Array(bytes.dropLast(16))) == nil)
         #expect(try readBack(Array(bytes.prefix(100))) == nil)
-        #expect(CompiledEncoder.serialize(try Tokenizer.named("bert-base-uncased").encoder) == nil)
+        #expect(CompiledEncoder.serialize(try Tokenizer.named("unigram-multi-8k").encoder) == nil)
+        // WordPiece: its table and a few words, read back the same; a prefix cut short is refused.
+        let bert = try Tokenizer.named("bert-base-uncased")
+        let wordPiece = try #require(bert.encoder as? WordPieceEncoder)
+        let (bertTable, bertBytes) = try #require(CompiledEncoder.serialize(wordPiece))
+        #expect(bertTable === wordPiece.tokens)
+        func readBackWordPiece(_ bytes: [UInt8]) throws -> WordPieceEncoder? {
+            try FileIO.writeAtomically([bytes], to: path)
+            let file = try #require(MappedFile(path: path))
+            return CompiledEncoder.encoder(from: file.bytes, table: bertTable, file: file) as? WordPieceEncoder
+        }
+        let readWordPiece = try #require(try readBackWordPiece(bertBytes))
+        #expect((readWordPiece.unknown, readWordPiece.prefix, readWordPiece.maxCharactersPerWord, readWordPiece.longestToken)
+            == (wordPiece.unknown, wordPiece.prefix, wordPiece.maxCharactersPerWord, wordPiece.longestToken))
+        #expect(readWordPiece.continuations.count == wordPiece.continuations.count)
+        wordPiece.continuations.forEachToken { id, bytes in #expect(readWordPiece.continuations.id(of: Array(bytes)) == id) }
+        #expect(try readBackWordPiece(Array(bertBytes.dropLast(4))) == nil)
     }
 
     /// A tokenizer.json's pipeline source is the file without its vocabulary and merges, everything else as

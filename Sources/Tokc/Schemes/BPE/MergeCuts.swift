@@ -112,6 +112,31 @@ final class MergeCuts: Sendable {
         self.partials = partials.map(\.window)
     }
 
+    /// The tables as they were built before (`DerivedTables`).
+    private init(filter: [UInt64], partialStarts: [UInt32], partials: [Window]) {
+        self.filter = filter
+        filterShift = UInt64(64 - filter.count.trailingZeroBitCount)
+        self.partialStarts = partialStarts
+        self.partials = partials
+    }
+
+    /// Writes the tables for `read(from:)` (`DerivedTables`).
+    func store(into writer: inout WordArrays.Writer) {
+        writer.append(filter)
+        writer.append(partialStarts)
+        writer.append(partials.flatMap { [$0.mask, $0.value] })
+    }
+
+    /// The tables `store(into:)` wrote, if they have the shape this code builds.
+    static func read(from reader: inout WordArrays.Reader) -> MergeCuts? {
+        guard let filter = reader.u64s(), filter.count >= 64, filter.count.nonzeroBitCount == 1,
+              let starts = reader.u32s(), starts.count == 1025, starts[0] == 0, zip(starts, starts.dropFirst()).allSatisfy({ $0 <= $1 }),
+              let windows = reader.u64s(), windows.count == 2 * Int(starts[1024])
+        else { return nil }
+        let partials = stride(from: 0, to: windows.count, by: 2).map { Window(mask: windows[$0], value: windows[$0 + 1]) }
+        return MergeCuts(filter: filter, partialStarts: starts, partials: partials)
+    }
+
     /// The pair key of the characters X (the three bytes before `y`) and Y (the three at `y`).
     @inline(__always) private static func pairKey(_ y: UnsafePointer<UInt8>) -> UInt32 {
         UInt32(UTF8Scan.threeByteValue(y[-3], y[-2], y[-1])) << 16 | UInt32(UTF8Scan.threeByteValue(y[0], y[1], y[2]))

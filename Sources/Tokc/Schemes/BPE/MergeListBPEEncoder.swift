@@ -53,6 +53,13 @@ public struct MergeListBPEEncoder: Encoder {
         return copy
     }
 
+    /// The same encoder with `WholeCharacters` built before (`DerivedTables`) instead of on first use.
+    func startingFromWholeCharacters(_ built: WholeCharacters) -> MergeListBPEEncoder {
+        var copy = self
+        copy.wholeCharacters = WholeCharacters.Lazy { built }
+        return copy
+    }
+
     static let noMerge = UInt64.max
     static let noToken = TokenID.max
     static let linearMergeLimit = 32

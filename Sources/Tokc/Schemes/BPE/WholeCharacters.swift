@@ -154,6 +154,34 @@ final class WholeCharacters: Sendable {
         self.startsWholeInRun = startsWholeInRun
     }
 
+    /// The tables as they were built before (`DerivedTables`).
+    private init(characters: [UInt64], endingWithLead: [TokenID], startingWithLast: [TokenID], contexts: SparseRanks, startsWholeInRun: [UInt64]) {
+        (self.characters, self.endingWithLead, self.startingWithLast) = (characters, endingWithLead, startingWithLast)
+        (self.contexts, self.startsWholeInRun) = (contexts, startsWholeInRun)
+    }
+
+    /// Writes the tables for `read(from:)` (`DerivedTables`).
+    func store(into writer: inout WordArrays.Writer) {
+        writer.append(characters)
+        writer.append(endingWithLead)
+        writer.append(startingWithLast)
+        contexts.store(into: &writer)
+        writer.append(startsWholeInRun)
+    }
+
+    /// The tables `store(into:)` wrote, if they have the sizes this code builds.
+    static func read(from reader: inout WordArrays.Reader) -> WholeCharacters? {
+        guard let characters = reader.u64s(), characters.count == 1 << 16,
+              let endingWithLead = reader.u32s(), endingWithLead.count == 256 << 4,
+              let startingWithLast = reader.u32s(), startingWithLast.count == 64 << 8,
+              let contexts = SparseRanks.read(from: &reader),
+              let startsWholeInRun = reader.u64s(), startsWholeInRun.count == 1 << 10
+        else { return nil }
+        return WholeCharacters(
+            characters: characters, endingWithLead: endingWithLead, startingWithLast: startingWithLast, contexts: contexts,
+            startsWholeInRun: startsWholeInRun)
+    }
+
     /// The token of the character b0 b1 b2 if it may start whole between `before` and `after` (nil at the
     /// piece's edges; `after` is never a continuation byte), else nil. (Under tiktoken's rule, also its rank.)
     @inline(__always)
@@ -203,6 +231,20 @@ struct SparseRanks: Sendable {
         }
         self.slots = slots
         self.mask = capacity - 1
+    }
+
+    private init(slots: [UInt64]) {
+        self.slots = slots
+        mask = slots.count - 1
+    }
+
+    func store(into writer: inout WordArrays.Writer) {
+        writer.append(slots)
+    }
+
+    static func read(from reader: inout WordArrays.Reader) -> SparseRanks? {
+        guard let slots = reader.u64s(), slots.count >= 16, slots.count.nonzeroBitCount == 1, slots.contains(.max) else { return nil }
+        return SparseRanks(slots: slots)
     }
 
     @inline(__always) private static func hash(_ key: UInt32) -> Int {

@@ -20,17 +20,33 @@ public struct WordPieceEncoder: Encoder {
     /// `tokens[i]` is the text of id `i` (vocab.txt order). Returns nil if `unknownToken` is not among them or
     /// two tokens are equal.
     init?(tokens: [[UInt8]], unknownToken: [UInt8], prefix: [UInt8] = Array("##".utf8), maxCharactersPerWord: Int = 100) {
-        guard let unknownIndex = tokens.firstIndex(of: unknownToken) else { return nil }
-        let all = tokens.enumerated().map { (id: TokenID($0.offset), bytes: $0.element) }
-        let continuing = all.filter { $0.bytes.count > prefix.count && $0.bytes.starts(with: prefix) }
-            .map { (id: $0.id, bytes: Array($0.bytes.dropFirst(prefix.count))) }
-        guard let spelled = try? TokenTable(tokens: all), let continuations = try? TokenTable(tokens: continuing) else { return nil }
-        self.tokens = spelled
+        guard let unknownIndex = tokens.firstIndex(of: unknownToken),
+              let spelled = try? TokenTable(tokens: tokens.enumerated().map { (id: TokenID($0.offset), bytes: $0.element) })
+        else { return nil }
+        self.init(table: spelled, unknown: TokenID(unknownIndex), prefix: prefix, maxCharactersPerWord: maxCharactersPerWord)
+    }
+
+    /// The encoder over `table`, every token as it is spelled (a table built before: `CompiledEncoder`); the
+    /// continuations' table is derived from it, in id order as from the token list.
+    init?(table: TokenTable, unknown: TokenID, prefix: [UInt8], maxCharactersPerWord: Int) {
+        // The continuations' bytes end to end, as `TokenTable(tokens:)` would gather them, without an array each.
+        var continuingBytes: [UInt8] = []
+        var continuing: [(id: TokenID, range: Range<Int>)] = []
+        var longest: Int?
+        table.forEachToken { id, bytes in
+            longest = max(longest ?? 0, bytes.count)
+            guard bytes.count > prefix.count && bytes.starts(with: prefix) else { return }
+            let start = continuingBytes.count
+            continuingBytes += bytes[prefix.count...]
+            continuing.append((id, start..<continuingBytes.count))
+        }
+        guard let continuations = try? TokenTable(bytes: continuingBytes, entries: continuing) else { return nil }
+        self.tokens = table
         self.continuations = continuations
-        self.unknown = TokenID(unknownIndex)
+        self.unknown = unknown
         self.prefix = prefix
         self.maxCharactersPerWord = maxCharactersPerWord
-        self.longestToken = tokens.map(\.count).max() ?? 1
+        self.longestToken = longest ?? 1
     }
 
     public var idLimit: Int { tokens.idLimit }

@@ -6,6 +6,20 @@ import TokcTestSupport
 /// WordPiece with BERT's pre-processing, against the public bert-base-uncased fixtures (Hugging Face
 /// tokenizers 0.23.3 on the file shipped as Vocabularies/bert-base-uncased.tokenizer.json).
 @Suite struct WordPieceTests {
+    /// BERT's character tables, filled without property lookups in the blocks that are one answer throughout,
+    /// equal the lookups at every code point of the Basic Multilingual Plane.
+    @Test func bertCharacterTablesEqualThePropertyLookups() {
+        var differing: [String] = []
+        for value in 0..<0x10000 {
+            guard let scalar = Unicode.Scalar(UInt32(value)) else { continue }
+            if BertCharacterTraits.of(scalar) != BertCharacterTraits.lookUp(scalar) { differing.append("traits U+\(String(value, radix: 16))") }
+            if CharacterLowercase.changesWhenLowercased(scalar) != scalar.properties.changesWhenLowercased {
+                differing.append("lowercase U+\(String(value, radix: 16))")
+            }
+        }
+        #expect(differing.isEmpty, "\(differing.prefix(20))")
+    }
+
     static func bert() throws -> Tokenizer { try Tokenizer.named("bert-base-uncased") }
 
     /// Every fixture through `tokenizer`: ids (added tokens matched, as Hugging Face always does), the
