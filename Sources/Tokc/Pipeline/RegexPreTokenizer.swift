@@ -396,6 +396,13 @@ public struct RegexPreTokenizer: PreTokenizer {
     }
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+        forEachPieceInlined(in: text, body)
+    }
+
+    /// `forEachPiece`, inlined into its caller so that `body` (the encoder, in `Tokenizer`'s loop) is a direct
+    /// call, not a closure call per piece.
+    @inline(__always)
+    func forEachPieceInlined(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         var start = 0
         while start < text.count {
             // Whether the widened pattern is needed comes out of the same pass that finds the run's end.
@@ -413,31 +420,47 @@ public struct RegexPreTokenizer: PreTokenizer {
         }
     }
 
+    @inline(__always)
     private func splitWellFormed(
         _ text: UnsafeBufferPointer<UInt8>, regex: PCRE2Pattern, _ body: (UnsafeBufferPointer<UInt8>) -> Void
     ) {
         var covered = 0
         let shortcut = self.shortcut
-        let completed = regex.forEachMatch(in: text, shortcut: { start in
-            guard let shortcut else { return nil }
-            if let end = shortcut.matchEnd(in: text, from: start) { return end }
-            // Only where a CJK character starts the match or follows its first character.
-            guard shortcut != .kimiWords, text[start] >= 0xE3 || (start + 1 < text.count && text[start + 1] >= 0xE3) else { return nil }
-            return CaselessShortcut.matchEnd(in: text, from: start, word: shortcut)
-        }) { match in
-            if match.lowerBound > covered && keepsUnmatched {
-                body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
+        // The ASCII tier's class table, read once a split (a static read in the loop would check its
+        // initialisation at every piece).
+        ASCIIPieceScanner.classes.withUnsafeBufferPointer { classes in
+            let ascii = shortcut.flatMap { $0 == .kimiWords ? nil : ASCIIPieceScanner(classes: classes.baseAddress!, shortcut: $0) }
+            let completed = regex.forEachMatch(in: text, shortcut: { start in
+                if let ascii {
+                    let end = ascii.matchEnd(in: text, from: start)
+                    if end != 0 { return end }
+                }
+                return Self.shortcutEnd(shortcut, in: text, from: start)
+            }) { match in
+                if match.lowerBound > covered && keepsUnmatched {
+                    body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
+                }
+                body(UnsafeBufferPointer(rebasing: text[match]))
+                covered = match.upperBound
             }
-            body(UnsafeBufferPointer(rebasing: text[match]))
-            covered = match.upperBound
+            // Text no branch matches (possible only with a user's pattern) is a piece by itself, or dropped where
+            // `keepsUnmatched` is false. If PCRE2 hit a resource limit (`completed == false`), the rest goes out as
+            // one piece: still lossless, the count close. tokc's own patterns are possessive or single-class repeats
+            // and have not hit one, even on a 1 MB line.
+            if covered < text.count && (keepsUnmatched || !completed) {
+                body(UnsafeBufferPointer(rebasing: text[covered...]))
+            }
         }
-        // Text no branch matches (possible only with a user's pattern) is a piece by itself, or dropped where
-        // `keepsUnmatched` is false. If PCRE2 hit a resource limit (`completed == false`), the rest goes out as
-        // one piece: still lossless, the count close. tokc's own patterns are possessive or single-class repeats
-        // and have not hit one, even on a 1 MB line.
-        if covered < text.count && (keepsUnmatched || !completed) {
-            body(UnsafeBufferPointer(rebasing: text[covered...]))
-        }
+    }
+
+    /// The second tier: `WordShortcut`, then for CJK text `CaselessShortcut`; nil sends the match to PCRE2.
+    @inline(never)
+    private static func shortcutEnd(_ shortcut: WordShortcut?, in text: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        guard let shortcut else { return nil }
+        if let end = shortcut.matchEnd(in: text, from: start) { return end }
+        // Only where a CJK character starts the match or follows its first character.
+        guard shortcut != .kimiWords, text[start] >= 0xE3 || (start + 1 < text.count && text[start + 1] >= 0xE3) else { return nil }
+        return CaselessShortcut.matchEnd(in: text, from: start, word: shortcut)
     }
 
     /// Unicode White_Space, the set `\s` means in Rust's `regex`. PCRE2's `\s` under UCP adds U+180E, which

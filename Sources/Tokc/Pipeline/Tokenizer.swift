@@ -102,11 +102,24 @@ public struct Tokenizer: Sendable {
         _ segment: UnsafeBufferPointer<UInt8>, atTextStart: Bool, into sink: inout Sink
     ) {
         // The encoder's existential is opened once per segment, not once per piece (cachegrind: 1.6% fewer
-        // instructions for o200k_base on German text).
+        // instructions for o200k_base on German text); byte-level BPE under a regex split, the common case, runs
+        // with both concrete, so the split loop calls the encoder directly.
         func run<Concrete: Encoder>(_ encoder: Concrete) {
             forEachPiece(of: segment, atTextStart: atTextStart) { piece in
                 encoder.encode(piece: piece, into: &sink)
             }
+        }
+        if let regex = preTokenizer as? RegexPreTokenizer, let bpe = encoder as? BPEEncoder {
+            guard !segment.isEmpty else { return }
+            let memo = ScratchSpace.mergeMemo
+            if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
+                normalized.withUnsafeBufferPointer { text in
+                    regex.forEachPieceInlined(in: text) { bpe.encode(piece: $0, memo: memo, into: &sink) }
+                }
+            } else {
+                regex.forEachPieceInlined(in: segment) { bpe.encode(piece: $0, memo: memo, into: &sink) }
+            }
+            return
         }
         run(encoder)
     }

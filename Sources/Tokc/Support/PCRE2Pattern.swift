@@ -76,6 +76,7 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
         }
     }
 
+    @inline(__always)
     func forEachMatch(
         in subject: UnsafeBufferPointer<UInt8>, shortcut: (Int) -> Int? = { _ in nil }, _ body: (Range<Int>) -> Void
     ) -> Bool {

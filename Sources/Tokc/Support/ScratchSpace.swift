@@ -73,9 +73,11 @@ enum ScratchSpace {
 
     @inline(never)
     private static func makeMergeMemo() -> UnsafeMutablePointer<MergeMemo.Entry> {
-        let entries = UnsafeMutablePointer<MergeMemo.Entry>.allocate(capacity: MergeMemo.entryCount)
-        UnsafeMutableRawPointer(entries).initializeMemory(
-            as: UInt8.self, repeating: 0, count: MergeMemo.entryCount * MemoryLayout<MergeMemo.Entry>.stride)
+        // The memo's entries, then its hot pieces (`MergeMemo.Hot`), in one allocation found by one lookup.
+        let bytes = MergeMemo.entryCount * MemoryLayout<MergeMemo.Entry>.stride + MergeMemo.hotCount * MemoryLayout<MergeMemo.Hot>.stride
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        raw.initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        let entries = raw.bindMemory(to: MergeMemo.Entry.self, capacity: MergeMemo.entryCount)
         pthread_setspecific(memoKey, entries)
         return entries
     }

@@ -125,6 +125,8 @@ import Testing
                      "Ä", "Ö", "Þ", "ü", "ÿ", "Größe", "ÉTAT", "×", "÷", "ª", "µ", "º", "¿", "«", "»", "\u{A0}",
                      "Ā", "ā", "ǅ", "²", "٣", "\u{300}", "Ä\u{308}", ".\n", "/", "\r", "!?", "...", "—", "\t", "\u{B}",
                      "\u{1F}", "\u{7F}", "\u{85}", "007", "1\u{FF10}",
+                     // Whitespace runs for the ASCII tier: several line breaks, blanks before and after them.
+                     "\n\n", "   ", " \n ", "\u{C}", "\t\t", "\r\n\r\n", " \n\n", "\n ", " .", " ('", "'(", "9",
                      // Kana, kanji and CJK punctuation, and the characters at the edges of the shortcut's ranges.
                      "日本語", "ひらがな", "カタカナー", "人々", "〆", "〇", "か\u{3099}", "\u{309A}", "゛", "、", "。", "「", "」",
                      "『", "】", "〜", "・", "！", "（", "）", "，", "：", "？", "\u{3000}", "\u{3004}", "\u{3040}", "\u{30A0}",

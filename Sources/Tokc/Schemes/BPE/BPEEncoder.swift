@@ -3,7 +3,8 @@
 /// is a token. The rank is the token id; there is no separate merge list.
 ///
 /// Whole-piece lookup comes first: most pieces of ordinary text are single tokens, and one hash lookup
-/// settles them (tiktoken does the same). A piece that is not merges from the memo (up to 16 bytes) or, when
+/// settles them (tiktoken does the same); a piece of up to 16 bytes asks the thread's hot pieces
+/// (`MergeMemo.Hot`) before the table, whose slots are too big to stay in cache. A piece that is not merges from the memo (up to 16 bytes) or, when
 /// longer, is first cut where no token can span (`MergeCuts`: a run of kana and kanji becomes stretches of a
 /// character or two, whose merges are mostly in the memo), and only the stretches still long are merged anew.
 public struct BPEEncoder: Encoder {
@@ -46,15 +47,20 @@ public struct BPEEncoder: Encoder {
     public var tokenCount: Int { table.count }
 
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
+        encode(piece: piece, memo: ScratchSpace.mergeMemo, into: &sink)
+    }
+
+    /// `encode(piece:into:)` with the thread's memo (`ScratchSpace.mergeMemo`) found by the caller, once for
+    /// all the pieces of a text rather than once a piece.
+    @inline(__always)
+    func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, memo: UnsafeMutablePointer<MergeMemo.Entry>, into sink: inout Sink) {
         guard let start = piece.baseAddress, piece.count > 0 else { return }
-        if let id = table.id(of: start, count: piece.count) {
+        if piece.count <= MergeMemo.maxPieceLength {
+            MergeMemo.encodeShort(piece, memo: memo, encoder: self, into: &sink)
+        } else if let id = table.id(of: start, count: piece.count) {
             sink.append(id)
-        } else if piece.count <= MergeMemo.maxPieceLength {
-            MergeMemo.encode(piece, encoder: self, into: &sink)
-        } else if piece.count <= Self.linearMergeLimit {
-            BytePairMerge.linear(piece, encoder: self, into: &sink)
         } else {
-            encodeLong(piece, cuts: mergeCuts.value, into: &sink)
+            encodeLong(piece, cuts: mergeCuts.value, memo: memo, into: &sink)
         }
     }
 
@@ -62,7 +68,9 @@ public struct BPEEncoder: Encoder {
     /// or by `long`); uncut, merged whole. A stretch is never looked up whole: that is tiktoken's step for a
     /// piece, not a merge, and a stretch that is a token need not merge to it (glm-4's " 系统" merges to " \xE7",
     /// "\xB3\xBB", "统").
-    private func encodeLong<Sink: TokenSink>(_ piece: UnsafeBufferPointer<UInt8>, cuts: MergeCuts, into sink: inout Sink) {
+    private func encodeLong<Sink: TokenSink>(
+        _ piece: UnsafeBufferPointer<UInt8>, cuts: MergeCuts, memo: UnsafeMutablePointer<MergeMemo.Entry>, into sink: inout Sink
+    ) {
         var end = cuts.nextCut(in: piece, after: 0)
         guard end < piece.count else {
             BytePairMerge.long(piece, encoder: self, into: &sink)
@@ -72,7 +80,7 @@ public struct BPEEncoder: Encoder {
         while start < piece.count {
             let stretch = UnsafeBufferPointer(rebasing: piece[start..<end])
             if stretch.count <= MergeMemo.maxPieceLength {
-                MergeMemo.encode(stretch, encoder: self, into: &sink)
+                MergeMemo.encode(stretch, memo: memo, encoder: self, into: &sink)
             } else {
                 BytePairMerge.long(stretch, encoder: self, into: &sink)
             }
