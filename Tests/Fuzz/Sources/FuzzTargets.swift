@@ -38,6 +38,9 @@ enum FuzzTarget: String, CaseIterable {
     /// mistral-v7) and harmony (o200k_harmony): a prompt whose ids are in the vocabulary, or a TokcError, never
     /// a crash.
     case chatRequest = "chat-request"
+    /// The built-in patterns' split (the ASCII tier, the word and CJK shortcuts, then PCRE2) against PCRE2
+    /// alone (the same pattern in a group, which no tier recognises), on any bytes: the same pieces.
+    case preTokenizer = "pre-tokenizer"
 
     static let selected: FuzzTarget = {
         let name = getenv("TOKC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
@@ -100,6 +103,32 @@ func check(_ condition: Bool, _ message: @autoclosure () -> String) {
     if !condition {
         report("invariant broken: \(message())")
         abort()
+    }
+}
+
+/// Each built-in pattern with a shortcut, split by the tiers and by PCRE2 alone.
+let fuzzSplits: [(pattern: String, tiered: RegexPreTokenizer, plain: RegexPreTokenizer)] = {
+    let patterns = [
+        RegexPreTokenizer.Named.o200k.pattern, RegexPreTokenizer.Named.cl100k.pattern, RegexPreTokenizer.Named.llama3.pattern,
+        RegexPreTokenizer.WordShortcut.llama3Spelled, RegexPreTokenizer.WordShortcut.qwen, RegexPreTokenizer.Named.kimi.pattern,
+    ]
+    do {
+        return try patterns.map { ($0, try RegexPreTokenizer(pattern: $0), try RegexPreTokenizer(pattern: "(?:" + $0 + ")")) }
+    } catch {
+        report("a built-in pattern does not compile: \(error)")
+        exit(2)
+    }
+}()
+
+/// The pieces of `bytes` as byte ranges.
+func pieceRanges(_ bytes: [UInt8], _ preTokenizer: RegexPreTokenizer) -> [Range<Int>] {
+    bytes.withUnsafeBufferPointer { buffer in
+        var ranges: [Range<Int>] = []
+        preTokenizer.forEachPiece(in: buffer) { piece in
+            let start = piece.baseAddress! - buffer.baseAddress!
+            ranges.append(start..<(start + piece.count))
+        }
+        return ranges
     }
 }
 
@@ -180,6 +209,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             if let output = try? template.render(fuzzConversation, limits: limits) {
                 check(output.utf8.count <= (1 << 20) + (1 << 20), "output of \(output.utf8.count) bytes past the limit")
             }
+        }
+    case .preTokenizer:
+        for (pattern, tiered, plain) in fuzzSplits {
+            let pieces = pieceRanges(bytes, tiered)
+            check(pieces == pieceRanges(bytes, plain), "\(pattern.prefix(24)): the tiers split \(bytes) otherwise than PCRE2")
         }
     case .chatRequest:
         guard let request = try? JinjaValue.parseJSON(bytes) else { break }
