@@ -43,3 +43,43 @@ public struct CountSink: TokenSink {
 
     public mutating func append(_ token: TokenID) { count &+= 1 }
 }
+
+/// Collects ids in memory it manages itself, for `Tokenizer.encode`: an append is a capacity check and a store,
+/// where `IDSink`'s array append cost about 28 instructions an id (callgrind, o200k_base, 1 MB of English: 57M
+/// instructions to count, 63M to encode). `finish` hands the ids over as an array and frees the buffer; the sink
+/// is used once, by the function that made it.
+struct BufferSink: TokenSink {
+    private var base: UnsafeMutablePointer<TokenID>
+    private var count = 0
+    private var capacity: Int
+
+    init(reservingCapacity capacity: Int) {
+        self.capacity = max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    @inline(__always)
+    mutating func append(_ token: TokenID) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: token)
+        count += 1
+    }
+
+    @inline(never)
+    private mutating func grow() {
+        let larger = UnsafeMutablePointer<TokenID>.allocate(capacity: capacity * 2)
+        larger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = larger
+        capacity *= 2
+    }
+
+    /// The ids, as an array; the buffer is freed, and the sink must not be used again.
+    mutating func finish() -> [TokenID] {
+        let ids = Array(UnsafeBufferPointer(start: base, count: count))
+        base.deallocate()
+        count = 0
+        capacity = 0
+        return ids
+    }
+}

@@ -112,12 +112,13 @@ public struct Tokenizer: Sendable {
         if let regex = preTokenizer as? RegexPreTokenizer, let bpe = encoder as? BPEEncoder {
             guard !segment.isEmpty else { return }
             let memo = ScratchSpace.mergeMemo
+            var cuts: MergeCuts? = nil  // fetched at the first long piece, then kept for the segment
             if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
                 normalized.withUnsafeBufferPointer { text in
-                    regex.forEachPieceInlined(in: text) { bpe.encode(piece: $0, memo: memo, into: &sink) }
+                    regex.forEachPieceInlined(in: text) { bpe.encode(piece: $0, memo: memo, cuts: &cuts, into: &sink) }
                 }
             } else {
-                regex.forEachPieceInlined(in: segment) { bpe.encode(piece: $0, memo: memo, into: &sink) }
+                regex.forEachPieceInlined(in: segment) { bpe.encode(piece: $0, memo: memo, cuts: &cuts, into: &sink) }
             }
             return
         }
@@ -140,16 +141,16 @@ public struct Tokenizer: Sendable {
 
     /// The ids of `bytes`.
     public func encode(_ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> [TokenID] {
-        var sink = IDSink(reservingCapacity: bytes.count / 4)
+        var sink = BufferSink(reservingCapacity: bytes.count / 4)
         bytes.withUnsafeBufferPointer { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
-        return sink.ids
+        return sink.finish()
     }
 
     /// The ids of `text`'s UTF-8.
     public func encode(_ text: String, allowedSpecial: SpecialTokenPolicy = .none, addingTemplate: Bool = false) -> [TokenID] {
-        var sink = IDSink(reservingCapacity: text.utf8.count / 4)
+        var sink = BufferSink(reservingCapacity: text.utf8.count / 4)
         withUTF8(of: text) { encode($0, allowedSpecial: allowedSpecial, addingTemplate: addingTemplate, into: &sink) }
-        return sink.ids
+        return sink.finish()
     }
 
     /// The number of tokens in `bytes`; stores no ids.
