@@ -76,6 +76,39 @@ struct CompiledTableCache: Sendable {
     /// 2: `TokenTable.Checksum` became a vectorisable sum.
     static let formatVersion = 2
 
+    // MARK: - Sources verified before
+
+    private static let verifiedMagic = Array("TOKCSRC1".utf8)
+
+    /// Whether the cache recorded that `source`, as it is now (size, modification time, device, inode), had the
+    /// sha256 `sha256` when it was last read: then reading it need not hash it again, as a compiled table's
+    /// record spares it. The record: the magic `TOKCSRC1`, a checksum, the sha256 and the identity.
+    func vouches(sha256: String, source: String) -> Bool {
+        guard let current = FileIdentity(path: source),
+              let record = try? FileIO.readAll(verifiedPath(for: sha256)), record.count == 16 + 64 + 8 * FileIdentity.fieldCount,
+              record[0..<8].elementsEqual(Self.verifiedMagic)
+        else { return false }
+        var checksum = TokenTable.Checksum()
+        record.withUnsafeBytes { checksum.add(UnsafeRawBufferPointer(rebasing: $0[16...])) }
+        let stored = record.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian }
+        guard stored == checksum.value, let recorded = Identity(Array(record[16...])) else { return false }
+        return recorded.sha256 == sha256.lowercased() && recorded.file == current
+    }
+
+    /// Records that `source` had the sha256 `sha256` as it was when `identity` was taken (before it was read).
+    func recordVerified(sha256: String, identity: FileIdentity) {
+        let body = Identity(sha256: sha256.lowercased(), file: identity).bytes
+        var checksum = TokenTable.Checksum()
+        body.withUnsafeBytes { checksum.add($0) }
+        var header = Self.verifiedMagic
+        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
+        write([header, body], to: verifiedPath(for: sha256))
+    }
+
+    func verifiedPath(for sha256: String) -> String {
+        "\(folder)/\(sha256.lowercased()).v\(Self.formatVersion).tokc-source"
+    }
+
     // MARK: - Tables derived from a table
 
     private static let derivedMagic = Array("TOKCDRV1".utf8)

@@ -127,22 +127,28 @@ public struct VocabularyRegistry: Sendable {
     private func assemble(
         _ entry: VocabularyManifest.Entry, path: String, verifiedContent: [UInt8]?
     ) throws(TokcError) -> Tokenizer {
+        let cache = cacheFolder.map(CompiledTableCache.init)
         func content() throws(TokcError) -> [UInt8] {
             if let verifiedContent { return verifiedContent }
+            // Taken before the file is read, so that a change while reading is never recorded as checked.
+            let identity = cache == nil ? nil : CompiledTableCache.FileIdentity(path: path)
+            let vouched = cache?.vouches(sha256: entry.sha256, source: path) == true
             var content = try FileIO.readAll(path)
             switch entry.compression {
             case nil: break
             case "gzip": content = try Gzip.decompress(content, path: path)
             case let other?: throw .invalidVocabulary(path: path, reason: "compression '\(other)' is not one tokc reads (it reads gzip)")
             }
+            if vouched { return content }
             let digest = Self.sha256(content)
             guard digest == entry.sha256.lowercased() else {
                 throw .checksumMismatch(path: path, expected: entry.sha256, actual: digest)
             }
+            if let cache, let identity { cache.recordVerified(sha256: entry.sha256, identity: identity) }
             return content
         }
         guard let format = VocabularyFileFormat(rawValue: entry.format), format.hasCompiledForm,
-              let compiledTables = cacheFolder.map(CompiledTableCache.init) else {
+              let compiledTables = cache else {
             return try Self.assemble(entry, name: entry.name, content: try content(), path: path)
         }
         let table = try compiledTables.table(sha256: entry.sha256, source: path, sourceVerified: verifiedContent != nil)

@@ -83,7 +83,7 @@ struct ByteTrie: Sendable {
         let maxBase = units.reduce(0) { max($0, Int($1.base)) }
         if units.count < maxBase + 256 { units.append(contentsOf: repeatElement(BuildUnit(), count: maxBase + 256 - units.count)) }
         self.units = units.map { Unit(check: $0.check, base: UInt32($0.base) | ($0.id >= 0 ? Self.endsEntry : 0)) }
-        ids = units.map(\.id)
+        ids = units.map { $0.id }
     }
 
     /// Calls `body(end, id)` for every entry that `text[start..<end]` spells, shortest first.

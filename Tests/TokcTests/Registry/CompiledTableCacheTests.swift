@@ -127,6 +127,30 @@ import Testing
         #expect(try cache.table(sha256: Self.cl100kSHA256, source: source)?.isMapped == true)
     }
 
+    /// A source read and hashed is recorded by its identity, so that the next read of the same file need not hash
+    /// it (the formats without a compiled form); a touched file, another sha256 or a damaged record vouch for
+    /// nothing.
+    @Test func verifiedSourcesAreRecordedByIdentity() throws {
+        let folder = try VocabularyRegistryTests.makeFolder()
+        let source = folder + "/cl100k_base.tiktoken"
+        let cache = CompiledTableCache(folder: Self.scratchFolder("verified"))
+        #expect(!cache.vouches(sha256: Self.cl100kSHA256, source: source))
+        _ = try VocabularyRegistry(folders: [folder], cacheFolder: cache.folder).load("mine")
+        #expect(cache.vouches(sha256: Self.cl100kSHA256, source: source))
+        #expect(!cache.vouches(sha256: Self.cl100kSHA256, source: folder + "/manifest.json"))
+        let record = try FileIO.readAll(cache.verifiedPath(for: Self.cl100kSHA256))
+        for offset in [0, 8, 20, record.count - 1] {
+            var damaged = record
+            damaged[offset] ^= 0x01
+            try FileIO.writeAtomically([damaged], to: cache.verifiedPath(for: Self.cl100kSHA256))
+            #expect(!cache.vouches(sha256: Self.cl100kSHA256, source: source), "a flipped bit at \(offset) went unnoticed")
+        }
+        try FileIO.writeAtomically([record], to: cache.verifiedPath(for: Self.cl100kSHA256))
+        var times = [timeval(tv_sec: 1_000_000, tv_usec: 0), timeval(tv_sec: 1_000_000, tv_usec: 0)]
+        #expect(utimes(source, &times) == 0)
+        #expect(!cache.vouches(sha256: Self.cl100kSHA256, source: source))
+    }
+
     /// A cache folder that cannot be made costs the compiled table, not the load.
     @Test func anUnwritableCacheFolderIsNoError() throws {
         let folder = try VocabularyRegistryTests.makeFolder()
