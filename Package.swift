@@ -53,6 +53,8 @@ let package = Package(
                 "Tokc", "TokcJinja", "TokcProtocol",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),  // the playground's CSP hashes
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -43,15 +43,23 @@ public struct LineFramer: ByteToMessageDecoder {
             context.fireChannelRead(wrapInboundOut(frame))
             return .continue
         }
+        if let frame = lastFrame(&buffer) { context.fireChannelRead(wrapInboundOut(frame)) }
+        return .needMoreData
+    }
+
+    /// At the end of input, once `nextFrame` has found no more lines: the unterminated last line (or the news
+    /// that it was too long), consuming the rest of `buffer`; nil when nothing but white space was left.
+    public mutating func lastFrame(_ buffer: inout ByteBuffer) -> Frame? {
+        defer {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            scanned = 0
+        }
         if let dropped = discarded {
             discarded = nil
-            context.fireChannelRead(wrapInboundOut(.tooLarge(bytes: dropped + buffer.readableBytes)))
-        } else if let last = buffer.readSlice(length: buffer.readableBytes), let line = Self.trimmed(last) {
-            context.fireChannelRead(wrapInboundOut(.line(line)))
+            return .tooLarge(bytes: dropped + buffer.readableBytes)
         }
-        buffer.moveReaderIndex(to: buffer.writerIndex)
-        scanned = 0
-        return .needMoreData
+        if let last = buffer.readSlice(length: buffer.readableBytes), let line = Self.trimmed(last) { return .line(line) }
+        return nil
     }
 
     /// The next complete frame in `buffer`, consuming it; nil when more bytes are needed.

@@ -553,11 +553,22 @@ public struct StatsResponse: Codable, Sendable, Equatable {
     public var bytesTokenized: Int
     public var tokens: Int
     public var loadedVocabularies: [String]
+    /// The bytes of requests and answers held across all connections (`--max-memory` bounds them), the most
+    /// held at once, the bound, and how many times a connection stopped reading to stay under it.
+    public var memoryHeldBytes: Int?
+    public var memoryPeakBytes: Int?
+    public var maxMemoryBytes: Int?
+    public var readsPaused: Int?
 
     public init(
         id: RequestID, uptimeSeconds: Double, connectionsOpen: Int, connectionsTotal: Int, requests: [String: Int],
-        errors: [String: Int], inFlight: Int, bytesTokenized: Int, tokens: Int, loadedVocabularies: [String]
+        errors: [String: Int], inFlight: Int, bytesTokenized: Int, tokens: Int, loadedVocabularies: [String],
+        memoryHeldBytes: Int? = nil, memoryPeakBytes: Int? = nil, maxMemoryBytes: Int? = nil, readsPaused: Int? = nil
     ) {
+        self.memoryHeldBytes = memoryHeldBytes
+        self.memoryPeakBytes = memoryPeakBytes
+        self.maxMemoryBytes = maxMemoryBytes
+        self.readsPaused = readsPaused
         self.id = id
         self.uptimeSeconds = uptimeSeconds
         self.connectionsOpen = connectionsOpen
@@ -578,5 +589,9 @@ public struct StatsResponse: Codable, Sendable, Equatable {
         case inFlight = "in_flight"
         case bytesTokenized = "bytes_tokenized"
         case loadedVocabularies = "loaded_vocabularies"
+        case memoryHeldBytes = "memory_held_bytes"
+        case memoryPeakBytes = "memory_peak_bytes"
+        case maxMemoryBytes = "max_memory_bytes"
+        case readsPaused = "reads_paused"
     }
 }

@@ -12,9 +12,11 @@ struct DrainEvent: Sendable {}
 ///
 /// Backpressure: while `maxPending` requests are unanswered, or the client is not reading its responses
 /// (the channel is not writable), the handler stops reading, so a slow or greedy client holds its own socket
-/// buffers and no daemon memory, and the others are not affected.
+/// buffers and no daemon memory, and the others are not affected. Across connections, `FrameReader` stops
+/// reading when the daemon's `MemoryBudget` is spent; this handler gives each request's bytes back once it is
+/// answered, and each answer's once it is written.
 final class ConnectionHandler: ChannelDuplexHandler {
-    typealias InboundIn = Frame
+    typealias InboundIn = BudgetedFrame
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -22,6 +24,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private let pool: NIOThreadPool
     private let maxPending: Int
     private var logger: Logger
+    private let budget: MemoryBudget
+    private let account: MemoryBudget.Account
 
     /// Responses of requests still in progress or waiting for an earlier one, oldest first; nil until done.
     private var pending = CircularBuffer<ByteBuffer?>()
@@ -33,7 +37,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// The last answer written: closing must wait for it, since a close fails every write still queued.
     private var lastWrite: EventLoopFuture<Void>?
 
-    init(processor: RequestProcessor, pool: NIOThreadPool, maxPending: Int, logger: Logger) {
+    init(processor: RequestProcessor, pool: NIOThreadPool, maxPending: Int, budget: MemoryBudget, account: MemoryBudget.Account, logger: Logger) {
+        self.budget = budget
+        self.account = account
         self.processor = processor
         self.pool = pool
         self.maxPending = maxPending
@@ -57,7 +63,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
         // that is the last request, and the channel is still active; once it has closed (the client vanished,
         // or a shutdown closed it) it is half a line with nobody to answer.
         guard context.channel.isActive else { return }
-        let frame = unwrapInboundIn(data)
+        let budgeted = unwrapInboundIn(data)
+        let frame = budgeted.frame
         let sequence = firstSequence + pending.count
         pending.append(nil)
         processor.stats.requestStarted()
@@ -68,6 +75,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             // The event loops are as many as the cores, so small requests still use them all.
             let response = processor.respond(to: frame, allocator: allocator)
             processor.stats.requestFinished()
+            answered(budgeted.bytes, response)
             finish(sequence, with: response, context: context)
             return
         }
@@ -77,14 +85,22 @@ final class ConnectionHandler: ChannelDuplexHandler {
             self.processor.stats.requestFinished()
             switch result {
             case let .success(response):
+                self.answered(budgeted.bytes, response)
                 self.finish(sequence, with: response, context: context)
             case let .failure(error):
                 // The pool has stopped: the daemon is going down. Answer rather than leave the client waiting.
                 var response = context.channel.allocator.buffer(capacity: 128)
                 ResponseWriter.write(ErrorResponse(id: .none, error: ErrorBody(code: .serverData, message: "the daemon is stopping: \(error)")), to: &response)
+                self.answered(budgeted.bytes, response)
                 self.finish(sequence, with: response, context: context)
             }
         }
+    }
+
+    /// The request's bytes are no longer needed; its answer's are, until written.
+    private func answered(_ requestBytes: Int, _ response: ByteBuffer) {
+        budget.answerBuilt(response.readableBytes, by: account)
+        budget.released(requestBytes, by: account)
     }
 
     private func finish(_ sequence: Int, with response: ByteBuffer, context: ChannelHandlerContext) {
@@ -93,11 +109,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
         pending[pending.index(pending.startIndex, offsetBy: index)] = response
         var wrote = false
         let stats = processor.stats
+        let (budget, account) = (self.budget, self.account)
         while let first = pending.first, let ready = first {
             pending.removeFirst()
             firstSequence += 1
+            let size = ready.readableBytes
             let written = context.write(wrapOutboundOut(ready))
-            written.whenComplete { stats.answerWritten((try? $0.get()) != nil) }
+            written.whenComplete {
+                stats.answerWritten((try? $0.get()) != nil)
+                budget.released(size, by: account)
+            }
             lastWrite = written
             wrote = true
         }

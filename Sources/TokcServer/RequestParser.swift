@@ -43,8 +43,9 @@ struct RequestParser {
         bytes = line.bindMemory(to: UInt8.self)
     }
 
-    /// Parses and checks one request line.
-    static func parse(_ line: UnsafeRawBufferPointer) -> Result<ParsedRequest, Failure> {
+    /// Parses and checks one request line (or, over HTTP, one request body: `face` carries the URL's op, and
+    /// refuses `paths`).
+    static func parse(_ line: UnsafeRawBufferPointer, face: RequestProcessor.Face = .socket) -> Result<ParsedRequest, Failure> {
         let top: Value
         do {
             top = try JSONReader.parse(line, maxDepth: maxDepth)
@@ -55,7 +56,11 @@ struct RequestParser {
             return .failure(Failure(id: .none, error: ErrorBody(code: .malformedJSON, message: "a request is a JSON object, one per line")))
         }
         let parser = RequestParser(line)
-        return parser.request(from: members.map { (key: $0.key.string(in: line), value: $0.value) })
+        let request = parser.request(from: members.map { (key: $0.key.string(in: line), value: $0.value) }, face: face)
+        if case .http = face, case let .success(parsed) = request, parsed.paths != nil {
+            return .failure(Failure(id: parsed.id, error: ErrorBody(code: .invalidRequest, message: "'paths' is not accepted over HTTP: the daemon reads no files for a web client; send the text in 'texts'"), op: parsed.op.rawValue))
+        }
+        return request
     }
 
     // MARK: - From JSON to a request
@@ -72,7 +77,7 @@ struct RequestParser {
 
     private static let knownKeys = Request.CodingKeys.allCases.map(\.stringValue)
 
-    private func request(from members: [(key: String, value: Value)]) -> Result<ParsedRequest, Failure> {
+    private func request(from members: [(key: String, value: Value)], face: RequestProcessor.Face) -> Result<ParsedRequest, Failure> {
         var id = RequestID.none
         if let member = members.first(where: { $0.key == "id" }) {
             switch member.value {
@@ -84,11 +89,20 @@ struct RequestParser {
                 return .failure(Failure(id: .none, error: ErrorBody(code: .invalidRequest, message: "field 'id' must be an integer, a string or null")))
             }
         }
-        let opValue = members.first(where: { $0.key == "op" })?.value
-        let opName: String? = if case let .string(text)? = opValue { text.string(in: UnsafeRawBufferPointer(bytes)) } else { nil }
-        let op = opName.flatMap(Op.init(rawValue:))
+        var opValue = members.first(where: { $0.key == "op" })?.value
+        var opName: String? = if case let .string(text)? = opValue { text.string(in: UnsafeRawBufferPointer(bytes)) } else { nil }
+        var op = opName.flatMap(Op.init(rawValue:))
         func invalid(_ message: String) -> Result<ParsedRequest, Failure> {
             .failure(Failure(id: id, error: ErrorBody(code: .invalidRequest, message: message), op: op?.rawValue))
+        }
+        if case let .http(urlOp) = face {
+            // The URL names the op; a body that names one too must name the same.
+            if opValue != nil && op != urlOp {
+                return invalid("the body's op \(opName.map { "'\($0)'" } ?? "field") is not the URL's '\(urlOp.rawValue)'")
+            }
+            opValue = .null
+            opName = urlOp.rawValue
+            op = urlOp
         }
 
         var seen = Set<String>()

@@ -26,13 +26,16 @@ final class RequestProcessor: Sendable {
     private let loading = Locked<Void>(())
     private let draining = Atomic<Bool>(false)
     let maxRequestBytes: Int
+    /// The bytes held across connections, for `stats`.
+    let budget: MemoryBudget
     /// How many threads one batch may spread over.
     let threads: Int
 
     init(
         registry: VocabularyRegistry, catalog: ModelCatalog, stats: ServerStats, logger: Logger, version: String,
-        maxRequestBytes: Int, threads: Int
+        maxRequestBytes: Int, threads: Int, budget: MemoryBudget
     ) throws(TokcError) {
+        self.budget = budget
         self.maxRequestBytes = maxRequestBytes
         self.threads = max(1, threads)
         self.registry = registry
@@ -72,8 +75,20 @@ final class RequestProcessor: Sendable {
         }
     }
 
+    /// Where a request came from: the socket, or HTTP's `POST /v1/<op>`, whose URL names the op (the body may
+    /// omit it) and which may not name files.
+    enum Face: Sendable {
+        case socket
+        case http(op: Op)
+    }
+
     /// The response to one frame, as one line ending in `\n`.
     func respond(to frame: Frame, allocator: ByteBufferAllocator) -> ByteBuffer {
+        answer(frame, face: .socket, allocator: allocator).response
+    }
+
+    /// The response to one frame, as one line ending in `\n`, and its error code when it is an error.
+    func answer(_ frame: Frame, face: Face, allocator: ByteBufferAllocator) -> (response: ByteBuffer, error: ErrorCode?) {
         let started = ContinuousClock.now
         var id = RequestID.none
         var op = "unknown"
@@ -83,7 +98,7 @@ final class RequestProcessor: Sendable {
             body = .failure(ErrorBody(code: .requestTooLarge, message: "the request has \(bytes) bytes; this daemon takes at most \(maxRequestBytes) bytes per line (--max-request-bytes)"))
         case let .line(line):
             body = line.withUnsafeReadableBytes { raw in
-                switch RequestParser.parse(raw) {
+                switch RequestParser.parse(raw, face: face) {
                 case let .failure(failure):
                     id = failure.id
                     op = failure.op ?? op
@@ -116,7 +131,7 @@ final class RequestProcessor: Sendable {
         } else {
             logger.debug("request", metadata: ["id": "\(id)", "op": "\(op)", "duration": "\(ContinuousClock.now - started)"])
         }
-        return output
+        return (output, failure)
     }
 
     // MARK: - Operations
@@ -134,7 +149,13 @@ final class RequestProcessor: Sendable {
                 id: request.id, status: draining.load(ordering: .relaxed) ? "draining" : "ok", version: version,
                 pid: getpid(), uptimeSeconds: stats.uptimeSeconds)
         case .stats:
-            return stats.snapshot(id: request.id, loadedVocabularies: loaded.withLock { $0.keys.sorted() })
+            var snapshot = stats.snapshot(id: request.id, loadedVocabularies: loaded.withLock { $0.keys.sorted() })
+            let memory = budget.snapshot
+            snapshot.memoryHeldBytes = memory.held
+            snapshot.memoryPeakBytes = memory.peak
+            snapshot.maxMemoryBytes = budget.limit
+            snapshot.readsPaused = memory.pausedReads
+            return snapshot
         case .countChat: return try countChat(request)
         }
     }

@@ -1,10 +1,12 @@
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import Tokc
 import TokcProtocol
 
-/// The daemon: a Unix-socket service answering newline-delimited JSON requests (docs/protocol.md).
+/// The daemon: a Unix-socket service answering newline-delimited JSON requests (docs/protocol.md), and/or the
+/// same requests over HTTP (`POST /v1/<op>`) with the playground page at `/`.
 ///
 /// ```swift
 /// let server = try TokcServer(configuration: .init(socketPath: "/tmp/tokc.sock"))
@@ -17,7 +19,17 @@ import TokcProtocol
 /// runs the large ones (batches, files), so a big batch never stalls a loop or the other connections.
 public final class TokcServer: Sendable {
     public struct Configuration: Sendable {
-        public var socketPath: String
+        /// The Unix socket to serve on, if any.
+        public var socketPath: String?
+        /// The HTTP address to serve on, if any.
+        public var http: HTTPEndpoint?
+        /// The bytes of requests and answers held at once across all connections; past it the daemon stops
+        /// reading until answers drain. Default: a quarter of the machine's memory.
+        public var maxMemory: Int?
+        /// Make `maxMemory` a bound on the whole process: what it holds once started (vocabularies preloaded,
+        /// price table, threads) and an eighth for the work in progress are taken off the bytes requests may
+        /// hold. For a daemon in a process of its own (`tokc serve`); a test sharing the process leaves it off.
+        public var maxMemoryIsProcessWide = false
         /// The socket file's permissions; the default lets only the daemon's user connect.
         public var mode: UInt32 = 0o600
         /// The longest request line accepted; longer ones get a `request_too_large` error.
@@ -37,6 +49,41 @@ public final class TokcServer: Sendable {
         public init(socketPath: String) {
             self.socketPath = socketPath
         }
+
+        public init(http: HTTPEndpoint) {
+            self.http = http
+        }
+    }
+
+    /// Where the HTTP face listens. Only a loopback address unless `allowRemote`.
+    public struct HTTPEndpoint: Sendable {
+        public var host: String
+        /// 0 picks a free port (`TokcServer.httpPort` tells which).
+        public var port: Int
+        public var allowRemote = false
+
+        public init(host: String, port: Int, allowRemote: Bool = false) {
+            self.host = host
+            self.port = port
+            self.allowRemote = allowRemote
+        }
+
+        /// Reads `127.0.0.1:8080`, `[::1]:8080`, `localhost:8080`.
+        public init(parsing text: String, allowRemote: Bool = false) throws(TokcError) {
+            let invalid = TokcError.invalidRequest("--http takes ADDRESS:PORT (127.0.0.1:8080, [::1]:8080), not '\(text)'")
+            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { throw invalid }
+            var host = String(text[..<colon])
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+            guard !host.isEmpty else { throw invalid }
+            self.init(host: host, port: port, allowRemote: allowRemote)
+        }
+
+        /// 127.0.0.0/8, ::1 and `localhost`.
+        public var isLoopback: Bool {
+            if host == "localhost" || host == "::1" { return true }
+            let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+            return parts.count == 4 && parts.first == "127" && parts.allSatisfy { UInt8($0) != nil }
+        }
     }
 
     public static let version = "0.1.0"
@@ -47,9 +94,12 @@ public final class TokcServer: Sendable {
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let state = Locked(State())
+    private let budget: MemoryBudget
+    private let page: Playground.Page
 
     private struct State {
-        var listener: (any Channel)?
+        var listeners: [any Channel] = []
+        var httpPort: Int?
         var connections: [ObjectIdentifier: any Channel] = [:]
         var stopping = false
         var stopped = false
@@ -59,26 +109,59 @@ public final class TokcServer: Sendable {
     /// Loads the price table and the manifests (so a bad file fails here, before the socket exists) and any
     /// vocabularies to preload.
     public init(configuration: Configuration, logger: Logger = Logger(label: "tokc.serve")) throws(TokcError) {
+        guard configuration.socketPath != nil || configuration.http != nil else {
+            throw .invalidRequest("the daemon needs a socket path or an HTTP address to serve on")
+        }
+        if let http = configuration.http, !http.allowRemote, !http.isLoopback {
+            throw .invalidRequest("--http \(http.host): not a loopback address; the HTTP face serves this machine only unless --allow-remote is given")
+        }
         self.configuration = configuration
         self.logger = logger
+        let maxMemory = configuration.maxMemory ?? max(MemoryBudget.defaultLimit, 2 * configuration.maxRequestBytes)
+        guard maxMemory >= 2 * configuration.maxRequestBytes else {
+            throw .invalidRequest("--max-memory (\(maxMemory) bytes) must be at least twice --max-request-bytes (\(configuration.maxRequestBytes)): one request must fit beside the others")
+        }
+        budget = MemoryBudget(limit: maxMemory, maxRequestBytes: configuration.maxRequestBytes)
         let catalog = try ModelCatalog.load(registry: configuration.registry, pricesFile: configuration.pricesFile)
         processor = try RequestProcessor(
             registry: configuration.registry, catalog: catalog, stats: ServerStats(), logger: logger,
-            version: Self.version, maxRequestBytes: configuration.maxRequestBytes, threads: configuration.threads)
+            version: Self.version, maxRequestBytes: configuration.maxRequestBytes, threads: configuration.threads,
+            budget: budget)
+        page = configuration.http == nil ? Playground.Page.none : Playground.page()
         for name in configuration.preload {
             _ = try processor.tokenizer(named: name)
+        }
+        if configuration.maxMemoryIsProcessWide, let resident = MemoryBudget.residentBytes() {
+            let forRequests = maxMemory - resident - maxMemory / 8
+            guard forRequests >= 2 * configuration.maxRequestBytes else {
+                throw .invalidRequest("--max-memory (\(maxMemory >> 20) MiB) leaves \(max(0, forRequests) >> 20) MiB for requests once the daemon holds its \(resident >> 20) MiB (vocabularies, price table) and an eighth for work in progress; requests need at least twice --max-request-bytes (\(2 * configuration.maxRequestBytes >> 20) MiB)")
+            }
+            budget.setLimit(forRequests)
         }
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.threads))
         pool = NIOThreadPool(numberOfThreads: max(1, configuration.threads))
     }
 
-    /// Claims the socket path (replacing a stale socket, refusing a live one), binds and starts serving.
+    /// Claims the socket path (replacing a stale socket, refusing a live one) and binds it, binds the HTTP
+    /// address, and starts serving.
     public func start() async throws {
-        let path = configuration.socketPath
-        try SocketFile.claim(path)
+        if let path = configuration.socketPath { try SocketFile.claim(path) }
         pool.start()
+        if let path = configuration.socketPath { try await startSocket(path) }
+        if let http = configuration.http {
+            do {
+                try await startHTTP(http)
+            } catch {
+                await shutdown()
+                throw error
+            }
+        }
+    }
+
+    private func startSocket(_ path: String) async throws {
         let processor = self.processor
         let pool = self.pool
+        let budget = self.budget
         let maxPending = configuration.maxPendingPerConnection
         let maxLine = configuration.maxRequestBytes
         let logger = self.logger
@@ -87,9 +170,10 @@ public final class TokcServer: Sendable {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelInitializer { [weak self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineFramer(maxLineBytes: maxLine)))
+                    let account = budget.openAccount()
+                    try channel.pipeline.syncOperations.addHandler(FrameReader(maxLineBytes: maxLine, budget: budget, account: account))
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(processor: processor, pool: pool, maxPending: maxPending, logger: logger))
+                        ConnectionHandler(processor: processor, pool: pool, maxPending: maxPending, budget: budget, account: account, logger: logger))
                     self?.track(channel)
                 }
             }
@@ -106,12 +190,54 @@ public final class TokcServer: Sendable {
             SocketFile.remove(path)
             throw error
         }
-        state.withLock { $0.listener = listener }
+        state.withLock { $0.listeners.append(listener) }
         logger.info("serving", metadata: [
             "socket": "\(path)", "threads": "\(configuration.threads)", "pid": "\(getpid())",
-            "max_request_bytes": "\(configuration.maxRequestBytes)",
+            "max_request_bytes": "\(configuration.maxRequestBytes)", "max_memory": "\(budget.limit)",
         ])
     }
+
+    private func startHTTP(_ endpoint: HTTPEndpoint) async throws {
+        let processor = self.processor
+        let pool = self.pool
+        let budget = self.budget
+        let logger = self.logger
+        let maxBody = configuration.maxRequestBytes
+        let page = self.page
+        // The port is known once bound (0 asks for a free one); connections read it from here.
+        let port = Locked(endpoint.port)
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [weak self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let bound = port.withLock { $0 }
+                    var hosts: Set<String> = ["localhost:\(bound)"]
+                    hosts.insert((endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host).lowercased() + ":\(bound)")
+                    if bound == 80 { hosts.formUnion(hosts.map { String($0.dropLast(3)) }) }
+                    let settings = HTTPHandler.Settings(
+                        hosts: hosts, anyAddressHost: endpoint.allowRemote, port: bound, maxBodyBytes: maxBody, page: page)
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPHandler(processor: processor, pool: pool, settings: settings, budget: budget, logger: logger))
+                    self?.track(channel)
+                }
+            }
+        let listener = try await bootstrap.bind(host: endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host, port: endpoint.port).get()
+        let bound = listener.localAddress?.port ?? endpoint.port
+        port.withLock { $0 = bound }
+        state.withLock {
+            $0.listeners.append(listener)
+            $0.httpPort = bound
+        }
+        logger.info("serving http", metadata: [
+            "address": "\(endpoint.host):\(bound)", "allow_remote": "\(endpoint.allowRemote)",
+            "max_memory": "\(budget.limit)", "playground": "http://\(endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host):\(bound)/",
+        ])
+    }
+
+    /// The HTTP face's port once started (the one picked when the configuration asked for 0).
+    public var httpPort: Int? { state.withLock { $0.httpPort } }
 
     private func track(_ channel: any Channel) {
         let key = ObjectIdentifier(channel)
@@ -132,9 +258,9 @@ public final class TokcServer: Sendable {
     /// Stops accepting, lets every connection finish the requests it has sent, removes the socket file and
     /// stops the threads. Connections still busy after the grace period are closed. Safe to call twice.
     public func shutdown() async {
-        let (listener, connections, first) = state.withLock { state in
+        let (listeners, connections, first) = state.withLock { state in
             defer { state.stopping = true }
-            return (state.listener, Array(state.connections.values), !state.stopping)
+            return (state.listeners, Array(state.connections.values), !state.stopping)
         }
         guard first else {
             await waitUntilStopped()
@@ -142,8 +268,8 @@ public final class TokcServer: Sendable {
         }
         logger.info("shutting down", metadata: ["connections": "\(connections.count)", "in_flight": "\(processor.stats.inFlight)"])
         processor.beginDraining()
-        try? await listener?.close()
-        SocketFile.remove(configuration.socketPath)
+        for listener in listeners { try? await listener.close() }
+        if let path = configuration.socketPath { SocketFile.remove(path) }
         for connection in connections {
             connection.triggerUserOutboundEvent(DrainEvent(), promise: nil)
         }

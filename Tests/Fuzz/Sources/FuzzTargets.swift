@@ -31,6 +31,10 @@ enum FuzzTarget: String, CaseIterable {
     case encoders = "encoders"
     /// The daemon's request parser on one line: a request or an error object, never a crash.
     case daemonRequest = "daemon-request"
+    /// An HTTP request body into the same parser as `POST /v1/<op>` reads it (the first byte picks the op, the
+    /// rest is the body): a request of the URL's op that names no files, or an error, never a crash; and the
+    /// body as a `Host` value through the address check.
+    case httpRequest = "http-request"
     /// A chat template's source: it parses or is a JinjaError; one that parses renders a fixed conversation
     /// within small limits or stops with one (an endless loop or doubling output must stop, not hang).
     case chatTemplate = "chat-template"
@@ -202,6 +206,16 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
     case .daemonRequest:
         bytes.withUnsafeBytes { line in _ = RequestParser.parse(line) }
+    case .httpRequest:
+        guard let first = bytes.first else { break }
+        let op = Op.allCases[Int(first) % Op.allCases.count]
+        Array(bytes.dropFirst()).withUnsafeBytes { body in
+            if case let .success(request) = RequestParser.parse(body, face: .http(op: op)) {
+                check(request.op == op, "the body's op \(request.op) won over the URL's \(op)")
+                check(request.paths == nil, "a request with paths accepted over HTTP")
+            }
+        }
+        _ = HTTPHandler.isAddressLiteral(String(decoding: bytes.dropFirst(), as: UTF8.self), port: Int(first) * 257)
     case .chatTemplate:
         let source = String(decoding: bytes, as: UTF8.self)
         if let template = try? JinjaTemplate(source) {

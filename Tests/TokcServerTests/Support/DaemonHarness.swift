@@ -14,7 +14,7 @@ import Glibc
 struct Daemon {
     let server: TokcServer
     let folder: String
-    var socketPath: String { server.configuration.socketPath }
+    var socketPath: String { server.configuration.socketPath ?? "" }
 
     static func start(_ configure: (inout TokcServer.Configuration) -> Void = { _ in }) async throws -> Daemon {
         let folder = try temporaryFolder()
