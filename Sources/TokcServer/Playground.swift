@@ -144,7 +144,7 @@ enum Playground {
         .stats dt { color: var(--muted); }
         .stats dd { margin: 0; text-align: right; }
         .stats dd.count { font-weight: 600; }
-        .view { font: 13px/1.6 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; border-top: 1px solid var(--line); padding-top: 6px; max-height: 60vh; overflow: auto; }
+        .view { font: 13px/1.6 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; border-top: 1px solid var(--line); padding-top: 6px; height: 60vh; overflow: auto; contain: strict; }
         .view span.t0 { background: #c9e4ff; } .view span.t1 { background: #ffe0b3; } .view span.t2 { background: #d4f2cf; }
         .view span.t3 { background: #f6d0ea; } .view span.t4 { background: #e4dcff; }
         .view span:hover { outline: 2px solid #333; }
@@ -287,21 +287,22 @@ enum Playground {
           const characters = [...text].length;
           const sample = samples.find((s) => s.language === state.sample && s.language !== "en");
           $("status").textContent = "";
-          await Promise.all(state.vocabs.map(async (name) => {
-            let answer;
-            try {
-              answer = await encode(text, name);
-            } catch (error) {
-              if (mine === generation && columns.has(name)) columns.get(name).element.querySelector(".view").innerHTML = `<span class="error">${escapeHTML(error.message)}</span>`;
+          // Every column is drawn in one pass once all have answered: one layout, not one per column.
+          const answers = await Promise.all(state.vocabs.map((name) => encode(text, name).catch((error) => error)));
+          if (mine !== generation) return;
+          state.vocabs.forEach((name, index) => {
+            const answer = answers[index];
+            if (!columns.has(name)) return;
+            if (answer instanceof Error) {
+              columns.get(name).element.querySelector(".view").innerHTML = `<span class="error">${escapeHTML(answer.message)}</span>`;
               return;
             }
-            if (mine !== generation || !columns.has(name)) return;
             render(name, text, maps, characters, answer);
             costs(name, text, mine);
             if (sample) parity(name, sample, answer.ids[0].length, mine);
             else columns.get(name).element.querySelector(".parity").textContent = "–";
-          }));
-          if (mine === generation) document.body.dataset.rendered = String(mine);
+          });
+          document.body.dataset.rendered = String(mine);
         }
 
         function render(name, text, maps, characters, answer) {

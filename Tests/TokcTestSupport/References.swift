@@ -28,6 +28,11 @@ public enum References {
     public static let java = Tool(
         name: "Java 17 or later (apt-get install openjdk-17-jre-headless)",
         path: ["/usr/bin/java", "/usr/lib/jvm/default-java/bin/java"].first { FileManager.default.isExecutableFile(atPath: $0) })
+    /// Selenium (pinned in `scripts/reference-requirements.txt`) and Debian's `chromedriver`, for the playground's browser test.
+    public static let selenium = Tool(pythonModule: "selenium")
+    public static let chromedriver = Tool(
+        name: "chromedriver (apt-get install chromium-driver)",
+        path: ["/usr/bin/chromedriver"].first { FileManager.default.isExecutableFile(atPath: $0) })
     public static let chromium = Tool(
         name: "Chromium (apt-get install chromium)",
         path: ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"]
