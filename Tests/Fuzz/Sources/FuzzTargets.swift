@@ -1,6 +1,7 @@
 @testable import Tokc
 @testable import TokcServer
 import TokcJinja
+import TokcProtocol  // the ops, for the http-request target (built as a dependency of TokcServer)
 
 #if canImport(Glibc)
 import Glibc
