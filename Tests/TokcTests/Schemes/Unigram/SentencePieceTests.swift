@@ -147,6 +147,24 @@ import TokcTestSupport
         #expect(try SentencePieceModel.parse(model.serialized(), path: "again") == model)
     }
 
+    /// A piece that repeats an earlier one is named with the earlier one's id; an empty piece is named.
+    @Test func repeatedAndEmptyPiecesAreErrors() throws {
+        let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
+        let model = try SentencePieceModel.parse(try FileIO.readAll(path), path: path)
+        var repeated = model
+        repeated.pieces[7_000].text = model.pieces[300].text
+        repeated.pieces[7_500].text = model.pieces[20].text
+        let text = String(decoding: model.pieces[300].text, as: UTF8.self)
+        #expect(throws: TokcError.invalidVocabulary(path: "bad.model", reason: "piece 7000 '\(text)' repeats piece 300")) {
+            _ = try SentencePieceModel.parse(repeated.serialized(), path: "bad.model")
+        }
+        var empty = model
+        empty.pieces[4_000].text = []
+        #expect(throws: TokcError.invalidVocabulary(path: "bad.model", reason: "piece 4000 is empty")) {
+            _ = try SentencePieceModel.parse(empty.serialized(), path: "bad.model")
+        }
+    }
+
     @Test func truncatedAndCorruptFilesAreErrors() throws {
         let path = Fixtures.repositoryRoot + "/Vocabularies/unigram-multi-8k.model"
         let content = try FileIO.readAll(path)
