@@ -4,8 +4,8 @@
 ///
 /// Whole-piece lookup comes first: most pieces of ordinary text are single tokens, and one hash lookup
 /// settles them (tiktoken does the same); a piece of up to 16 bytes asks the thread's hot pieces
-/// (`MergeMemo.Hot`) before the table, whose slots are too big to stay in cache. A piece that is not merges from the memo (up to 16 bytes) or, when
-/// longer, is first cut where no token can span (`MergeCuts`: a run of kana and kanji becomes stretches of a
+/// (`MergeMemo.Hot`) before the table, whose slots are too big to stay in cache. A piece that is not merges
+/// from the memo (up to 16 bytes) or, when longer, is first cut where no token can span (`MergeCuts`: a run of kana and kanji becomes stretches of a
 /// character or two, whose merges are mostly in the memo), and only the stretches still long are merged anew.
 public struct BPEEncoder: Encoder {
     let table: TokenTable
