@@ -2,11 +2,15 @@
 """Latency of `encode` with offsets over HTTP: what the playground asks on every keystroke.
 
     scripts/http-latency.py --tokc PATH/tokc [--rounds 300] [--bytes 10240] [--vocab o200k_base,llama3,qwen2.5,gemma-4]
+                            [--arrays] [--lang ja]
 
 Starts `tokc serve --http`, then for each round sends one `POST /v1/encode` with `"offsets": true` per vocabulary
 at once (one keep-alive connection each, as a browser would), on a 10 KB text (the Japanese sample of
 Corpus/split/ja.heldout.txt, one character changed per round so nothing is cached), and records each request's
 time and the round's (the slowest of its requests). Prints p50, p99 and max of both. Standard library only.
+Bodies are sent as a browser's JSON.stringify writes them: UTF-8, not \\u escapes.
+With --arrays, the spans are asked as `"offset_arrays": true` (the playground's form) instead of `"offsets": true`;
+--lang takes the text from another language's held-out file.
 """
 import http.client
 import json
@@ -38,7 +42,9 @@ def main():
     rounds = int(option(arguments, "--rounds", "300"))
     size = int(option(arguments, "--bytes", "10240"))
     vocabs = option(arguments, "--vocab", "o200k_base,llama3,qwen2.5,gemma-4").split(",")
-    with open(os.path.join(ROOT, "Corpus", "split", "ja.heldout.txt"), encoding="utf-8") as handle:
+    form = "offset_arrays" if "--arrays" in arguments else "offsets"
+    language = option(arguments, "--lang", "ja")
+    with open(os.path.join(ROOT, "Corpus", "split", f"{language}.heldout.txt"), encoding="utf-8") as handle:
         source = handle.read(size)
     while len(source.encode()) > size:
         source = source[:-1]
@@ -60,13 +66,14 @@ def main():
         headers = {"Content-Type": "application/json", "Origin": f"http://127.0.0.1:{port}"}
 
         def ask(index, text, times):
-            body = json.dumps({"texts": [text], "vocab": vocabs[index], "offsets": True})
+            body = json.dumps({"texts": [text], "vocab": vocabs[index], form: True}, ensure_ascii=False).encode()
             started = time.perf_counter()
             connections[index].request("POST", "/v1/encode", body=body, headers=headers)
             response = connections[index].getresponse()
             answer = json.loads(response.read())
             times[index] = time.perf_counter() - started
-            if response.status != 200 or len(answer["offsets"][0]) != len(answer["ids"][0]):
+            spans = answer.get(form, [None])[0]
+            if response.status != 200 or len(spans if form == "offsets" else spans["start"]) != len(answer["ids"][0]):
                 raise SystemExit(f"{vocabs[index]}: {response.status} {str(answer)[:200]}")
 
         requests, round_times = [], []
@@ -83,7 +90,7 @@ def main():
                 round_times.append(time.perf_counter() - started)
                 requests.extend(times)
         ms = lambda s: f"{1000 * s:.2f} ms"
-        print(f"encode with offsets, {len(text.encode())} bytes, {len(vocabs)} vocabularies ({', '.join(vocabs)}) at once, "
+        print(f"encode with {form}, {len(text.encode())} bytes ({language}), {len(vocabs)} vocabularies ({', '.join(vocabs)}) at once, "
               f"{rounds} rounds over HTTP keep-alive:")
         print(f"  per request: p50 {ms(percentile(requests, 0.5))}, p99 {ms(percentile(requests, 0.99))}, max {ms(max(requests))}")
         print(f"  per round (all {len(vocabs)} answered): p50 {ms(percentile(round_times, 0.5))}, p99 {ms(percentile(round_times, 0.99))}, max {ms(max(round_times))}")

@@ -61,9 +61,14 @@ public final class TokcClient: Sendable {
         try await send(Request(op: .count, paths: paths.map(Self.absolute), vocab: vocab, model: model, allowSpecial: allowSpecial ? true : nil))
     }
 
-    /// With `offsets`, the response's `offsets` holds each token's span in its text (byte and UTF-16 offsets).
-    public func encode(_ texts: [String], vocab: String? = nil, allowSpecial: Bool = false, offsets: Bool = false) async throws(TokcClientError) -> EncodeResponse {
-        try await send(Request(op: .encode, texts: texts, vocab: vocab, allowSpecial: allowSpecial ? true : nil, offsets: offsets ? true : nil))
+    /// With `offsets`, the response's `offsets` holds each token's span in its text (byte and UTF-16 offsets); with
+    /// `offsetArrays`, `offsetArrays` holds the same spans as parallel lists, without the tokens' spellings.
+    public func encode(
+        _ texts: [String], vocab: String? = nil, allowSpecial: Bool = false, offsets: Bool = false, offsetArrays: Bool = false
+    ) async throws(TokcClientError) -> EncodeResponse {
+        try await send(Request(
+            op: .encode, texts: texts, vocab: vocab, allowSpecial: allowSpecial ? true : nil, offsets: offsets ? true : nil,
+            offsetArrays: offsetArrays ? true : nil))
     }
 
     public func decode(_ ids: [[UInt32]], vocab: String? = nil) async throws(TokcClientError) -> DecodeResponse {

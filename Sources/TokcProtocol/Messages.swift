@@ -70,11 +70,14 @@ public struct Request: Codable, Sendable, Equatable {
     public var budget: Int?
     /// `encode` also answers each token's span in the text (default false).
     public var offsets: Bool?
+    /// `encode` also answers the spans as parallel number lists, `offset_arrays` (default false): the compact
+    /// form, without the tokens' spellings, that the playground asks for.
+    public var offsetArrays: Bool?
 
     public init(
         id: RequestID = .none, op: Op, texts: [String]? = nil, paths: [String]? = nil,
         vocab: String? = nil, model: String? = nil, ids: [[UInt32]]? = nil, allowSpecial: Bool? = nil,
-        outputTokens: Int? = nil, budget: Int? = nil, offsets: Bool? = nil
+        outputTokens: Int? = nil, budget: Int? = nil, offsets: Bool? = nil, offsetArrays: Bool? = nil
     ) {
         self.id = id
         self.op = op
@@ -87,6 +90,7 @@ public struct Request: Codable, Sendable, Equatable {
         self.outputTokens = outputTokens
         self.budget = budget
         self.offsets = offsets
+        self.offsetArrays = offsetArrays
     }
 
     public enum CodingKeys: String, CodingKey, CaseIterable {
@@ -96,6 +100,7 @@ public struct Request: Codable, Sendable, Equatable {
         case requests
         case allowSpecial = "allow_special"
         case outputTokens = "output_tokens"
+        case offsetArrays = "offset_arrays"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -123,6 +128,7 @@ public struct Request: Codable, Sendable, Equatable {
         outputTokens = try container.decodeIfPresent(Int.self, forKey: .outputTokens)
         budget = try container.decodeIfPresent(Int.self, forKey: .budget)
         offsets = try container.decodeIfPresent(Bool.self, forKey: .offsets)
+        offsetArrays = try container.decodeIfPresent(Bool.self, forKey: .offsetArrays)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -138,6 +144,7 @@ public struct Request: Codable, Sendable, Equatable {
         try container.encodeIfPresent(outputTokens, forKey: .outputTokens)
         try container.encodeIfPresent(budget, forKey: .budget)
         try container.encodeIfPresent(offsets, forKey: .offsets)
+        try container.encodeIfPresent(offsetArrays, forKey: .offsetArrays)
     }
 }
 
@@ -269,12 +276,44 @@ public struct EncodeResponse: Codable, Sendable, Equatable {
     public var ids: [[UInt32]]
     /// With `"offsets": true`: one list per text, a `TokenOffset` per token, in the order of `ids`.
     public var offsets: [[TokenOffset]]?
+    /// With `"offset_arrays": true`: one `OffsetArrays` per text, the same spans as `offsets` without spellings.
+    public var offsetArrays: [OffsetArrays]?
 
-    public init(id: RequestID, vocab: String, ids: [[UInt32]], offsets: [[TokenOffset]]? = nil) {
+    public init(id: RequestID, vocab: String, ids: [[UInt32]], offsets: [[TokenOffset]]? = nil, offsetArrays: [OffsetArrays]? = nil) {
         self.id = id
         self.vocab = vocab
         self.ids = ids
         self.offsets = offsets
+        self.offsetArrays = offsetArrays
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case id, vocab, ids, offsets
+        case offsetArrays = "offset_arrays"
+    }
+}
+
+/// The spans of one text's tokens as parallel lists, `{"start":[…],"end":[…],"utf16_start":[…],"utf16_end":[…]}`:
+/// token `k` (`ids[k]`) spans bytes `start[k]..<end[k]`, UTF-16 units `utf16_start[k]..<utf16_end[k]`, as
+/// `TokenOffset` has them. A few numbers a token instead of an object with a string: about a quarter of the bytes
+/// to write and parse.
+public struct OffsetArrays: Codable, Sendable, Equatable {
+    public var start: [Int]
+    public var end: [Int]
+    public var utf16Start: [Int]
+    public var utf16End: [Int]
+
+    public init(start: [Int] = [], end: [Int] = [], utf16Start: [Int] = [], utf16End: [Int] = []) {
+        self.start = start
+        self.end = end
+        self.utf16Start = utf16Start
+        self.utf16End = utf16End
+    }
+
+    public enum CodingKeys: String, CodingKey {
+        case start, end
+        case utf16Start = "utf16_start"
+        case utf16End = "utf16_end"
     }
 }
 

@@ -16,6 +16,8 @@ struct ParsedRequest {
     var allowSpecial = false
     /// `encode`: answer each token's span too.
     var offsets = false
+    /// `encode`: answer the spans as parallel lists (`offset_arrays`).
+    var offsetArrays = false
     var outputTokens: Int?
     var budget: Int?
     /// `count_chat`'s requests, read again with their key order (a template may write a tool schema back).
@@ -68,7 +70,7 @@ struct RequestParser {
     /// The fields each op reads besides `id` and `op`.
     static let fields: [Op: Set<String>] = [
         .count: ["texts", "paths", "vocab", "model", "allow_special"],
-        .encode: ["texts", "paths", "vocab", "model", "allow_special", "offsets"],
+        .encode: ["texts", "paths", "vocab", "model", "allow_special", "offsets", "offset_arrays"],
         .decode: ["ids", "vocab", "model"],
         .cost: ["texts", "paths", "vocab", "model", "allow_special", "output_tokens", "budget"],
         .vocabularies: [], .models: [], .health: [], .stats: [],
@@ -137,6 +139,9 @@ struct RequestParser {
                 case "offsets":
                     guard case let .bool(flag) = value else { throw FieldError("field 'offsets' must be true or false") }
                     request.offsets = flag
+                case "offset_arrays":
+                    guard case let .bool(flag) = value else { throw FieldError("field 'offset_arrays' must be true or false") }
+                    request.offsetArrays = flag
                 case "output_tokens": request.outputTokens = try int(value, key)
                 case "budget": request.budget = try int(value, key)
                 case "ids": request.ids = try idLists(value)

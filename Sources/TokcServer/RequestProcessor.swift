@@ -211,7 +211,7 @@ final class RequestProcessor: Sendable {
     private func encode(_ request: ParsedRequest, line: UnsafeRawBufferPointer) throws(ErrorBody) -> EncodeResponse {
         let (tokenizer, _) = try resolve(vocab: request.vocab, model: request.model)
         let policy: SpecialTokenPolicy = request.allowSpecial ? .all : .none
-        guard request.offsets else {
+        guard request.offsets || request.offsetArrays else {
             let ids = try forEachInput(request, line: line) { bytes in
                 var sink = IDSink(reservingCapacity: bytes.count / 4)
                 tokenizer.encode(bytes, allowedSpecial: policy, into: &sink)
@@ -219,15 +219,35 @@ final class RequestProcessor: Sendable {
             }
             return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: ids)
         }
-        let offsets = try forEachInput(request, line: line) { bytes in
+        let (objects, arrays) = (request.offsets, request.offsetArrays)
+        let answers = try forEachInput(request, line: line) { bytes in
             let spans = tokenizer.encodeWithOffsets(bytes, allowedSpecial: policy)
             let utf16 = UTF16Offsets(bytes)
-            return spans.map { span in
+            let tokens = objects ? spans.map { span in
                 TokenOffset(id: span.id, start: span.start, end: span.end, utf16Start: utf16[span.start],
                             utf16End: utf16[span.end], bytes: tokenizer.tokenBytes(of: span.id) ?? [])
+            } : nil
+            var lists: OffsetArrays?
+            if arrays {
+                var list = OffsetArrays()
+                list.start.reserveCapacity(spans.count)
+                list.end.reserveCapacity(spans.count)
+                list.utf16Start.reserveCapacity(spans.count)
+                list.utf16End.reserveCapacity(spans.count)
+                for span in spans {
+                    list.start.append(span.start)
+                    list.end.append(span.end)
+                    list.utf16Start.append(utf16[span.start])
+                    list.utf16End.append(utf16[span.end])
+                }
+                lists = list
             }
+            return (ids: spans.map(\.id), tokens: tokens, arrays: lists)
         }
-        return EncodeResponse(id: request.id, vocab: tokenizer.name, ids: offsets.map { $0.map(\.id) }, offsets: offsets)
+        return EncodeResponse(
+            id: request.id, vocab: tokenizer.name, ids: answers.map(\.ids),
+            offsets: objects ? answers.map { $0.tokens ?? [] } : nil,
+            offsetArrays: arrays ? answers.map { $0.arrays ?? OffsetArrays() } : nil)
     }
 
     private func decode(_ request: ParsedRequest) throws(ErrorBody) -> DecodeResponse {

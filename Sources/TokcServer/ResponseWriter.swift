@@ -54,6 +54,14 @@ enum ResponseWriter {
             writeIntegers(ids, to: &buffer)
         }
         buffer.writeStaticString("]")
+        if let lists = response.offsetArrays {
+            buffer.writeStaticString(#","offset_arrays":["#)
+            for (index, list) in lists.enumerated() {
+                if index > 0 { buffer.writeStaticString(",") }
+                write(list, to: &buffer)
+            }
+            buffer.writeStaticString("]")
+        }
         if let offsets = response.offsets {
             buffer.writeStaticString(#","offsets":["#)
             for (index, tokens) in offsets.enumerated() {
@@ -72,26 +80,39 @@ enum ResponseWriter {
         buffer.writeStaticString("}\n")
     }
 
+    /// One text's spans as parallel lists, keys sorted.
+    static func write(_ lists: OffsetArrays, to buffer: inout ByteBuffer) {
+        buffer.writeStaticString(#"{"end":"#)
+        writeIntegers(lists.end, to: &buffer)
+        buffer.writeStaticString(#","start":"#)
+        writeIntegers(lists.start, to: &buffer)
+        buffer.writeStaticString(#","utf16_end":"#)
+        writeIntegers(lists.utf16End, to: &buffer)
+        buffer.writeStaticString(#","utf16_start":"#)
+        writeIntegers(lists.utf16Start, to: &buffer)
+        buffer.writeStaticString("}")
+    }
+
     /// One token's offsets, keys sorted as `JSONEncoder.protocol` sorts them.
     static func write(_ token: TokenOffset, to buffer: inout ByteBuffer) {
         buffer.writeStaticString(#"{"end":"#)
-        buffer.writeString(String(token.end))
+        writeDecimal(token.end, to: &buffer)
         if let hex = token.hex {
             buffer.writeStaticString(#","hex":"#)
             writeString(hex, to: &buffer)
         }
         buffer.writeStaticString(#","id":"#)
-        buffer.writeString(String(token.id))
+        writeDecimal(token.id, to: &buffer)
         buffer.writeStaticString(#","start":"#)
-        buffer.writeString(String(token.start))
+        writeDecimal(token.start, to: &buffer)
         if let text = token.text {
             buffer.writeStaticString(#","text":"#)
             writeString(text, to: &buffer)
         }
         buffer.writeStaticString(#","utf16_end":"#)
-        buffer.writeString(String(token.utf16End))
+        writeDecimal(token.utf16End, to: &buffer)
         buffer.writeStaticString(#","utf16_start":"#)
-        buffer.writeString(String(token.utf16Start))
+        writeDecimal(token.utf16Start, to: &buffer)
         buffer.writeStaticString("}")
     }
 
@@ -123,28 +144,38 @@ enum ResponseWriter {
         }
     }
 
-    /// `[1,2,3]`, with the digits formatted into a stack buffer rather than a `String` per number.
+    /// `[1,2,3]`, each number's digits written straight into the buffer.
     static func writeIntegers<Integer: BinaryInteger>(_ values: [Integer], to buffer: inout ByteBuffer) {
         buffer.reserveCapacity(minimumWritableBytes: values.count * 7 + 2)
         buffer.writeStaticString("[")
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 24) { digits in
-            for (index, value) in values.enumerated() {
-                if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                var magnitude = UInt64(value.magnitude)
-                var end = digits.count
-                repeat {
-                    end -= 1
-                    digits[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                    magnitude /= 10
-                } while magnitude > 0
-                if value < 0 {
-                    end -= 1
-                    digits[end] = UInt8(ascii: "-")
-                }
-                buffer.writeBytes(UnsafeBufferPointer(rebasing: digits[end...]))
-            }
+        for (index, value) in values.enumerated() {
+            if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            writeDecimal(value, to: &buffer)
         }
         buffer.writeStaticString("]")
+    }
+
+    /// An integer in decimal, its digits formatted in the buffer's own memory rather than in a `String`.
+    @inline(__always)
+    static func writeDecimal<Integer: BinaryInteger>(_ value: Integer, to buffer: inout ByteBuffer) {
+        var magnitude = UInt64(value.magnitude)
+        var digits = 1
+        var rest = magnitude
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        let length = digits + (value < 0 ? 1 : 0)
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
+            if value < 0 { out[0] = UInt8(ascii: "-") }
+            var end = length
+            repeat {
+                end -= 1
+                out[end] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            return length
+        }
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped, everything else as its UTF-8.

@@ -40,6 +40,8 @@ import TokcServer
         (#"{"id":[1],"op":"health"}"#, "null", "invalid_request", "field 'id' must be an integer, a string or null"),
         (#"{"id":21,"op":"encode","texts":["a"],"offsets":1}"#, "21", "invalid_request", "field 'offsets' must be true or false"),
         (#"{"id":22,"op":"count","texts":["a"],"offsets":true}"#, "22", "invalid_request", "field 'offsets' is not read by op 'count'"),
+        (#"{"id":23,"op":"encode","texts":["a"],"offset_arrays":"yes"}"#, "23", "invalid_request", "field 'offset_arrays' must be true or false"),
+        (#"{"id":24,"op":"count","texts":["a"],"offset_arrays":true}"#, "24", "invalid_request", "field 'offset_arrays' is not read by op 'count'"),
     ]
 
     /// A model the price table lists with no vocabulary is `no_tokenizer`, and the connection goes on.

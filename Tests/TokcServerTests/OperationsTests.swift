@@ -106,6 +106,27 @@ import TokcServer
         }
         // Without the flag the answer has no offsets.
         #expect(try await client.encode(["hello"]).offsets == nil)
+        #expect(try await client.encode(["hello"]).offsetArrays == nil)
+        await client.close()
+        await daemon.stop()
+    }
+
+    /// `"offset_arrays": true`: the same spans as `offsets`, as parallel lists; alone, no `offsets`.
+    @Test func offsetArraysAreTheOffsetsAsLists() async throws {
+        let daemon = try await Daemon.start()
+        let client = daemon.client()
+        for vocab in ["o200k_base", "bert-base-uncased", "mistral-v1"] {
+            let both = try await client.encode(Self.texts, vocab: vocab, offsets: true, offsetArrays: true)
+            let objects = try #require(both.offsets)
+            let lists = try #require(both.offsetArrays)
+            #expect(lists == objects.map { tokens in
+                OffsetArrays(start: tokens.map(\.start), end: tokens.map(\.end), utf16Start: tokens.map(\.utf16Start), utf16End: tokens.map(\.utf16End))
+            }, "\(vocab)")
+            let alone = try await client.encode(Self.texts, vocab: vocab, offsetArrays: true)
+            #expect(alone.offsets == nil)
+            #expect(alone.offsetArrays == lists && alone.ids == both.ids)
+            #expect(zip(lists, both.ids).allSatisfy { $0.start.count == $1.count })
+        }
         await client.close()
         await daemon.stop()
     }

@@ -41,7 +41,7 @@ import TokcTestSupport
 
     @Test func theDocumentsExchangesAreTheDaemonsAnswers() async throws {
         let exchanges = try Self.exchanges()
-        #expect(exchanges.count == 6)
+        #expect(exchanges.count == 7)
         let daemon = try await Daemon.start()
         let connection = try await daemon.raw()
         for (request, answer) in exchanges {

@@ -26,6 +26,12 @@ import TokcProtocol
                 TokenOffset(id: 7, start: 0, end: 3, utf16Start: 0, utf16End: 1, text: Self.awkward),
                 TokenOffset(id: 9, start: 3, end: 7, utf16Start: 1, utf16End: 3, hex: "f09f98"),
             ], []]),
+            EncodeResponse(id: .number(3), vocab: "o200k_base", ids: [[7, 9], []], offsetArrays: [
+                OffsetArrays(start: [0, 3], end: [3, 7], utf16Start: [0, 1], utf16End: [1, 123_456]), OffsetArrays(),
+            ]),
+            EncodeResponse(id: .number(4), vocab: "o200k_base", ids: [[7]], offsets: [[
+                TokenOffset(id: 7, start: 0, end: 3, utf16Start: 0, utf16End: 1, text: "a"),
+            ]], offsetArrays: [OffsetArrays(start: [0], end: [3], utf16Start: [0], utf16End: [1])]),
             ErrorResponse(id: .string("a"), error: ErrorBody(code: .invalidRequest, message: Self.awkward)),
             ErrorResponse(id: .none, error: ErrorBody(code: .malformedJSON, message: "m")),
         ]
