@@ -167,13 +167,14 @@ def main():
         hover_failures = len(check.failures)
         for vocab in names:
             ids = check.cli("encode", vocab, text)
-            spans = driver.find_elements(By.CSS_SELECTOR, f".column[data-vocab='{vocab}'] .view span[data-i]")
+            spans = driver.find_elements(By.CSS_SELECTOR, f".column[data-vocab='{vocab}'] .view span[data-k]")
             if not spans:
                 check.fail(f"hover: {vocab} shows no tokens")
                 continue
             for span in (spans[0], spans[len(spans) // 3], spans[-1]):
                 ActionChains(driver).move_to_element(span).perform()
-                index = int(span.get_attribute("data-i"))
+                # A token's index: its block's first token's (data-base) plus its own in the block (data-k).
+                index = driver.execute_script("return Number(arguments[0].parentElement.dataset.base) + Number(arguments[0].dataset.k);", span)
                 WebDriverWait(driver, 10).until(lambda d: not d.find_element(By.ID, "tip").get_attribute("hidden"))
                 shown_id = driver.find_element(By.ID, "tip").get_attribute("data-id")
                 if shown_id != str(ids[index]):
@@ -199,7 +200,7 @@ def main():
             WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.body.dataset.ready === '1';"))
             wait_rendered(driver)
             time.sleep(0.5)  # the costs arrive after the columns
-            token = driver.find_element(By.CSS_SELECTOR, ".column[data-vocab='o200k_base'] .view span[data-i='7']")
+            token = driver.find_element(By.CSS_SELECTOR, ".column[data-vocab='o200k_base'] .view span[data-k='7']")
             ActionChains(driver).move_to_element(token).perform()
             time.sleep(0.2)
             driver.save_screenshot(screenshot)

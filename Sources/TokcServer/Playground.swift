@@ -145,6 +145,7 @@ enum Playground {
         .stats dd { margin: 0; text-align: right; }
         .stats dd.count { font-weight: 600; }
         .view { font: 13px/1.6 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; border-top: 1px solid var(--line); padding-top: 6px; height: 60vh; overflow: auto; contain: strict; }
+        .view > div { content-visibility: auto; contain-intrinsic-size: auto 6em; }
         .view span.t0 { background: #c9e4ff; } .view span.t1 { background: #ffe0b3; } .view span.t2 { background: #d4f2cf; }
         .view span.t3 { background: #f6d0ea; } .view span.t4 { background: #e4dcff; }
         .view span:hover { outline: 2px solid #333; }
@@ -181,6 +182,8 @@ enum Playground {
         }
 
         function writeHash() {
+          clearTimeout(hashTimer);
+          hashTimer = 0;
           const params = new URLSearchParams();
           if (state.vocabs.length) params.set("v", state.vocabs.join(","));
           if (state.models.length) params.set("m", state.models.join(","));
@@ -188,47 +191,29 @@ enum Playground {
           history.replaceState(null, "", "#" + params.toString());
         }
 
-        // The UTF-16 index of each UTF-8 byte offset: where a span starting (or ending) there begins (or ends).
-        function utf16Maps(text) {
-          const bytes = encoder.encode(text);
-          const starts = new Int32Array(bytes.length + 1), ends = new Int32Array(bytes.length + 1);
-          let b = 0;
-          for (let u = 0; u < text.length;) {
-            const code = text.codePointAt(u), width = code > 0xffff ? 2 : 1;
-            const length = code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
-            for (let k = 0; k < length; k++) { starts[b + k] = u; ends[b + k] = k === 0 ? u : u + width; }
-            b += length; u += width;
-          }
-          starts[b] = text.length; ends[b] = text.length;
-          return { bytes, starts, ends };
+        // Typing writes the URL once it pauses: the text goes into the URL whole, which costs a 10 KB text
+        // milliseconds a keystroke; the columns do not wait for it.
+        let hashTimer = 0;
+        function writeHashSoon() {
+          clearTimeout(hashTimer);
+          hashTimer = setTimeout(writeHash, 300);
         }
 
-        // Byte spans from an encode answer, whichever way a span is written: [start, end] or {start, end}.
-        function byteSpans(answer) {
-          const list = answer.offsets && answer.offsets[0];
-          if (!list) return null;
-          return list.map((span) => Array.isArray(span) ? span : [span.start, span.end]);
+        // One encode per vocabulary, its spans as parallel lists (offset_arrays): UTF-16 spans to cut the text
+        // with, byte spans for the hover.
+        function encode(text, name) {
+          return call("encode", { texts: [text], vocab: name, offset_arrays: true });
         }
 
-        // Encode with each token's byte span; a daemon that has no offsets yet gives the ids alone (no colours).
-        let offsetsKnown = true;
-        async function encode(text, name) {
-          if (offsetsKnown) {
-            try {
-              return await call("encode", { texts: [text], vocab: name, offsets: true });
-            } catch (error) {
-              if (!/'offsets'/.test(error.message)) throw error;
-              offsetsKnown = false;
-            }
-          }
-          return call("encode", { texts: [text], vocab: name });
-        }
-
+        const escapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" };
+        const escaped = (c) => escapes[c];
         function escapeHTML(text) {
-          return text.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]);
+          return /[&<>"]/.test(text) ? text.replace(/[&<>"]/g, escaped) : text;
         }
 
         function format(value, digits) { return Number.isFinite(value) ? value.toFixed(digits) : "–"; }
+
+        function setText(element, text) { if (element.textContent !== text) element.textContent = text; }
 
         function makeColumn(name) {
           const column = document.createElement("article");
@@ -243,7 +228,11 @@ enum Playground {
           column.querySelector(".scheme").textContent = (info.scheme || "") + (info.vocab_size ? " · " + info.vocab_size.toLocaleString("en") : "");
           column.querySelector(".remove").addEventListener("click", () => removeVocab(name));
           $("columns").appendChild(column);
-          columns.set(name, { element: column, ids: [], spans: [] });
+          const part = (selector) => column.querySelector(selector);
+          columns.set(name, {
+            element: column, count: part(".count"), bpt: part(".bpt"), cpt: part(".cpt"), parity: part(".parity"),
+            costs: part(".costs"), view: part(".view"), blocks: [], ids: [], starts: [], ends: [], bytes: null, spellings: new Map(),
+          });
         }
 
         function addVocab(name) {
@@ -279,60 +268,121 @@ enum Playground {
           }
         }
 
+        function codePoints(text) {
+          let count = text.length;
+          for (let u = 0; u < text.length; u++) {
+            const unit = text.charCodeAt(u);
+            if (unit >= 0xd800 && unit < 0xdc00 && u + 1 < text.length) {
+              const next = text.charCodeAt(u + 1);
+              if (next >= 0xdc00 && next < 0xe000) { count--; u++; }
+            }
+          }
+          return count;
+        }
+
         async function update() {
           const mine = ++generation;
           document.body.dataset.pending = String(mine);
           const text = state.text;
-          const maps = utf16Maps(text);
-          const characters = [...text].length;
           const sample = samples.find((s) => s.language === state.sample && s.language !== "en");
-          $("status").textContent = "";
-          // Every column is drawn in one pass once all have answered: one layout, not one per column.
           const answers = await Promise.all(state.vocabs.map((name) => encode(text, name).catch((error) => error)));
           if (mine !== generation) return;
+          const bytes = encoder.encode(text);
+          const characters = codePoints(text);
+          setText($("status"), "");
+          // Every column is drawn in one pass once all have answered: one layout, not one per column.
           state.vocabs.forEach((name, index) => {
             const answer = answers[index];
-            if (!columns.has(name)) return;
+            const column = columns.get(name);
+            if (!column) return;
             if (answer instanceof Error) {
-              columns.get(name).element.querySelector(".view").innerHTML = `<span class="error">${escapeHTML(answer.message)}</span>`;
+              column.blocks = [];
+              column.view.innerHTML = `<span class="error">${escapeHTML(answer.message)}</span>`;
               return;
             }
-            render(name, text, maps, characters, answer);
+            render(column, text, bytes, characters, answer);
             costs(name, text, mine);
             if (sample) parity(name, sample, answer.ids[0].length, mine);
-            else columns.get(name).element.querySelector(".parity").textContent = "–";
+            else setText(column.parity, "–");
           });
           document.body.dataset.rendered = String(mine);
         }
 
-        function render(name, text, maps, characters, answer) {
-          const column = columns.get(name);
+        function render(column, text, bytes, characters, answer) {
           const ids = answer.ids[0];
-          const spans = byteSpans(answer) || [];
-          column.ids = ids; column.spans = spans; column.bytes = maps.bytes;
-          column.tokens = (answer.offsets && answer.offsets[0]) || [];
-          const element = column.element;
-          element.querySelector(".count").textContent = ids.length.toLocaleString("en");
-          element.querySelector(".bpt").textContent = format(maps.bytes.length / ids.length, 2);
-          element.querySelector(".cpt").textContent = format(characters / ids.length, 2);
-          const parts = [];
-          let at = 0;
-          for (let i = 0; i < spans.length; i++) {
-            let start = maps.starts[spans[i][0]], end = maps.ends[spans[i][1]];
+          const lists = answer.offset_arrays[0];
+          column.ids = ids; column.starts = lists.start; column.ends = lists.end; column.bytes = bytes;
+          setText(column.count, ids.length.toLocaleString("en"));
+          setText(column.bpt, format(bytes.length / ids.length, 2));
+          setText(column.cpt, format(characters / ids.length, 2));
+          draw(column, blocks(text, ids.length, lists.utf16_start, lists.utf16_end));
+        }
+
+        // The view is cut into blocks of whole lines, at least BLOCK tokens each, so that a keystroke rebuilds
+        // only the blocks whose tokens changed, and the browser lays out only the blocks on screen
+        // (content-visibility). A token's span carries its index in its block (data-k); the block, the index of
+        // its first token (data-base).
+        const BLOCK = 64;
+        function blocks(text, count, starts, ends) {
+          const out = [];
+          let parts = [], base = 0, k = 0, at = 0;
+          const close = (next) => { out.push({ html: parts.join(""), base }); parts = []; base = next; k = 0; };
+          // Text no token shows (removed by a normaliser or pre-tokenizer): a block may end at a line in it.
+          const plain = (from, to, next) => {
+            if (to <= from) return;
+            if (k >= BLOCK) {
+              const line = text.lastIndexOf("\n", to - 1);
+              if (line >= from) { parts.push(escapeHTML(text.slice(from, line + 1))); close(next); from = line + 1; }
+            }
+            if (to > from) parts.push(escapeHTML(text.slice(from, to)));
+          };
+          for (let i = 0; i < count; i++) {
+            let start = starts[i], end = ends[i];
             if (start < at) start = at;  // a token inside a character the one before has shown
             if (end < start) end = start;
-            if (start > at) parts.push(escapeHTML(text.slice(at, start)));
-            parts.push(`<span class="t${i % 5}" data-i="${i}">${escapeHTML(text.slice(start, end))}</span>`);
+            plain(at, start, i);
+            parts.push(`<span class="t${k % 5}" data-k="${k}">${escapeHTML(text.slice(start, end))}</span>`);
+            k++;
             at = end;
+            if (k >= BLOCK && text.charCodeAt(end - 1) === 10 && (i + 1 === count || starts[i + 1] >= end)) close(i + 1);
           }
-          if (at < text.length) parts.push(escapeHTML(text.slice(at)));
-          if (!spans.length && ids.length) parts.push(`<p class="error">this daemon gives no token offsets: ids ${ids.slice(0, 200).join(" ")}${ids.length > 200 ? " …" : ""}</p>`);
-          element.querySelector(".view").innerHTML = parts.join("");
+          plain(at, text.length, count);
+          if (parts.length || !out.length) close(count);
+          return out;
+        }
+
+        // Blocks whose HTML is unchanged keep their elements (and their layout); only new ones are parsed.
+        function draw(column, blocks) {
+          const view = column.view;
+          const unused = new Map();
+          for (const block of column.blocks) {
+            const same = unused.get(block.html);
+            if (same) same.push(block.element); else unused.set(block.html, [block.element]);
+          }
+          let previous = null;
+          for (const block of blocks) {
+            const same = unused.get(block.html);
+            let element = same && same.shift();
+            if (!element) {
+              element = document.createElement("div");
+              element.innerHTML = block.html;
+            }
+            if (element.dataset.base !== String(block.base)) element.dataset.base = String(block.base);
+            const wanted = previous ? previous.nextSibling : view.firstChild;
+            if (element !== wanted) view.insertBefore(element, wanted);
+            block.element = element;
+            previous = element;
+          }
+          for (const elements of unused.values()) for (const element of elements) element.remove();
+          // Anything else the view held (an error) goes too.
+          while (previous && previous.nextSibling) previous.nextSibling.remove();
+          if (!previous) view.textContent = "";
+          column.blocks = blocks;
         }
 
         async function costs(name, text, mine) {
-          const list = columns.get(name).element.querySelector(".costs");
-          if (!state.models.length) { list.textContent = ""; return; }
+          const list = columns.get(name).costs;
+          if (!state.models.length) { if (list.firstChild) list.textContent = ""; return; }
           const rows = await Promise.all(state.models.map(async (model) => {
             try {
               const answer = await call("cost", { texts: [text], vocab: name, model });
@@ -357,24 +407,35 @@ enum Playground {
             try { englishCounts.set(key, (await call("count", { texts: [sample.english], vocab: name })).total); } catch (error) { return; }
           }
           if (mine !== generation || !columns.has(name)) return;
-          columns.get(name).element.querySelector(".parity").textContent = format(tokens / englishCounts.get(key), 2);
+          setText(columns.get(name).parity, format(tokens / englishCounts.get(key), 2));
         }
 
+        // The hovered token's index is its block's base plus its own; its spelling is asked of the daemon
+        // (decode) the first time, and kept.
         function showTip(event) {
-          const target = event.target.closest(".view span[data-i]");
+          const target = event.target.closest(".view span[data-k]");
           const tip = $("tip");
           if (!target) { tip.hidden = true; return; }
-          const column = columns.get(target.closest(".column").dataset.vocab);
-          const i = Number(target.dataset.i);
-          const [start, end] = column.spans[i];
-          const token = column.tokens[i] || {};
-          const spelled = token.text !== undefined ? JSON.stringify(token.text) : token.hex !== undefined ? "0x" + token.hex : "";
-          const hex = Array.from(column.bytes.slice(start, end), (b) => b.toString(16).padStart(2, "0")).join(" ");
-          tip.textContent = `id ${column.ids[i]}  ${spelled}\nbytes ${start}–${end}: ${hex}`;
-          tip.dataset.id = String(column.ids[i]);
+          const name = target.closest(".column").dataset.vocab;
+          const column = columns.get(name);
+          const i = Number(target.parentElement.dataset.base) + Number(target.dataset.k);
+          const id = column.ids[i], start = column.starts[i], end = column.ends[i];
+          const hex = Array.from(column.bytes.subarray(start, end), (b) => b.toString(16).padStart(2, "0")).join(" ");
+          const show = () => {
+            const spelling = column.spellings.get(id);
+            tip.textContent = `id ${id}  ${spelling === undefined ? "…" : spelling}\nbytes ${start}–${end}: ${hex}`;
+          };
+          show();
+          tip.dataset.id = String(id);
           tip.hidden = false;
           tip.style.left = (event.clientX + 12) + "px";
           tip.style.top = (event.clientY + 14) + "px";
+          if (!column.spellings.has(id)) {
+            call("decode", { ids: [[id]], vocab: name }).then((answer) => {
+              column.spellings.set(id, answer.lossy[0] ? "(part of a character)" : JSON.stringify(answer.texts[0]));
+              if (tip.dataset.id === String(id) && !tip.hidden) show();
+            }, () => {});
+          }
         }
 
         async function start() {
@@ -414,10 +475,9 @@ enum Playground {
           renderModels();
           $("text").addEventListener("input", () => {
             state.text = $("text").value;
-            state.sample = "";
-            $("sample").value = "";
-            writeHash();
+            if (state.sample) { state.sample = ""; $("sample").value = ""; }
             update();
+            writeHashSoon();
           });
           $("sample").addEventListener("change", () => {
             state.sample = $("sample").value;
@@ -438,6 +498,7 @@ enum Playground {
           });
           $("columns").addEventListener("mouseover", showTip);
           $("columns").addEventListener("mouseleave", () => { $("tip").hidden = true; });
+          window.addEventListener("pagehide", () => { if (hashTimer) writeHash(); });
           window.addEventListener("hashchange", () => {
             readHash();
             for (const name of [...columns.keys()]) if (!state.vocabs.includes(name)) removeVocab(name);
