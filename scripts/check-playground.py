@@ -2,19 +2,19 @@
 """Drives the playground `tokc serve --http` serves in a real browser (headless Chromium through chromedriver
 and Selenium) and checks what it shows against the tokc CLI.
 
-    scripts/check-playground.py --tokc PATH/tokc [--screenshot OUT.png] [--latency]
+    scripts/check-playground.py --tokc PATH/tokc [--screenshot OUT.png]
 
 Checks, each printed as a line:
-  1. columns: the page opens with the vocabularies its URL names; Japanese, then English, typed into it give in
-     every column the count `tokc count --vocab V` gives for the same text; a vocabulary added shows its count,
+  1. columns: the page opens with the vocabularies its URL names; Japanese, then English, then a word at the
+     start, typed into it give in every column the count `tokc count --vocab V` gives for the same text, and
+     every column shows the text whole (its view's text is the text box's); a vocabulary added shows its count,
      one removed goes away;
   2. hover: hovering token k of a column shows the id `tokc encode` gives at k (a few tokens per column, in
      Japanese and in ASCII);
   3. url: the state is in the URL: a fresh tab opened on it shows the same vocabularies, text and counts;
   4. network: every request the page made (Chromium's performance log: Network.requestWillBeSent) went to
      the daemon, and there were such requests (the log works).
-With --latency [--latency-sample de], also the milliseconds from a keystroke to every column drawn, for a 10 KB text and 4
-vocabularies (median and 99th percentile of 100 keystrokes). With --screenshot, a PNG of the page.
+With --screenshot, a PNG of the page. Timing is scripts/playground-latency.py's.
 Exit status 0 when all hold, 1 otherwise, 2 when Chromium, chromedriver or Selenium is missing.
 """
 import json
@@ -31,6 +31,7 @@ try:
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import Select, WebDriverWait
 except ImportError:
     print("selenium not importable (pip install selenium; .ci/run puts it in Benchmarks/.venv)", file=sys.stderr)
@@ -38,6 +39,7 @@ except ImportError:
 
 JAPANESE = "東京タワーは港区にある電波塔です。夜はライトアップされます。"
 ENGLISH = " The tower's antenna was added in 1961, and it's 333 m tall!"
+START = "Tokyo:\n"
 
 
 def option(arguments, name, default=None):
@@ -90,6 +92,9 @@ def check_counts(driver, check, label):
         expected = check.cli("count", vocab, text)
         if count.replace(",", "") != str(expected):
             wrong.append(f"{vocab} shows {count}, tokc count says {expected}")
+    views = driver.execute_script(
+        "return [...document.querySelectorAll('.column')].map(c => [c.dataset.vocab, c.querySelector('.view').textContent]);")
+    wrong += [f"{vocab}'s view shows {len(view)} characters that are not the text's {len(text)}" for vocab, view in views if view != text]
     if wrong:
         check.fail(f"{label}: " + "; ".join(wrong))
     return shown
@@ -148,6 +153,10 @@ def main():
         area.send_keys(ENGLISH)
         wait_rendered(driver)
         check_counts(driver, check, "Japanese and English")
+        area.send_keys(Keys.CONTROL, Keys.HOME)
+        area.send_keys(START)
+        wait_rendered(driver)
+        check_counts(driver, check, "a word typed at the start")
         for name in ("bert-base-uncased", "gemma-4"):
             Select(driver.find_element(By.ID, "vocab-choice")).select_by_value(name)
             driver.find_element(By.ID, "add-vocab").click()
@@ -205,9 +214,6 @@ def main():
             time.sleep(0.2)
             driver.save_screenshot(screenshot)
 
-        if "--latency" in arguments:
-            latency(driver, origin, option(arguments, "--latency-sample", "ja"))
-
         # 4. Network: every request went to the daemon.
         requests = []
         for handle in driver.window_handles:
@@ -231,36 +237,6 @@ def main():
         daemon.wait(timeout=30)
         shutil.rmtree(check.workdir, ignore_errors=True)
     return 1 if check.failures else 0
-
-
-def latency(driver, origin, sample):
-    """Keystroke to every column drawn, for a 10 KB text and 4 vocabularies: input events dispatched by script,
-    timed by the page's clock until its `rendered` mark catches up."""
-    driver.get(origin + "/#v=o200k_base,llama3,qwen2.5,gemma-4&s=" + sample)
-    WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.body.dataset.ready === '1';"))
-    wait_rendered(driver)
-    times = driver.execute_async_script("""
-        const done = arguments[arguments.length - 1];
-        const area = document.getElementById('text');
-        let base = area.value; while (new TextEncoder().encode(base).length < 10240) base += '\\n' + base;
-        area.value = base.slice(0, 2000);
-        while (new TextEncoder().encode(area.value).length < 10240) area.value += 'x';
-        const times = [];
-        (async () => {
-          for (let k = 0; k < 101; k++) {
-            area.value += k % 2 ? 'a' : '語';
-            const start = performance.now();
-            area.dispatchEvent(new Event('input'));
-            while (document.body.dataset.pending !== document.body.dataset.rendered) await new Promise(r => setTimeout(r, 0));
-            if (k > 0) times.push(performance.now() - start);
-          }
-          done([times, new TextEncoder().encode(area.value).length]);
-        })();
-    """)
-    values, size = sorted(times[0]), times[1]
-    p50 = values[len(values) // 2]
-    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-    print(f"latency: {len(values)} keystrokes on {size} bytes ({sample} sample), 4 vocabularies: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {values[-1]:.1f} ms")
 
 
 if __name__ == "__main__":

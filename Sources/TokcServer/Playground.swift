@@ -318,22 +318,30 @@ enum Playground {
           draw(column, blocks(text, ids.length, lists.utf16_start, lists.utf16_end));
         }
 
-        // The view is cut into blocks of whole lines, at least BLOCK tokens each, so that a keystroke rebuilds
-        // only the blocks whose tokens changed, and the browser lays out only the blocks on screen
-        // (content-visibility). A token's span carries its index in its block (data-k); the block, the index of
-        // its first token (data-base).
-        const BLOCK = 64;
+        // The view is cut into blocks of whole lines, so that a keystroke rebuilds only the blocks whose tokens
+        // changed, and the browser lays out only the blocks on screen (content-visibility). A block ends after a
+        // line whose text hashes to 0 mod 4 (about every fourth line), or after the first line past
+        // BLOCK_MAX tokens: where blocks end depends on the lines themselves, not on a count from the text's
+        // start, so an edit moves no boundary but its own line's. A token's span carries its index in its block
+        // (data-k); the block, the index of its first token (data-base), so blocks after an edit that adds a
+        // token keep their HTML.
+        const BLOCK_MAX = 256;
         function blocks(text, count, starts, ends) {
           const out = [];
           let parts = [], base = 0, k = 0, at = 0;
           const close = (next) => { out.push({ html: parts.join(""), base }); parts = []; base = next; k = 0; };
+          // Whether a block ends with the line that ends with the line feed at `feed`.
+          const boundary = (feed) => {
+            if (k >= BLOCK_MAX) return true;
+            let hash = 7;
+            for (let u = text.lastIndexOf("\n", feed - 1) + 1; u < feed; u++) hash = (hash * 31 + text.charCodeAt(u)) | 0;
+            return (hash & 3) === 0;
+          };
           // Text no token shows (removed by a normaliser or pre-tokenizer): a block may end at a line in it.
           const plain = (from, to, next) => {
             if (to <= from) return;
-            if (k >= BLOCK) {
-              const line = text.lastIndexOf("\n", to - 1);
-              if (line >= from) { parts.push(escapeHTML(text.slice(from, line + 1))); close(next); from = line + 1; }
-            }
+            const feed = k > 0 ? text.lastIndexOf("\n", to - 1) : -1;
+            if (feed >= from && boundary(feed)) { parts.push(escapeHTML(text.slice(from, feed + 1))); close(next); from = feed + 1; }
             if (to > from) parts.push(escapeHTML(text.slice(from, to)));
           };
           for (let i = 0; i < count; i++) {
@@ -344,14 +352,15 @@ enum Playground {
             parts.push(`<span class="t${k % 5}" data-k="${k}">${escapeHTML(text.slice(start, end))}</span>`);
             k++;
             at = end;
-            if (k >= BLOCK && text.charCodeAt(end - 1) === 10 && (i + 1 === count || starts[i + 1] >= end)) close(i + 1);
+            if (text.charCodeAt(end - 1) === 10 && (i + 1 === count || starts[i + 1] >= end) && boundary(end - 1)) close(i + 1);
           }
           plain(at, text.length, count);
           if (parts.length || !out.length) close(count);
           return out;
         }
 
-        // Blocks whose HTML is unchanged keep their elements (and their layout); only new ones are parsed.
+        // Blocks whose HTML is unchanged keep their elements (and their layout); only new ones are parsed. The
+        // elements not kept go first, so that the kept ones, already in order, are not moved.
         function draw(column, blocks) {
           const view = column.view;
           const unused = new Map();
@@ -359,10 +368,11 @@ enum Playground {
             const same = unused.get(block.html);
             if (same) same.push(block.element); else unused.set(block.html, [block.element]);
           }
+          const kept = blocks.map((block) => { const same = unused.get(block.html); return same && same.shift(); });
+          for (const elements of unused.values()) for (const element of elements) element.remove();
           let previous = null;
-          for (const block of blocks) {
-            const same = unused.get(block.html);
-            let element = same && same.shift();
+          blocks.forEach((block, index) => {
+            let element = kept[index];
             if (!element) {
               element = document.createElement("div");
               element.innerHTML = block.html;
@@ -372,11 +382,9 @@ enum Playground {
             if (element !== wanted) view.insertBefore(element, wanted);
             block.element = element;
             previous = element;
-          }
-          for (const elements of unused.values()) for (const element of elements) element.remove();
+          });
           // Anything else the view held (an error) goes too.
-          while (previous && previous.nextSibling) previous.nextSibling.remove();
-          if (!previous) view.textContent = "";
+          while (previous.nextSibling) previous.nextSibling.remove();
           column.blocks = blocks;
         }
 
