@@ -10,9 +10,12 @@ struct CountCommand: AsyncParsableCommand {
         abstract: "Count the tokens of files.",
         discussion: """
             Prints the tokens of each file and, for several files, the total. '-' or no file reads standard input; \
-            gzip input is read as its text. Any size is read in bounded memory where the vocabulary can be cut at \
-            line starts ('tokc vocab show NAME' says "streams": true; SentencePiece's own normaliser, as in \
-            mistral-v1, cannot, and holds a plain text whole). With --jsonl, --csv or --tsv each record's text is \
+            gzip input is read as its text. Any size is read in bounded memory: the text is cut only where the \
+            vocabulary gives the same ids (line starts, a space after a word; for SentencePiece vocabularies a \
+            space after an ASCII character), and every shipped vocabulary can be cut ('tokc vocab show NAME' says \
+            "streams"). A text with no such place (CJK without line breaks for SentencePiece vocabularies; any \
+            text for a --pattern of your own, which tokc cannot prove cuttable, "streams": false) is held whole \
+            and still counted exactly. With --jsonl, --csv or --tsv each record's text is \
             counted alone, with every vocabulary, in bounded memory: totals and tokens per record (min, median, \
             p90, p99, max, nearest rank), or --per-record. --vocab a,b,c counts with several vocabularies while \
             the data is read once. A progress line goes to standard error when it is a terminal.

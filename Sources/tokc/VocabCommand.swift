@@ -43,7 +43,7 @@ struct VocabCommand: ParsableCommand {
                 ("scheme", .text(Scheme.of(tokenizer.encoder).rawValue)),
                 ("vocab_size", .integer(tokenizer.vocabularySize)),
                 ("patterns", .array(tokenizer.splitPatterns.map(JSONValue.text))),
-                // Whether 'tokc count' reads a long text in bounded memory with it (cut at line starts).
+                // Whether 'tokc count' reads a long text in bounded memory with it (`Tokenizer.cuts` allows a place).
                 ("streams", .bool(tokenizer.streams(allowedSpecial: .none))),
                 ("special_tokens", .object(specials.map { ($0.text, .integer(Int($0.id))) })),
                 ("template", .object([

@@ -1,11 +1,13 @@
 import Dispatch
 
 /// Counts a text of any size in bounded memory with one or more tokenizers: the input is read a window at a
-/// time (16 MiB by default), and each window is counted up to its last line start (just after a line break,
-/// before a letter or digit: where `splitsAtLineStarts` guarantees the same ids as the whole text), on all
-/// threads; the rest of the window is carried into the next. A window with no such place grows until one comes
-/// (a text without line breaks is held whole). A tokenizer that cannot be cut at line starts (SentencePiece's
-/// own normaliser, a special token with a line break in it) holds the whole input, as counting it at once does:
+/// time (16 MiB by default), and each window is counted up to its last place where every tokenizer allows a cut
+/// (`Tokenizer.cuts`: a line start, a space after a word, ...; the same ids as the whole text), on all threads;
+/// the rest of the window is carried into the next. A window with no such place grows until one comes (a text
+/// with none is held whole). A tokenizer whose places drop the cut space (SentencePiece's: the next part's `▁`
+/// prefix stands for it) starts its next part a byte later; a Unigram model's path score is carried from part to
+/// part (`Tokenizer.CountCarry`). A tokenizer with no place at all (a pattern tokc has not shown cuttable, a
+/// special token that may be matched across every place) holds the whole input, as counting it at once does:
 /// `streams(allowedSpecial:)` says which.
 public struct TextStreamCounter: Sendable {
     public let tokenizers: [Tokenizer]
@@ -23,7 +25,13 @@ public struct TextStreamCounter: Sendable {
     /// The input's bytes and, per tokenizer, its tokens. `progress` is called after each window with the bytes
     /// counted so far.
     public func count(_ stream: ByteStream, progress: (Int) -> Void = { _ in }) throws(TokcError) -> (bytes: Int, tokens: [Int]) {
-        let cuttable = tokenizers.allSatisfy { $0.streams(allowedSpecial: allowedSpecial) }
+        let rules = tokenizers.map { $0.cuts(allowedSpecial: allowedSpecial) }
+        let places = Self.commonPlaces(rules)
+        let cuttable = places.cutsAnywhere
+        // Where each tokenizer's next part starts in the window: 1 after a cut that drops its space.
+        var skips = [Int](repeating: 0, count: tokenizers.count)
+        var carries = [Tokenizer.CountCarry](repeating: .init(), count: tokenizers.count)
+        let sharesParts = tokenizers.count > 1 && cuttable && !places.dropsSpace
         var window = WindowBuffer(capacity: windowBytes)
         defer { window.deallocate() }
         var tokens = [Int](repeating: 0, count: tokenizers.count)
@@ -32,14 +40,15 @@ public struct TextStreamCounter: Sendable {
         while !atEnd {
             atEnd = try window.fill(from: stream)
             let text = window.text
-            let cut = atEnd ? text.count : cuttable ? Self.lastLineStart(in: text) : 0
+            let cut = atEnd ? text.count : cuttable ? places.lastCut(in: text) : 0
             guard cut > 0 else { continue }
-            let counted = UnsafeBufferPointer(rebasing: text[..<cut])
-            if tokenizers.count > 1 && cuttable {
-                for (index, count) in countEach(counted).enumerated() { tokens[index] += count }
+            if sharesParts {
+                for (index, count) in countEach(UnsafeBufferPointer(rebasing: text[..<cut]), places).enumerated() { tokens[index] += count }
             } else {
                 for (index, tokenizer) in tokenizers.enumerated() {
-                    tokens[index] += tokenizer.count(counted, allowedSpecial: allowedSpecial, threads: threads)
+                    let part = UnsafeBufferPointer(rebasing: text[Swift.min(skips[index], cut)..<cut])
+                    tokens[index] += tokenizer.count(part, allowedSpecial: allowedSpecial, threads: threads, carry: &carries[index])
+                    skips[index] = atEnd ? 0 : rules[index].resume(after: cut) - cut
                 }
             }
             bytes += cut
@@ -49,11 +58,28 @@ public struct TextStreamCounter: Sendable {
         return (bytes, tokens)
     }
 
-    /// Several vocabularies over one window, as one set of tasks: every vocabulary's line-start parts share the
-    /// threads, so the window ends in one wait for the last part, not one per vocabulary. Tasks go vocabulary by
-    /// vocabulary, so a thread keeps to one vocabulary's tables (and `MergeMemo` entries) for part after part.
-    private func countEach(_ text: UnsafeBufferPointer<UInt8>) -> [Int] {
-        let parts = tokenizers[0].lineStartParts(of: text, allowedSpecial: allowedSpecial, threads: threads, partBytes: nil)
+    /// The places every rule allows; `dropsSpace` when any rule drops its space (then each place needs a byte
+    /// after it, and line starts are out).
+    static func commonPlaces(_ rules: [TextCuts]) -> TextCuts {
+        guard var common = rules.first else { return .none }
+        common.dropsSpace = false
+        for var rule in rules.dropFirst() {
+            rule.dropsSpace = false
+            common = common.intersection(rule)
+        }
+        if rules.contains(where: \.dropsSpace) {
+            common.dropsSpace = true
+            common.lineStarts = false
+        }
+        return common
+    }
+
+    /// Several vocabularies over one window, as one set of tasks: every vocabulary's parts (cut where all allow)
+    /// share the threads, so the window ends in one wait for the last part, not one per vocabulary. Tasks go
+    /// vocabulary by vocabulary, so a thread keeps to one vocabulary's tables (and `MergeMemo` entries) for part
+    /// after part.
+    private func countEach(_ text: UnsafeBufferPointer<UInt8>, _ places: TextCuts) -> [Int] {
+        let parts = Self.parts(of: text, places, threads: threads)
         let tasks = tokenizers.count * parts.count
         var counts = [Int](repeating: 0, count: tasks)
         counts.withUnsafeMutableBufferPointer { counts in
@@ -69,25 +95,28 @@ public struct TextStreamCounter: Sendable {
         return (0..<tokenizers.count).map { index in counts[(index * parts.count)..<((index + 1) * parts.count)].reduce(0, +) }
     }
 
-    /// The last offset in `text` (above 0) just after a line break and before a whole letter or digit; 0 when
-    /// there is none. A character cut off by the end of the window is not taken for one.
-    static func lastLineStart(in text: UnsafeBufferPointer<UInt8>) -> Int {
-        var index = text.count - 1
-        while index > 0 {
-            if text[index - 1] == 0x0A && Tokenizer.startsWithLetterOrDigit(text, at: index) { return index }
-            index -= 1
+    /// `Tokenizer.cutParts` for places common to several tokenizers (never dropping a byte).
+    static func parts(of text: UnsafeBufferPointer<UInt8>, _ places: TextCuts, threads: Int) -> [Range<Int>] {
+        let size = Tokenizer.partSize(text.count, threads: threads, partBytes: nil)
+        guard threads > 1, text.count > size else { return [0..<text.count] }
+        var parts: [Range<Int>] = []
+        var start = 0
+        while start < text.count {
+            let cut = start + size < text.count ? places.firstCut(in: text, from: start + size) ?? text.count : text.count
+            parts.append(start..<cut)
+            start = cut
         }
-        return 0
+        return parts
     }
 }
 
 extension Tokenizer {
-    /// Whether `TextStreamCounter` can cut this tokenizer's input into windows (in bounded memory): true when it
-    /// splits at line starts (`splitsAtLineStarts`). False for SentencePiece's own normaliser (it rewrites runs
-    /// of spaces and the start of the text, so no place is known safe before the text is whole): such an input
-    /// is held whole, though still counted on all threads where the encoder can cut it.
+    /// Whether `TextStreamCounter` can cut this tokenizer's input into windows (in bounded memory): true when
+    /// `cuts(allowedSpecial:)` allows some place. False for a pipeline tokc has not shown cuttable (a user's
+    /// pattern, SentencePiece's `▁` as a suffix, a Unigram model with pieces that span a `▁`): such an input is
+    /// held whole, though still counted on all threads where the encoder can cut it.
     public func streams(allowedSpecial: SpecialTokenPolicy) -> Bool {
-        splitsAtLineStarts(allowedSpecial: allowedSpecial)
+        cuts(allowedSpecial: allowedSpecial).cutsAnywhere
     }
 }
 

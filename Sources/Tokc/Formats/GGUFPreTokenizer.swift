@@ -17,7 +17,7 @@ struct GGUFPreTokenizer: Sendable {
     }
 
     /// The pieces of GPT-2's pattern, which several lists repeat.
-    private static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"#
+    static let gpt2 = #"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)"#
     private static let contractions = RegexPreTokenizer.WordShortcut.contractionsSpelled
     /// Llama 3's and Qwen's patterns as llama.cpp spells them (the pre-tokenizer's shortcut knows both).
     private static let llama3 = RegexPreTokenizer.WordShortcut.llama3Spelled

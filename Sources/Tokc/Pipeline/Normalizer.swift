@@ -15,6 +15,11 @@ public protocol Normalizer: Sendable {
     /// the same bytes as whole: what lets a long text be shared among threads (`Tokenizer.count(_:threads:)`).
     var isLineLocal: Bool { get }
 
+    /// Where a text may be cut so that its parts, each normalised alone as a text, give one after another the
+    /// whole's normalised text (with `dropsSpace`, less the cut space). By default the line starts where
+    /// `isLineLocal`, else none.
+    var cuts: TextCuts { get }
+
     /// `normalize(_:atTextStart:)` with, for each normalised byte, the input bytes it came from (for token
     /// offsets); nil when the text is left as it is. The default finds them a character at a time
     /// (`AlignedText.byClusters`); normalisers whose rules look beyond a character give their own.
@@ -23,6 +28,7 @@ public protocol Normalizer: Sendable {
 
 extension Normalizer {
     public var isLineLocal: Bool { false }
+    public var cuts: TextCuts { isLineLocal ? .lineStartsOnly : .none }
 
     public func normalizeWithAlignments(_ text: UnsafeBufferPointer<UInt8>, atTextStart: Bool) -> AlignedText? {
         guard let output = normalize(text, atTextStart: atTextStart) else { return nil }
@@ -40,6 +46,10 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     /// Normalisation, lower case and case folding act within a word; a line break ends words and starts
     /// normalisation segments (the letter after it is a starter that nothing before it composes with).
     public var isLineLocal: Bool { true }
+
+    /// Line starts, and white space after a character that is not white space: an ASCII white-space character
+    /// is a starter that composes with nothing before it, and ends a final sigma's context as the text's end does.
+    public var cuts: TextCuts { TextCuts.beforeWhiteSpaceAfterWords.union(lineStarts: true) }
 
     /// No change: the right choice for byte-level BPE vocabularies such as o200k_base and cl100k_base.
     case identity

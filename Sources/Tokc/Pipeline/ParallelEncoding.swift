@@ -1,21 +1,66 @@
 import Dispatch
 
 extension Tokenizer {
-    /// True when this tokenizer gives the same ids for a text cut into parts just after line breaks that precede
-    /// a letter or digit as for the whole: its normaliser and pre-tokenizer are line-local (every encoder maps a
-    /// piece alone), and no special token it may match holds a line break.
-    public func splitsAtLineStarts(allowedSpecial: SpecialTokenPolicy) -> Bool {
-        guard normalizer.isLineLocal, preTokenizer.isLineLocal else { return false }
-        return allowedSpecial == .none || !specialTokens.all.contains { $0.text.utf8.contains(0x0A) }
+    /// Where this tokenizer's input may be cut so that the parts, each counted as a text, give the whole's ids
+    /// (`TextCuts`). A pipeline that splits into pieces (every encoder maps a piece alone) allows the places its
+    /// normaliser and pre-tokenizer both allow. One that hands the whole normalised text over as one piece
+    /// (SentencePiece's) allows its normaliser's places where they are `▁`s that start words the encoder merges
+    /// on its own (`Encoder.cutsPieces`). A special token that may be matched takes out the places its bytes
+    /// could span.
+    public func cuts(allowedSpecial: SpecialTokenPolicy) -> TextCuts {
+        var cuts: TextCuts
+        if preTokenizer is WholeTextPreTokenizer {
+            cuts = normalizer.cuts
+            guard cuts.dropsSpace, encoder.cutsPieces || (encoder as? UnigramEncoder)?.cutsAtSpaces == true else { return .none }
+        } else {
+            cuts = normalizer.cuts.intersection(preTokenizer.cuts)
+        }
+        guard allowedSpecial != .none, !specialTokens.isEmpty else { return cuts }
+        let texts = specialTokens.all.map { Array($0.text.utf8) }
+        cuts = cuts.excluding(ASCIIBits(texts.joined()), lineBreaks: texts.contains { $0.contains(0x0A) })
+        return cuts
     }
 
-    /// `count`, sharing a long text among `threads` threads where `splitsAtLineStarts` allows it or the encoder
+    /// What a text counted part by part carries from each part to the next (`count(_:allowedSpecial:threads:carry:)`):
+    /// a Unigram model's running path score, without which its parts would round otherwise than the whole.
+    public struct CountCarry: Sendable {
+        var score = 0.0
+
+        public init() {}
+    }
+
+    /// `count(_:allowedSpecial:threads:)` for a part that follows `carry`'s, cut where `cuts` allows: for a
+    /// Unigram model (one piece for the whole text), on one thread, going on from the path score so far; for
+    /// every other pipeline, as a text of its own.
+    public func count(
+        _ bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int, carry: inout CountCarry
+    ) -> Int {
+        guard let unigram = encoder as? UnigramEncoder, preTokenizer is WholeTextPreTokenizer,
+              allowedSpecial == .none || specialTokens.isEmpty
+        else { return count(bytes, allowedSpecial: allowedSpecial, threads: threads) }
+        guard !bytes.isEmpty else { return 0 }
+        var sink = CountSink()
+        if let normalized = normalizer.normalize(bytes, atTextStart: true) {
+            normalized.withUnsafeBufferPointer { unigram.encode(piece: $0, continuing: &carry.score, into: &sink) }
+        } else {
+            unigram.encode(piece: bytes, continuing: &carry.score, into: &sink)
+        }
+        return sink.count
+    }
+
+    /// True when this tokenizer gives the same ids for a text cut into parts just after line breaks that precede
+    /// a letter or digit as for the whole (`cuts(allowedSpecial:).lineStarts`).
+    public func splitsAtLineStarts(allowedSpecial: SpecialTokenPolicy) -> Bool {
+        cuts(allowedSpecial: allowedSpecial).lineStarts
+    }
+
+    /// `count`, sharing a long text among `threads` threads where `cuts` allows it (`cutParts`) or the encoder
     /// can cut a whole-text piece (`wholeTextParts`); else on one.
     public func count(
         _ bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy = .none, threads: Int,
         partBytes: Int? = nil
     ) -> Int {
-        let parts = lineStartParts(of: bytes, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
+        let parts = cutParts(of: bytes, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
         if parts.count > 1 {
             return Self.countParts(bytes, parts) { count($0, allowedSpecial: allowedSpecial) }
         }
@@ -32,13 +77,13 @@ extension Tokenizer {
         return count(bytes, allowedSpecial: allowedSpecial)
     }
 
-    /// `encode`, sharing a long text among `threads` threads where `splitsAtLineStarts` allows it or the encoder
+    /// `encode`, sharing a long text among `threads` threads where `cuts` allows it (`cutParts`) or the encoder
     /// can cut a whole-text piece (`wholeTextParts`); else on one.
     public func encode(
         _ bytes: [UInt8], allowedSpecial: SpecialTokenPolicy = .none, threads: Int, partBytes: Int? = nil
     ) -> [TokenID] {
         bytes.withUnsafeBufferPointer { buffer in
-            let parts = lineStartParts(of: buffer, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
+            let parts = cutParts(of: buffer, allowedSpecial: allowedSpecial, threads: threads, partBytes: partBytes)
             if parts.count > 1 {
                 return Self.encodeParts(buffer, parts) { part, sink in encode(part, allowedSpecial: allowedSpecial, into: &sink) }
             }
@@ -136,21 +181,23 @@ extension Tokenizer {
         max(1, partBytes ?? max(1 << 18, count / max(1, 16 * threads)))
     }
 
-    /// Ranges that cover `bytes`, each ending just after a line break that precedes a letter or digit (the
-    /// last at the end), at least `partBytes` long; by default `bytes.count / (16 × threads)` but at least
-    /// 256 KiB: sixteen parts a thread so that the last part does not leave a core idle for long, and none so
-    /// short that starting it costs more than it saves. One range when the text is short, `threads` is 1, or the tokenizer cannot be cut.
-    func lineStartParts(
+    /// Ranges that cover `bytes`, each ending at a place `cuts` allows (the last at the end), at least
+    /// `partBytes` long; by default `bytes.count / (16 × threads)` but at least 256 KiB: sixteen parts a thread
+    /// so that the last part does not leave a core idle for long, and none so short that starting it costs more
+    /// than it saves. One range when the text is short, `threads` is 1, or the tokenizer cannot be cut without
+    /// dropping a byte (SentencePiece's places: `wholeTextParts` cuts those texts after normalising).
+    func cutParts(
         of bytes: UnsafeBufferPointer<UInt8>, allowedSpecial: SpecialTokenPolicy, threads: Int, partBytes: Int?
     ) -> [Range<Int>] {
         let size = Self.partSize(bytes.count, threads: threads, partBytes: partBytes)
-        guard threads > 1, bytes.count > size, splitsAtLineStarts(allowedSpecial: allowedSpecial) else { return [0..<bytes.count] }
+        guard threads > 1, bytes.count > size else { return [0..<bytes.count] }
+        let cuts = cuts(allowedSpecial: allowedSpecial)
+        guard cuts.cutsAnywhere, !cuts.dropsSpace else { return [0..<bytes.count] }
         var parts: [Range<Int>] = []
         var start = 0
         while start < bytes.count {
-            var cut = start + size
-            while cut < bytes.count && !(bytes[cut - 1] == 0x0A && Self.startsWithLetterOrDigit(bytes, at: cut)) { cut += 1 }
-            parts.append(start..<min(cut, bytes.count))
+            let cut = start + size < bytes.count ? cuts.firstCut(in: bytes, from: start + size) ?? bytes.count : bytes.count
+            parts.append(start..<cut)
             start = cut
         }
         return parts

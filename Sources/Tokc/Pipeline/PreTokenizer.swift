@@ -10,10 +10,17 @@ public protocol PreTokenizer: Sendable {
     /// True when a line break followed by a letter or digit always ends a piece, and the pieces before it do
     /// not depend on what follows: text cut there splits, part by part, into the same pieces as whole.
     var isLineLocal: Bool { get }
+
+    /// Where a text may be cut so that its parts split, part by part, into the pieces of the whole (a piece of
+    /// text that no branch matches may be cut in two there, as long as a later stage splits it there anyway:
+    /// `SequencePreTokenizer` takes the places every stage allows). By default the line starts where
+    /// `isLineLocal`, else none.
+    var cuts: TextCuts { get }
 }
 
 extension PreTokenizer {
     public var isLineLocal: Bool { false }
+    public var cuts: TextCuts { isLineLocal ? .lineStartsOnly : .none }
 }
 
 /// Hands the whole text over as one piece (for encoders that look across the whole text).
@@ -62,6 +69,10 @@ public struct SequencePreTokenizer: PreTokenizer {
     }
 
     public var isLineLocal: Bool { stages.allSatisfy(\.isLineLocal) }
+
+    public var cuts: TextCuts {
+        stages.dropFirst().reduce(stages.first?.cuts ?? .none) { $0.intersection($1.cuts) }
+    }
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         split(text, stage: 0, body)

@@ -379,6 +379,7 @@ public struct RegexPreTokenizer: PreTokenizer {
         self.regex = try PCRE2Pattern(plain)
         self.widenedRegex = widened == plain ? nil : try PCRE2Pattern(widened)
         shortcut = WordShortcut.recognising(pattern)
+        cuts = Self.cuts(ofPattern: pattern)
     }
 
     public init(_ named: Named) throws(TokcError) {
@@ -391,9 +392,42 @@ public struct RegexPreTokenizer: PreTokenizer {
     /// GPT-2's is not: its `\s++$` takes ` \n` whole at the end of a part, but splits it before a letter.
     /// Qwen's is cl100k's with single digits and `\s*[\r\n]+` (no `$`): a whitespace run that ends in a line
     /// break is one piece to its last break, so the same holds (what lets `tokc count` stream qwen2.5).
-    public var isLineLocal: Bool {
-        [Named.o200k, .cl100k, .llama3].contains { $0.pattern == pattern } || pattern == WordShortcut.qwen
+    public var isLineLocal: Bool { cuts.lineStarts }
+
+    /// Where a text may be cut (`TextCuts`), known by the exact pattern; `TextCutTests` checks each against
+    /// the whole text's pieces on corpus and random text. The o200k family (o200k, cl100k, Llama 3, Qwen, Kimi,
+    /// DeepSeek V3, Qwen 3.5, Tekken): line starts as above, and before a space or tab after a character that is
+    /// not white space (no branch takes white space after anything else, and none looks behind its start; a
+    /// line break is not such a place, as a symbol run takes the line breaks after it). GPT-2's: before any
+    /// white space after such a character (`\s++$` makes line starts unsafe). Branches that hold no white space
+    /// at all (the digit and CJK stages of a sequence): both. Gemma 4's line split: line starts only.
+    public let cuts: TextCuts
+
+    static func cuts(ofPattern pattern: String) -> TextCuts {
+        let wordsAndLines = TextCuts.beforeBlanksAfterWords.union(lineStarts: true)
+        switch pattern {
+        case Named.o200k.pattern, Named.cl100k.pattern, Named.llama3.pattern, Named.kimi.pattern, WordShortcut.llama3Spelled,
+             WordShortcut.qwen, WordShortcut.qwenSpelled, Self.qwen35, Self.deepseekV3Words, Self.tekken:
+            return wordsAndLines
+        case Named.gpt2.pattern, GGUFPreTokenizer.gpt2:
+            return .beforeWhiteSpaceAfterWords
+        case #"\p{N}{1,3}"#, #"\p{N}"#, #"\p{N}+"#, Self.deepseekV3Ideographs:
+            return TextCuts.beforeWhiteSpaceAfterWords.union(lineStarts: true)
+        case GGUFPreTokenizer.gemma4.patterns[0]:
+            return .lineStartsOnly
+        default:
+            return .none
+        }
     }
+
+    /// Qwen 3.5's Split regex (tokenizer.json): Qwen's with marks in its letter runs.
+    static let qwen35 = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?[\p{L}\p{M}]+|\p{N}| ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+    /// DeepSeek V3's third Split regex and its second (tokenizer.json), as the file writes them (raw line breaks
+    /// in the classes of the first).
+    static let deepseekV3Words = ##"[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^"## + "\r\n" + ##"\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+["## + "\r\n" + ##"]*|\s*["## + "\r\n" + ##"]+|\s+(?!\S)|\s+"##
+    static let deepseekV3Ideographs = "[\u{4E00}-\u{9FA5}\u{3040}-\u{309F}\u{30A0}-\u{30FF}]+"
+    /// Tekken's pattern (`tekken.json`'s `config.pattern`): o200k's without contractions, single digits.
+    static let tekken = #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         forEachPieceInlined(in: text, body)

@@ -15,6 +15,17 @@ public struct NormalizerSequence: Normalizer {
 
     public var isLineLocal: Bool { steps.allSatisfy(\.isLineLocal) }
 
+    /// The places every step allows; for the SentencePiece-style pair (`▁` put in front, each space replaced by
+    /// `▁`: Mistral's and Llama 2's `tokenizer.json`), a space after an ASCII character that is not white
+    /// space, dropped: the next part's `▁` in front is the space's `▁`.
+    public var cuts: TextCuts {
+        if steps.count == 2, let prepend = steps[0] as? PrependNormalizer, let replace = steps[1] as? ReplaceNormalizer,
+           prepend.prefix == MetaspaceNormalizer.lowLine, replace.pattern == [0x20], replace.replacement == MetaspaceNormalizer.lowLine {
+            return .sentencePieceSpaces(after: .printable)
+        }
+        return steps.dropFirst().reduce(steps.first?.cuts ?? .none) { $0.intersection($1.cuts) }
+    }
+
     public func normalize(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         normalize(text, atTextStart: true)
     }
@@ -196,6 +207,9 @@ public struct MetaspaceNormalizer: Normalizer {
         self.replacement = replacement
         self.prependScheme = prependScheme
     }
+
+    /// Without a prefix it rewrites byte by byte: any place (Gemma 4's pipeline, which splits lines).
+    public var cuts: TextCuts { prependScheme == .never ? .everywhere : .none }
 
     /// U+2581 LOWER ONE EIGHTH BLOCK, SentencePiece's visible space.
     public static let lowLine: [UInt8] = [0xE2, 0x96, 0x81]

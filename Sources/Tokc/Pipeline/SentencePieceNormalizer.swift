@@ -89,6 +89,24 @@ struct PrecompiledCharsMap: Sendable {
         }
     }
 
+    /// The ASCII bytes some rule's key holds after its first byte; nil when the trie runs deeper than any
+    /// real rule (a broken blob, which could loop).
+    func asciiAfterFirstByte() -> ASCIIBits? {
+        var found = ASCIIBits()
+        var broken = false
+        func descend(_ node: Int, depth: Int) {
+            guard !broken else { return }
+            guard depth < 64 else { broken = true; return }
+            for byte in UInt8(1)...UInt8.max {
+                guard let (child, _) = step(from: node, on: byte) else { continue }
+                if depth > 0 && byte < 0x80 { found.insert(byte) }
+                descend(child, depth: depth + 1)
+            }
+        }
+        descend(root, depth: 0)
+        return broken ? nil : found
+    }
+
     /// The NUL-terminated replacement at `offset`; nil past the end (a broken blob).
     private func replacement(at offset: Int) -> ArraySlice<UInt8>? {
         guard offset < replacements.count else { return nil }
@@ -160,6 +178,8 @@ public struct SentencePieceNormalizer: Normalizer {
     /// Whether a space (0x20) is only a space: no rule and no user-defined piece starts with it. Then a space is
     /// written as `▁` (or kept) without a rule walk, the commonest character after letters.
     let spaceIsPlain: Bool
+    /// Where a text may be cut (`cuts`), worked out from the rules on first use (a walk of the whole trie).
+    private let spaceCuts: BuiltOnFirstUse<TextCutsBox>
 
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization
@@ -222,7 +242,41 @@ public struct SentencePieceNormalizer: Normalizer {
         }
         continuingCharacters = continuing
         spaceIsPlain = !userFirstBytes.contains(0x20) && !(map?.hasRule(startingWith: [0x20]) ?? false)
+        let (spec, suffix, plain) = (model.normalization, model.treatWhitespaceAsSuffix, spaceIsPlain)
+        let (user, through, throughAtEnd) = (model.pieces.filter { $0.type == .userDefined }.map(\.text), passesThrough, passesThroughAtEnd)
+        spaceCuts = BuiltOnFirstUse {
+            TextCutsBox(Self.spaceCuts(
+                spec: spec, treatWhitespaceAsSuffix: suffix, spaceIsPlain: plain, userDefined: user, charsMap: map,
+                passesThrough: through, passesThroughAtEnd: throughAtEnd))
+        }
     }
+
+    /// A space after an ASCII character `c` that is not white space, the space dropped
+    /// (`TextCuts.sentencePieceSpaces`): the text before normalises to what the whole's does up to `c` (no rule
+    /// and no user-defined piece holds `c` or a space after its first byte, so the step that writes `c` starts at
+    /// `c` and writes `c` alone, whether a space or the end follows it), and the text after normalises, with `▁`
+    /// put in front, to the whole's from the space's `▁` on: where white space collapses, leading white space is
+    /// dropped from the part as the whole drops it after the space's `▁` (and a part that is all white space
+    /// goes, as the whole's trailing white space does); where it does not, the part's `▁` in front is the
+    /// space's. So it needs the dummy prefix, `▁` for spaces, a space no rule rewrites, and `▁` in front (not as
+    /// a suffix); else there is no place.
+    static func spaceCuts(
+        spec: SentencePieceModel.Normalization, treatWhitespaceAsSuffix: Bool, spaceIsPlain: Bool, userDefined: [[UInt8]],
+        charsMap: PrecompiledCharsMap?, passesThrough: [Bool], passesThroughAtEnd: [Bool]
+    ) -> TextCuts {
+        guard spec.addDummyPrefix, spec.escapeWhitespaces, !treatWhitespaceAsSuffix, spaceIsPlain,
+              var inside = charsMap == nil ? ASCIIBits() : charsMap?.asciiAfterFirstByte()
+        else { return .none }
+        for piece in userDefined { inside = inside.union(ASCIIBits(piece.dropFirst())) }
+        guard !inside.contains(0x20) else { return .none }
+        var after = ASCIIBits()
+        for byte in UInt8(0x21)...0x7E where passesThrough[Int(byte) << 8 | 0x20] && passesThroughAtEnd[Int(byte)] && !inside.contains(byte) {
+            after.insert(byte)
+        }
+        return .sentencePieceSpaces(after: after)
+    }
+
+    public var cuts: TextCuts { spaceCuts.value.cuts }
 
     /// The replacement of the longest prefix at `start` (a slice of the rules, of a user-defined piece, or of
     /// the text itself, so nothing is allocated per character), and how many bytes it consumes.

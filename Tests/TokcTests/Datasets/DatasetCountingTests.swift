@@ -84,13 +84,14 @@ import Testing
         #expect(tokens == [Self.o200k.count(text)])
     }
 
-    @Test func sentencePieceVocabulariesDoNotStreamButCountExactly() throws {
-        let mistral = try Tokenizer.named("mistral-v1")
-        #expect(!mistral.streams(allowedSpecial: .none))
-        #expect(Self.o200k.streams(allowedSpecial: .none))
-        let text = try Self.corpusText(20_000)
-        let (_, tokens) = try TextStreamCounter(tokenizers: [mistral], threads: 2, windowBytes: 1_024).count(try Self.stream(text))
-        #expect(tokens == [mistral.count(text)])
+    @Test func sentencePieceAndUnigramVocabulariesStreamExactly() throws {
+        for name in ["mistral-v1", "unigram-multi-8k"] {
+            let tokenizer = try Tokenizer.named(name)
+            #expect(tokenizer.streams(allowedSpecial: .none), "\(name)")
+            let text = try Self.corpusText(20_000)
+            let (_, tokens) = try TextStreamCounter(tokenizers: [tokenizer], threads: 2, windowBytes: 1_024).count(try Self.stream(text))
+            #expect(tokens == [tokenizer.count(text)], "\(name)")
+        }
     }
 
     // MARK: - Records

@@ -5,8 +5,8 @@ import Testing
 /// Counting and encoding on several threads cut the text just after line breaks before a letter or digit; the
 /// ids must be those of the whole text, for every vocabulary that allows the cut.
 @Suite struct ParallelEncodingTests {
-    static let lineLocal = ["o200k_base", "cl100k_base", "llama3", "qwen2.5", "bert-base-uncased", "ungreedy-multi-8k"]
-    static let notLineLocal = ["deepseek-v3", "mistral-v1", "unigram-multi-8k"]
+    static let lineLocal = ["o200k_base", "cl100k_base", "llama3", "qwen2.5", "bert-base-uncased", "ungreedy-multi-8k", "deepseek-v3", "kimi-k2"]
+    static let notLineLocal = ["mistral-v1", "unigram-multi-8k", "r50k_base"]
 
     /// Line breaks next to everything the patterns treat specially, repeated so that tiny parts cut it often.
     static let awkward: [UInt8] = {
@@ -40,25 +40,31 @@ import Testing
         #expect(pieces("a \n") + pieces("B") == ["a", " \n", "B"])
     }
 
-    @Test func partsEndAfterLineBreaksBeforeLettersOrDigits() throws {
+    @Test func partsEndAfterLineBreaksBeforeLettersOrDigitsOrBeforeBlanksAfterWords() throws {
         let tokenizer = try Tokenizer.named("o200k_base")
         let parts = Self.awkward.withUnsafeBufferPointer {
-            tokenizer.lineStartParts(of: $0, allowedSpecial: .none, threads: 2, partBytes: 1)
+            tokenizer.cutParts(of: $0, allowedSpecial: .none, threads: 2, partBytes: 1)
         }
-        // Nine cuts in each of the 40 repeats (before B, Y, WORLD, Bar, 字, 2, Σ, σ, ｶﾅ; not before /, a space,
-        // a combining mark, U+3000, ', a tab, a line break or an emoji) and one before the final A.
-        #expect(parts.count == 40 * 9 + 1 + 1)
+        // Fourteen places in each of the 40 repeats: nine line starts (before B, Y, WORLD, Bar, 字, 2, Σ, σ, ｶﾅ;
+        // not before /, a space, a combining mark, U+3000, ', a tab, a line break or an emoji) and five blanks
+        // after a character that is not white space (" \n\nB" after the "|", "x ", "WORLD ", "tab\t", "Σ ";
+        // not the spaces or tab after a line break); and one before the final A.
+        #expect(parts.count == 40 * 14 + 1 + 1)
         #expect(parts.first?.lowerBound == 0 && parts.last?.upperBound == Self.awkward.count)
         for (left, right) in zip(parts, parts.dropFirst()) {
             #expect(left.upperBound == right.lowerBound)
-            #expect(Self.awkward[left.upperBound - 1] == 0x0A)
             let next = Self.awkward[right.lowerBound]
-            #expect(next != 0x2F && next != 0x20 && next != 0x0A && next != 0xE3 && next != 0xCC, "cut before \(next)")
+            if next == 0x20 || next == 0x09 {
+                #expect(![0x20, 0x09, 0x0A].contains(Self.awkward[left.upperBound - 1]))
+            } else {
+                #expect(Self.awkward[left.upperBound - 1] == 0x0A)
+                #expect(next != 0x2F && next != 0x0A && next != 0xE3 && next != 0xCC, "cut before \(next)")
+            }
         }
         // One thread, a short text or a policy that could match a special token across a cut: one part.
         Self.awkward.withUnsafeBufferPointer { bytes in
-            #expect(tokenizer.lineStartParts(of: bytes, allowedSpecial: .none, threads: 1, partBytes: 1).count == 1)
-            #expect(tokenizer.lineStartParts(of: bytes, allowedSpecial: .none, threads: 2, partBytes: nil).count == 1)
+            #expect(tokenizer.cutParts(of: bytes, allowedSpecial: .none, threads: 1, partBytes: 1).count == 1)
+            #expect(tokenizer.cutParts(of: bytes, allowedSpecial: .none, threads: 2, partBytes: nil).count == 1)
         }
     }
 

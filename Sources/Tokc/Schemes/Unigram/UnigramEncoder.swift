@@ -137,9 +137,19 @@ public struct UnigramEncoder: Encoder {
     }
 
     public func encode<Sink: TokenSink>(piece text: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
+        var score = 0.0
+        encode(piece: text, continuing: &score, into: &sink)
+    }
+
+    /// `encode(piece:into:)` for a text that goes on from one whose best path has scored `score` so far (0 at
+    /// the start of a text), which it updates. A text cut before a `▁` that starts a word (where `cutsAtSpaces`:
+    /// no piece crosses it) and encoded part by part this way gives exactly the whole's ids: every sum is the one
+    /// the whole lattice adds, Float rounding and sentencepiece's rebase included (parts encoded from 0 would
+    /// round otherwise, and break a near tie another way). What lets `tokc count` stream a Unigram model.
+    public func encode<Sink: TokenSink>(piece text: UnsafeBufferPointer<UInt8>, continuing carried: inout Double, into sink: inout Sink) {
         guard !text.isEmpty else { return }
         guard cutsAtSpaces else {
-            _ = encodeSpan(text, from: 0, to: text.count, startScore: 0, into: &sink)
+            carried = encodeSpan(text, from: 0, to: text.count, startScore: carried, into: &sink)
             return
         }
         // A few words' lattice at a time (up to `spanBytes`, in L1) instead of one the size of the text (16
@@ -147,7 +157,8 @@ public struct UnigramEncoder: Encoder {
         // so every sum is the one the whole lattice would add, rounding included.
         let size = text.count
         var spanStart = 0
-        var score = 0.0
+        var score = carried
+        defer { carried = score }
         while spanStart < size {
             var spanEnd = spanStart + min(Self.characterLength(text[spanStart]), size - spanStart)
             while spanEnd < size {
