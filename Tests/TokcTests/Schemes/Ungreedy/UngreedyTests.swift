@@ -25,6 +25,21 @@ import Testing
         #expect(Self.capcode("plain text") == "plain text")
     }
 
+    /// The paired letters Capcode ships (`Capcode+Pairs.swift`) are the ones the standard library's Unicode
+    /// tables give: a toolchain with other tables fails here, and `scripts/make-capcode-pairs.swift` says
+    /// what they would be (a vocabulary trained with the shipped pairs keeps them).
+    @Test func capcodePairsAreTheStandardLibrarys() {
+        let computed = Capcode.pairsFromUnicodeProperties()
+        #expect(computed.count == Capcode.pairs.count)
+        #expect(computed == Capcode.pairs, "Capcode+Pairs.swift differs from this toolchain's Unicode tables")
+        for index in stride(from: 0, to: Capcode.pairs.count, by: 2) {
+            let (capital, small) = (Capcode.pairs[index], Capcode.pairs[index + 1])
+            #expect(Capcode.lowercase(of: capital) == small && Capcode.uppercase(of: small) == capital)
+            #expect(Capcode.lowercase(of: small) == nil && Capcode.uppercase(of: capital) == nil)
+        }
+        #expect(Capcode.lowercase(of: 0x4E00) == nil && Capcode.uppercase(of: 0x1_FFFF) == nil && Capcode.lowercase(of: 0x10_FFFF) == nil)
+    }
+
     @Test func capcodeRoundTripsEveryText() throws {
         var texts = ["", "A", "AB", "Ab", "aB", "ABc", "A\u{301}B", "\u{F8F0}", "\u{F8F2}", "X\u{F8F1}Y", "ǅ Ǆ ǆ", "ΣΑΣ"]
         for name in ["o200k_base.jsonl", "unigram-multi-8k.jsonl", "bert-base-uncased.jsonl"] {
