@@ -59,8 +59,10 @@ public enum Scheme: String, CaseIterable, Sendable {
 
     /// Builds the tokenizer a manifest entry in a format other than tokenizer.json describes, from the bytes of
     /// its file (a SentencePiece `.model` holds its own normaliser). `normalizer` is the entry's: a `UnicodeNormalizer` for BPE, `bert-uncased` (the default) or
-    /// `bert-cased` for WordPiece. A `.tiktoken` vocabulary's or SentencePiece BPE model's encoder may come
-    /// already built (`compiled`, from `CompiledTableCache`); a `.tiktoken` file's `content` is then not read.
+    /// `bert-cased` for WordPiece. A `.tiktoken` vocabulary's, SentencePiece model's or ungreedy vocabulary's
+    /// encoder may come already built (`compiled`, from `CompiledTableCache`); a `.tiktoken` file's `content` is
+    /// then not read, a SentencePiece model's is its compiled pipeline (`CompiledSentencePiece`), an ungreedy
+    /// vocabulary's the file without its tokens (`UngreedyFormat.pipelineSource`).
     static func makeTokenizer(
         scheme: Scheme, format: String, normalizer: String?, pattern: String, specialTokens: [String: TokenID],
         name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
@@ -71,7 +73,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         if format == "sentencepiece" {
             let tokenizer: Tokenizer
             if let compiled {
-                tokenizer = try SentencePieceFormat.load(content, name: name, path: path, encoder: compiled)
+                tokenizer = try SentencePieceFormat.load(compiled: content, name: name, path: path, encoder: compiled)
             } else {
                 tokenizer = try SentencePieceFormat.load(content, name: name, path: path)
             }
@@ -82,7 +84,7 @@ public enum Scheme: String, CaseIterable, Sendable {
         }
         switch scheme {
         case .ungreedy:
-            return try UngreedyFormat.load(content, name: name, path: path)
+            return try UngreedyFormat.load(content, name: name, path: path, encoder: compiled as? UngreedyEncoder)
         case .unigram:
             throw .invalidVocabulary(path: path, reason: "a unigram vocabulary is a SentencePiece model (format sentencepiece)")
         case .bpe:

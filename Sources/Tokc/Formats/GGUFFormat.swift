@@ -56,8 +56,7 @@ public enum GGUFFormat {
     static func loadCompilable(_ metadata: GGUFMetadata, name: String, path: String) throws(TokcError) -> (tokenizer: Tokenizer, pipeline: [UInt8]?) {
         let vocabulary = try Vocabulary(metadata, path: path)
         let tokenizer = try tokenizer(vocabulary, name: name)
-        let sentencePiece = vocabulary.model == "llama" ? try sentencePieceModel(vocabulary, modelType: .bpe) : nil
-        return (tokenizer, pipelineSource(of: tokenizer, model: vocabulary.model, pre: vocabulary.pre, sentencePiece: sentencePiece))
+        return (tokenizer, pipelineSource(of: tokenizer, model: vocabulary.model, pre: vocabulary.pre))
     }
 
     private static func tokenizer(_ vocabulary: Vocabulary, name: String) throws(TokcError) -> Tokenizer {
@@ -258,7 +257,19 @@ public enum GGUFFormat {
         name: String, path: String
     ) throws(TokcError) -> Tokenizer {
         let base = try SentencePieceFormat.tokenizer(model, name: name, path: path, encoder: encoder)
-        return Tokenizer(
+        return sentencePiece(base, specialTokens: specialTokens, template: template, name: name)
+    }
+
+    /// The same from the parts stored in the compiled cache (`CompiledSentencePiece`) and the encoder.
+    private static func sentencePiece(
+        _ parts: SentencePieceFormat.Parts, encoder: any Encoder, specialTokens: [String: TokenID], template: TokenTemplate, name: String
+    ) -> Tokenizer {
+        sentencePiece(SentencePieceFormat.tokenizer(parts, encoder: encoder, name: name), specialTokens: specialTokens, template: template, name: name)
+    }
+
+    /// `base`, a SentencePiece model's tokenizer, with the GGUF's special tokens and template.
+    private static func sentencePiece(_ base: Tokenizer, specialTokens: [String: TokenID], template: TokenTemplate, name: String) -> Tokenizer {
+        Tokenizer(
             name: name, normalizer: base.normalizer, preTokenizer: base.preTokenizer, encoder: base.encoder,
             specialTokens: specialTokens, detokenizer: base.detokenizer, template: template)
     }
@@ -373,13 +384,18 @@ public enum GGUFFormat {
     // MARK: - Compiled form
 
     /// What a `gpt2`, `gemma4` or `llama` tokenizer is besides its encoder (`CompiledEncoder`), as a small JSON
-    /// object: the model, the `pre` value, the special tokens after llama.cpp's type changes, the template, and
-    /// for `llama` the SentencePiece model it runs as (base64 of its `.model` bytes: its pieces and scores are
-    /// its normaliser's and decoder's; its merges, which take long, are in the encoder). Stored beside the
-    /// compiled encoder, it stands for the token, type and merge arrays on a later load
+    /// object: the model, the `pre` value, the special tokens after llama.cpp's type changes and the template;
+    /// for `llama`, after a NUL byte, the SentencePiece pipeline it runs as (`CompiledSentencePiece`: its
+    /// normaliser, and its pieces for decoding; its merges, which take long, are in the encoder). Stored beside
+    /// the compiled encoder, it stands for the token, type and merge arrays on a later load
     /// (`load(pipelineSource:encoder:name:path:)`). Nil for the other models, which have no compiled form.
-    static func pipelineSource(of tokenizer: Tokenizer, model: String, pre: String?, sentencePiece: SentencePieceModel?) -> [UInt8]? {
-        guard model == "gpt2" || model == "gemma4" || (model == "llama" && sentencePiece != nil) else { return nil }
+    static func pipelineSource(of tokenizer: Tokenizer, model: String, pre: String?) -> [UInt8]? {
+        guard model == "gpt2" || model == "gemma4" || model == "llama" else { return nil }
+        var sentencePiece: [UInt8] = []
+        if model == "llama" {
+            guard let compiled = CompiledSentencePiece.bytes(of: tokenizer) else { return nil }
+            sentencePiece = [0] + compiled
+        }
         func ids(_ list: [TokenID]) -> JSONValue { .array(list.map { .integer(Int($0)) }) }
         return JSONValue.object([
             ("model", .text(model)),
@@ -388,13 +404,15 @@ public enum GGUFFormat {
             ("non_special", .array(tokenizer.nonSpecialAddedTokens.sorted().map(JSONValue.text))),
             ("prefix", ids(tokenizer.template.prefix)),
             ("suffix", ids(tokenizer.template.suffix)),
-            ("sentencepiece", sentencePiece.map { .text(Base64.encode($0.serialized())) } ?? .null),
-        ]).serialized()
+        ]).serialized() + sentencePiece
     }
 
     /// The tokenizer `pipelineSource` describes, over the encoder compiled with it.
     static func load(pipelineSource: [UInt8], encoder: any Encoder, name: String, path: String) throws(TokcError) -> Tokenizer {
-        try JSONNode.withDocument(pipelineSource, path: path) { root throws(TokcError) in
+        // The JSON, and after a NUL byte (which JSON text never holds) the compiled SentencePiece pipeline.
+        let end = pipelineSource.firstIndex(of: 0) ?? pipelineSource.count
+        let sentencePiece = pipelineSource[min(end + 1, pipelineSource.count)...]
+        return try JSONNode.withDocument(Array(pipelineSource[..<end]), path: path) { root throws(TokcError) in
             func invalid() -> TokcError { .invalidVocabulary(path: path, reason: "a compiled GGUF pipeline that is not one tokc writes") }
             func ids(_ key: String) throws(TokcError) -> [TokenID] {
                 guard let list = root[key]?.array else { throw invalid() }
@@ -420,16 +438,16 @@ public enum GGUFFormat {
                 guard let text = item.string else { throw invalid() }
                 nonSpecial.insert(text)
             }
-            var tokenizer = try assembled(model: model, root: root, encoder: encoder, specialTokens: specialTokens,
-                                          template: template, name: name, path: path, invalid: invalid)
+            var tokenizer = try assembled(model: model, root: root, compiledSentencePiece: sentencePiece, encoder: encoder,
+                                          specialTokens: specialTokens, template: template, name: name, path: path, invalid: invalid)
             tokenizer.nonSpecialAddedTokens = nonSpecial
             return tokenizer
         }
     }
 
     private static func assembled(
-        model: String, root: JSONNode, encoder: any Encoder, specialTokens: [String: TokenID], template: TokenTemplate,
-        name: String, path: String, invalid: () -> TokcError
+        model: String, root: JSONNode, compiledSentencePiece: ArraySlice<UInt8>, encoder: any Encoder, specialTokens: [String: TokenID],
+        template: TokenTemplate, name: String, path: String, invalid: () -> TokcError
     ) throws(TokcError) -> Tokenizer {
             switch model {
             case "gpt2":
@@ -438,12 +456,8 @@ public enum GGUFFormat {
             case "gemma4":
                 return try gemma4(encoder: encoder, specialTokens: specialTokens, template: template, name: name)
             case "llama":
-                var bytes: [UInt8] = []
-                guard let text = root["sentencepiece"]?.bytes,
-                      text.withUnsafeBufferPointer({ Base64.decode($0, appendingTo: &bytes) }) else { throw invalid() }
-                return try sentencePiece(
-                    try SentencePieceModel.parse(bytes, path: path), encoder: encoder, specialTokens: specialTokens,
-                    template: template, name: name, path: path)
+                guard let parts = compiledSentencePiece.withUnsafeBytes({ CompiledSentencePiece.parts(from: $0) }) else { throw invalid() }
+                return sentencePiece(parts, encoder: encoder, specialTokens: specialTokens, template: template, name: name)
             default:
                 throw invalid()
             }

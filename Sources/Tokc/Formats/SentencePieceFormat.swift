@@ -10,30 +10,55 @@ public enum SentencePieceFormat {
         try tokenizer(try SentencePieceModel.parse(content, path: path), name: name, path: path)
     }
 
-    /// The same with a BPE model's encoder built before from this file and kept (`CompiledEncoder`).
-    static func load(_ content: [UInt8], name: String, path: String, encoder: any Encoder) throws(TokcError) -> Tokenizer {
-        try tokenizer(try SentencePieceModel.parse(content, path: path), name: name, path: path, encoder: encoder)
+    /// The same from the model's compiled pipeline (`CompiledSentencePiece`) and its encoder, both built before
+    /// from this file and kept in the compiled cache.
+    static func load(compiled content: [UInt8], name: String, path: String, encoder: any Encoder) throws(TokcError) -> Tokenizer {
+        guard let parts = content.withUnsafeBytes({ CompiledSentencePiece.parts(from: $0) }) else {
+            throw .invalidVocabulary(path: path, reason: "a compiled SentencePiece pipeline that is not one this tokc writes")
+        }
+        return tokenizer(parts, encoder: encoder, name: name)
+    }
+
+    /// What a SentencePiece tokenizer is besides its encoder: the normaliser, the decoding and the control
+    /// pieces (with the unknown piece) as special tokens. From a model, or read back from the compiled cache.
+    struct Parts {
+        var normalizer: SentencePieceNormalizer
+        var decoding: SentencePieceDecoding
+        var specialTokens: [String: TokenID]
+
+        init(normalizer: SentencePieceNormalizer, decoding: SentencePieceDecoding) {
+            (self.normalizer, self.decoding) = (normalizer, decoding)
+            specialTokens = [:]
+            for id in 0..<decoding.pieces.count where decoding.types[id] == .control || decoding.types[id] == .unknown {
+                specialTokens[String(decoding: decoding.pieces[id], as: UTF8.self)] = TokenID(id)
+            }
+        }
+
+        init(model: SentencePieceModel, path: String) throws(TokcError) {
+            self.init(normalizer: try SentencePieceNormalizer(model: model, path: path), decoding: SentencePieceDecoding(model: model))
+        }
     }
 
     /// The tokenizer of `model`; a BPE model's encoder is `prebuilt` when given (built from the same model).
     static func tokenizer(_ model: SentencePieceModel, name: String, path: String, encoder prebuilt: (any Encoder)? = nil) throws(TokcError) -> Tokenizer {
         let encoder: any Encoder
         switch model.modelType {
-        case .unigram: encoder = UnigramEncoder(model: model)
+        case .unigram:
+            if let prebuilt { encoder = prebuilt } else { encoder = UnigramEncoder(model: model) }
         case .bpe:
             if let prebuilt { encoder = prebuilt } else { encoder = try bpeEncoder(model, path: path) }
         case .word, .character:
             throw .invalidVocabulary(path: path, reason: "model_type \(model.modelType) is not supported by this tokc: supported are unigram and bpe")
         }
-        var specials: [String: TokenID] = [:]
-        for (id, piece) in model.pieces.enumerated() where piece.type == .control || piece.type == .unknown {
-            specials[String(decoding: piece.text, as: UTF8.self)] = TokenID(id)
-        }
+        return tokenizer(try Parts(model: model, path: path), encoder: encoder, name: name)
+    }
+
+    static func tokenizer(_ parts: Parts, encoder: any Encoder, name: String) -> Tokenizer {
         var detokenizer = Detokenizer()
-        detokenizer.sentencePiece = SentencePieceDecoding(model: model)
+        detokenizer.sentencePiece = parts.decoding
         return Tokenizer(
-            name: name, normalizer: try SentencePieceNormalizer(model: model, path: path), preTokenizer: WholeTextPreTokenizer(),
-            encoder: encoder, specialTokens: specials, detokenizer: detokenizer)
+            name: name, normalizer: parts.normalizer, preTokenizer: WholeTextPreTokenizer(), encoder: encoder,
+            specialTokens: parts.specialTokens, detokenizer: detokenizer)
     }
 
     /// SentencePiece BPE as merges: a pair merges when its concatenation is a piece, the piece with the highest
@@ -89,7 +114,7 @@ public enum SentencePieceFormat {
 /// first piece of the text loses one leading `▁` (the one the normaliser put in front), unless the text has
 /// something in it already.
 public struct SentencePieceDecoding: Sendable {
-    let pieces: [[UInt8]]
+    let pieces: PackedTexts
     let types: [SentencePieceModel.PieceType]
     let unknownSurface: [UInt8]
     /// The first piece's leading `▁` is taken (`add_dummy_prefix` or `remove_extra_whitespaces`).
@@ -97,7 +122,7 @@ public struct SentencePieceDecoding: Sendable {
     let removesExtraWhitespaces: Bool
 
     init(model: SentencePieceModel) {
-        pieces = model.pieces.map(\.text)
+        pieces = PackedTexts(model.pieces.lazy.map(\.text))
         types = model.pieces.map(\.type)
         unknownSurface = model.unknownSurface
         stripsLeadingSpace = model.normalization.addDummyPrefix || model.normalization.removeExtraWhitespaces
@@ -155,5 +180,39 @@ public struct SentencePieceDecoding: Sendable {
         }
         flushBytes()
         return text
+    }
+}
+
+/// Byte strings by index in one buffer: a model's 32,000 piece texts without an array each. Text `i` is
+/// `bytes[ends[i - 1]..<ends[i]]` (from 0 for the first).
+struct PackedTexts: Sendable {
+    let bytes: [UInt8]
+    let ends: [UInt32]
+
+    init(_ texts: some Sequence<[UInt8]>) {
+        var bytes: [UInt8] = []
+        var ends: [UInt32] = []
+        for text in texts {
+            bytes += text
+            ends.append(UInt32(truncatingIfNeeded: bytes.count))
+        }
+        (self.bytes, self.ends) = (bytes, ends)
+    }
+
+    /// Nil unless the ends rise (or stay) within `bytes`.
+    init?(bytes: [UInt8], ends: [UInt32]) {
+        var previous: UInt32 = 0
+        for end in ends {
+            guard end >= previous else { return nil }
+            previous = end
+        }
+        guard Int(previous) <= bytes.count else { return nil }
+        (self.bytes, self.ends) = (bytes, ends)
+    }
+
+    var count: Int { ends.count }
+
+    subscript(index: Int) -> ArraySlice<UInt8> {
+        bytes[(index == 0 ? 0 : Int(ends[index - 1]))..<Int(ends[index])]
     }
 }

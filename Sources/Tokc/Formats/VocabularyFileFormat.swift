@@ -25,9 +25,10 @@ public enum VocabularyFileFormat: String, Sendable, CaseIterable {
     var hasCompiledForm: Bool { self == .tiktoken || self == .tekken || storesCompiledPipeline }
 
     /// Whether the compiled form holds the encoder and the part of the file it does not replace, not the table
-    /// alone: `tokenizerWithPipeline` gives that part for the formats that carry their pipeline; a SentencePiece
-    /// model, small and read through `Scheme.makeTokenizer`, is its own (`VocabularyRegistry.assembleKeepingPipeline`).
-    var storesCompiledPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .sentencePiece }
+    /// alone: `tokenizerWithPipeline` gives that part for the formats that carry their pipeline; for a
+    /// SentencePiece model or an ungreedy vocabulary, read through `Scheme.makeTokenizer`,
+    /// `VocabularyRegistry.assembleKeepingPipeline` does.
+    var storesCompiledPipeline: Bool { self == .tokenizerJSON || self == .gguf || self == .sentencePiece || self == .ungreedy }
 
     /// The tokenizer a file of this format holds, from its bytes; nil for `.tiktoken`, whose pattern and
     /// special tokens come from elsewhere (a manifest, `--pattern`). A GGUF file's bytes are its metadata (a

@@ -67,14 +67,37 @@ struct CompiledTableCache: Sendable {
         }
     }
 
+    /// The body of a file the cache wrote with `writeSealed`: after the 8-byte `magic` and a `TokenTable.Checksum`
+    /// of all that follows (`UInt64`), and, when `sha256` is given, starting with it (64 hex digits, the body
+    /// then from byte 80); nil when the magic, the checksum or the sha256 is not the one expected.
+    private static func sealedBody(of raw: UnsafeRawBufferPointer, magic: [UInt8], sha256: String? = nil) -> UnsafeRawBufferPointer? {
+        guard raw.count >= 16 + (sha256 == nil ? 0 : 64), raw[0..<8].elementsEqual(magic) else { return nil }
+        var checksum = TokenTable.Checksum()
+        checksum.add(UnsafeRawBufferPointer(rebasing: raw[16...]))
+        guard raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian == checksum.value else { return nil }
+        guard let sha256 else { return UnsafeRawBufferPointer(rebasing: raw[16...]) }
+        guard raw[16..<80].elementsEqual(sha256.lowercased().utf8) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: raw[80...])
+    }
+
+    /// Writes `body` behind `magic` and its checksum (what `sealedBody` checks). Best effort, as `store`.
+    private func writeSealed(_ body: [UInt8], magic: [UInt8], to path: String) {
+        var checksum = TokenTable.Checksum()
+        body.withUnsafeBytes { checksum.add($0) }
+        var header = magic
+        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
+        write([header, body], to: path)
+    }
+
     func path(for sha256: String) -> String {
         "\(folder)/\(sha256.lowercased()).v\(Self.formatVersion).tokc-table"
     }
 
     /// In the names of the files, so that builds of tokc that write different forms do not replace each other's
     /// files sharing one cache folder (each would refuse the other's and write its own again, load after load).
-    /// 2: `TokenTable.Checksum` became a vectorisable sum.
-    static let formatVersion = 2
+    /// 2: `TokenTable.Checksum` became a vectorisable sum. 3: a SentencePiece model's pipeline is its compiled
+    /// form (`CompiledSentencePiece`), not the `.model`; Unigram and ungreedy encoders are stored.
+    static let formatVersion = 3
 
     // MARK: - Sources verified before
 
@@ -84,25 +107,16 @@ struct CompiledTableCache: Sendable {
     /// sha256 `sha256` when it was last read: then reading it need not hash it again, as a compiled table's
     /// record spares it. The record: the magic `TOKCSRC1`, a checksum, the sha256 and the identity.
     func vouches(sha256: String, source: String) -> Bool {
-        guard let current = FileIdentity(path: source),
-              let record = try? FileIO.readAll(verifiedPath(for: sha256)), record.count == 16 + 64 + 8 * FileIdentity.fieldCount,
-              record[0..<8].elementsEqual(Self.verifiedMagic)
+        guard let current = FileIdentity(path: source), let record = try? FileIO.readAll(verifiedPath(for: sha256)),
+              let body = record.withUnsafeBytes({ Self.sealedBody(of: $0, magic: Self.verifiedMagic).map(Array.init) }),
+              let recorded = Identity(body)
         else { return false }
-        var checksum = TokenTable.Checksum()
-        record.withUnsafeBytes { checksum.add(UnsafeRawBufferPointer(rebasing: $0[16...])) }
-        let stored = record.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian }
-        guard stored == checksum.value, let recorded = Identity(Array(record[16...])) else { return false }
         return recorded.sha256 == sha256.lowercased() && recorded.file == current
     }
 
     /// Records that `source` had the sha256 `sha256` as it was when `identity` was taken (before it was read).
     func recordVerified(sha256: String, identity: FileIdentity) {
-        let body = Identity(sha256: sha256.lowercased(), file: identity).bytes
-        var checksum = TokenTable.Checksum()
-        body.withUnsafeBytes { checksum.add($0) }
-        var header = Self.verifiedMagic
-        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
-        write([header, body], to: verifiedPath(for: sha256))
+        writeSealed(Identity(sha256: sha256.lowercased(), file: identity).bytes, magic: Self.verifiedMagic, to: verifiedPath(for: sha256))
     }
 
     func verifiedPath(for sha256: String) -> String {
@@ -118,25 +132,15 @@ struct CompiledTableCache: Sendable {
     /// then the tables. Used only with that vocabulary's table (`table(sha256:source:)`), as the pipeline is;
     /// without them an encoder builds its tables as ever.
     func derived(sha256: String) -> (file: MappedFile, tables: UnsafeRawBufferPointer)? {
-        guard let file = MappedFile(path: derivedPath(for: sha256)) else { return nil }
-        let raw = file.bytes
-        guard raw.count >= 16 + 64, raw[0..<8].elementsEqual(Self.derivedMagic) else { return nil }
-        var checksum = TokenTable.Checksum()
-        checksum.add(UnsafeRawBufferPointer(rebasing: raw[16...]))
-        guard raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian == checksum.value,
-              raw[16..<80].elementsEqual(sha256.lowercased().utf8)
+        guard let file = MappedFile(path: derivedPath(for: sha256)),
+              let body = Self.sealedBody(of: file.bytes, magic: Self.derivedMagic, sha256: sha256)
         else { return nil }
-        return (file, UnsafeRawBufferPointer(rebasing: raw[80...]))
+        return (file, body)
     }
 
     /// Writes derived tables for the vocabulary whose sha256 is `sha256`. Best effort, as `store`.
     func store(derived tables: [UInt8], sha256: String) {
-        let body = Array(sha256.lowercased().utf8) + tables
-        var checksum = TokenTable.Checksum()
-        body.withUnsafeBytes { checksum.add($0) }
-        var header = Self.derivedMagic
-        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
-        write([header, body], to: derivedPath(for: sha256))
+        writeSealed(Array(sha256.lowercased().utf8) + tables, magic: Self.derivedMagic, to: derivedPath(for: sha256))
     }
 
     func derivedPath(for sha256: String) -> String {
@@ -188,14 +192,10 @@ struct CompiledTableCache: Sendable {
     /// (64 hex digits), then the encoder and the source, each as a `UInt64` length and its bytes (the encoder's
     /// start at byte 88: 8-byte aligned, as its pair table's slots need).
     func pipeline(sha256: String) -> MappedPipeline? {
-        guard let file = MappedFile(path: pipelinePath(for: sha256)) else { return nil }
-        let raw = file.bytes
-        guard raw.count >= 16 + 64 + 16, raw[0..<8].elementsEqual(Self.pipelineMagic) else { return nil }
-        var checksum = TokenTable.Checksum()
-        checksum.add(UnsafeRawBufferPointer(rebasing: raw[16...]))
-        guard raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian == checksum.value,
-              raw[16..<80].elementsEqual(sha256.lowercased().utf8)
+        guard let file = MappedFile(path: pipelinePath(for: sha256)),
+              Self.sealedBody(of: file.bytes, magic: Self.pipelineMagic, sha256: sha256) != nil
         else { return nil }
+        let raw = file.bytes
         var offset = 80
         func section() -> UnsafeRawBufferPointer? {
             guard offset + 8 <= raw.count else { return nil }
@@ -216,11 +216,7 @@ struct CompiledTableCache: Sendable {
             withUnsafeBytes(of: UInt64(section.count).littleEndian) { body += $0 }
             body += section
         }
-        var checksum = TokenTable.Checksum()
-        body.withUnsafeBytes { checksum.add($0) }
-        var header = Self.pipelineMagic
-        withUnsafeBytes(of: checksum.value.littleEndian) { header += $0 }
-        write([header, body], to: pipelinePath(for: sha256))
+        writeSealed(body, magic: Self.pipelineMagic, to: pipelinePath(for: sha256))
     }
 
     func pipelinePath(for sha256: String) -> String {

@@ -74,18 +74,23 @@ extension BPEEncoder {
     }
 }
 
-/// Arrays of `UInt32` or `UInt64` laid end to end in little-endian bytes: each as its element width and count
-/// (`UInt64`s), then its elements, padded to 8 bytes. What derived tables are stored as.
+/// Arrays of `UInt8`, `UInt32` or `UInt64` laid end to end in little-endian bytes: each as its element width and
+/// count (`UInt64`s), then its elements, padded to 8 bytes. What derived tables and compiled pipelines are stored as.
 enum WordArrays {
     struct Writer {
         private(set) var bytes: [UInt8] = []
 
+        mutating func append(_ words: [UInt8]) { append(words, width: 1) }
         mutating func append(_ words: [UInt32]) { append(words, width: 4) }
         mutating func append(_ words: [UInt64]) { append(words, width: 8) }
 
         private mutating func append<Word: FixedWidthInteger>(_ words: [Word], width: Int) {
             for field in [UInt64(width), UInt64(words.count)] { withUnsafeBytes(of: field.littleEndian) { bytes += $0 } }
-            for word in words { withUnsafeBytes(of: word.littleEndian) { bytes += $0 } }
+            if 1 == (1 as UInt16).littleEndian {
+                words.withUnsafeBytes { bytes += $0 }
+            } else {
+                for word in words { withUnsafeBytes(of: word.littleEndian) { bytes += $0 } }
+            }
             bytes += repeatElement(0, count: (8 - bytes.count % 8) % 8)
         }
     }
@@ -100,6 +105,7 @@ enum WordArrays {
 
         var atEnd: Bool { offset == bytes.count }
 
+        mutating func u8s() -> [UInt8]? { words(width: 1) }
         mutating func u32s() -> [UInt32]? { words(width: 4) }
         mutating func u64s() -> [UInt64]? { words(width: 8) }
 

@@ -156,8 +156,8 @@ public struct VocabularyRegistry: Sendable {
         if format.storesCompiledPipeline {
             // The encoder read back beside the table, the rest from the pipeline stored with it (a tokenizer.json
             // without its vocabulary and merges; a GGUF's model, special tokens and template; a SentencePiece
-            // model whole, whose merges are what takes long): neither the megabytes of the file nor the merges
-            // written as text are read or derived again.
+            // model's normaliser and pieces, `CompiledSentencePiece`; an ungreedy file without its tokens):
+            // neither the megabytes of the file nor the merges written as text are read or derived again.
             // A cache is never trusted further than its checks: what does not assemble from it is built again.
             if let table, let pipeline = compiledTables.pipeline(sha256: entry.sha256),
                let encoder = CompiledEncoder.encoder(from: pipeline.encoder, table: table, file: pipeline.file, derived: derived?.tables),
@@ -259,7 +259,7 @@ public struct VocabularyRegistry: Sendable {
 
     /// The tokenizer of `entry` from its file's `content`, checked against the manifest. With `compiled` (an
     /// encoder read from the compiled cache), `content` is what was stored with it: nothing for a `.tiktoken` or
-    /// Tekken table, the pipeline for a `tokenizer.json` or GGUF file, the model for a SentencePiece one.
+    /// Tekken table, the pipeline for a `tokenizer.json`, GGUF, SentencePiece or ungreedy file.
     static func assemble(
         _ entry: VocabularyManifest.Entry, name: String, content: [UInt8], path: String, compiled: (any Encoder)? = nil
     ) throws(TokcError) -> Tokenizer {
@@ -307,9 +307,10 @@ public struct VocabularyRegistry: Sendable {
             tokenizer = try Scheme.makeTokenizer(
                 scheme: scheme, format: entry.format, normalizer: entry.normalizer, pattern: entry.pattern,
                 specialTokens: entry.specialTokens, name: name, content: content, path: path, compiled: compiled)
-            // A SentencePiece BPE model is its own pipeline (it is small; its merges are what takes long).
-            if format == .sentencePiece, compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
-                pipeline = content
+            // What a SentencePiece model or an ungreedy vocabulary is besides its encoder, kept beside it.
+            if compiled == nil, CompiledEncoder.hasCompiledForm(tokenizer.encoder) {
+                if format == .sentencePiece { pipeline = CompiledSentencePiece.bytes(of: tokenizer) }
+                if format == .ungreedy { pipeline = UngreedyFormat.pipelineSource(of: tokenizer) }
             }
         }
         guard tokenizer.vocabularySize == entry.vocabSize else {

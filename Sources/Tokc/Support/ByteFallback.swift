@@ -4,6 +4,11 @@ enum ByteFallback {
     private static let hex = Array("0123456789ABCDEF".utf8)
 
     /// The byte a token spells, or nil if it is not a byte-fallback token.
+    /// The same for a text kept in a larger buffer (`PackedTexts`).
+    static func byte(ofToken text: ArraySlice<UInt8>) -> UInt8? {
+        text.count == 6 ? byte(ofToken: Array(text)) : nil
+    }
+
     static func byte(ofToken text: [UInt8]) -> UInt8? {
         guard text.count == 6, text.starts(with: Array("<0x".utf8)), text[5] == UInt8(ascii: ">"),
               let h = hex.firstIndex(of: text[3]), let l = hex.firstIndex(of: text[4]) else { return nil }

@@ -86,6 +86,53 @@ struct ByteTrie: Sendable {
         ids = units.map { $0.id }
     }
 
+    /// The trie as it was built, read back (`read(from:idLimit:)`).
+    private init(units: [Unit], ids: [Int32]) {
+        (self.units, self.ids) = (units, ids)
+    }
+
+    /// Stores the trie as two arrays: each unit's check and base, then the ids. Building it again costs a sort
+    /// and a search for every state's base (unigram-multi-8k: 55M instructions); reading it, a copy.
+    func store(into writer: inout WordArrays.Writer) {
+        writer.append(units.map { UInt64(UInt32(bitPattern: $0.check)) | UInt64($0.base) << 32 })
+        writer.append(ids.map { UInt32(bitPattern: $0) })
+    }
+
+    /// What `store` wrote, checked so that no walk reads out of bounds and every id ended is below `idLimit`;
+    /// nil otherwise.
+    static func read(from reader: inout WordArrays.Reader, idLimit: Int) -> ByteTrie? {
+        guard let packed = reader.u64s(), let storedIDs = reader.u32s(), !packed.isEmpty, storedIDs.count == packed.count
+        else { return nil }
+        var units: [Unit] = []
+        units.reserveCapacity(packed.count)
+        for word in packed {
+            let unit = Unit(check: Int32(bitPattern: UInt32(truncatingIfNeeded: word)), base: UInt32(truncatingIfNeeded: word >> 32))
+            // A walk reads `base + byte` for any byte from a state it has reached.
+            guard Int(unit.base & ~endsEntry) + 256 <= packed.count else { return nil }
+            if unit.base & endsEntry != 0 {
+                guard Int(storedIDs[units.count]) < idLimit else { return nil }
+            }
+            units.append(unit)
+        }
+        return ByteTrie(units: units, ids: storedIDs.map { Int32(bitPattern: $0) })
+    }
+
+    /// Every entry, bytes and id, in no particular order: what the trie was built from.
+    func entries() -> [(bytes: [UInt8], id: TokenID)] {
+        var result: [(bytes: [UInt8], id: TokenID)] = []
+        var stack: [(state: Int, bytes: [UInt8])] = [(0, [])]
+        while let (state, bytes) = stack.popLast() {
+            let base = Int(units[state].base & ~Self.endsEntry)
+            for byte in 0...255 where units[base + byte].check == Int32(state) && base + byte != 0 {
+                let child = base + byte
+                let spelled = bytes + [UInt8(byte)]
+                if units[child].base & Self.endsEntry != 0 { result.append((spelled, TokenID(bitPattern: ids[child]))) }
+                stack.append((child, spelled))
+            }
+        }
+        return result
+    }
+
     /// Calls `body(end, id)` for every entry that `text[start..<end]` spells, shortest first.
     @inline(__always)
     func forEachPrefix(of text: UnsafeBufferPointer<UInt8>, from start: Int, _ body: (Int, TokenID) -> Void) {

@@ -2,14 +2,14 @@ import Foundation
 import Testing
 @testable import Tokc
 
-/// Vocabularies that carry their pipeline (`tokenizer.json`, GGUF, SentencePiece BPE) are stored compiled too: the encoder beside
+/// Vocabularies that carry their pipeline (`tokenizer.json`, GGUF, SentencePiece, ungreedy) are stored compiled too: the encoder beside
 /// its table (`CompiledEncoder`) and the file without what the encoder replaces. Read back, they must be the
 /// same tokenizer, id for id.
 @Suite struct CompiledPipelineTests {
     /// The shipped vocabularies whose encoders have a compiled form, by format.
     static let compiledNames = [
         "llama3", "deepseek-v3", "mistral-v1", "qwen3.5", "glm-4", "glm-4.7", "minimax-m3", "claude-legacy", "mistral-v3", "mistral-v7",
-        "gemma-4", "llama2", "command-r", "bert-base-uncased",
+        "gemma-4", "llama2", "command-r", "bert-base-uncased", "unigram-multi-8k", "ungreedy-multi-8k",
     ]
 
     static let texts: [String] = {
@@ -50,13 +50,15 @@ import Testing
         let cache = CompiledTableCacheTests.scratchFolder("pipeline-\(name)")
         let registry = Self.registry(cache: cache)
         let built = try registry.load(try Self.located(name, in: registry))
-        #expect(Self.table(of: built.encoder)?.isMapped == false)
+        // The trie encoders hold no table: their stored encoder is read back below (`trieEncodersReadBack`).
+        let hasTable = Self.table(of: built.encoder) != nil
+        #expect(!hasTable || Self.table(of: built.encoder)?.isMapped == false)
         let compiledCache = CompiledTableCache(folder: cache)
         let located = try Self.located(name, in: registry)
         #expect(FileIO.isFile(compiledCache.pipelinePath(for: located.entry.sha256)), "no pipeline stored for \(name)")
 
         let read = try registry.load(located)
-        #expect(Self.table(of: read.encoder)?.isMapped == true, "\(name) was not read from the cache")
+        #expect(!hasTable || Self.table(of: read.encoder)?.isMapped == true, "\(name) was not read from the cache")
         #expect(read.vocabularySize == built.vocabularySize)
         #expect(read.splitPatterns == built.splitPatterns)
         #expect(read.template == built.template)
@@ -121,7 +123,6 @@ import Testing
         #expect(try readBack(otherKind) == nil)
         #expect(try readBack(Array(bytes.dropLast(16))) == nil)
         #expect(try readBack(Array(bytes.prefix(100))) == nil)
-        #expect(CompiledEncoder.serialize(try Tokenizer.named("unigram-multi-8k").encoder) == nil)
         // WordPiece: its table and a few words, read back the same; a prefix cut short is refused.
         let bert = try Tokenizer.named("bert-base-uncased")
         let wordPiece = try #require(bert.encoder as? WordPieceEncoder)
@@ -138,6 +139,92 @@ import Testing
         #expect(readWordPiece.continuations.count == wordPiece.continuations.count)
         wordPiece.continuations.forEachToken { id, bytes in #expect(readWordPiece.continuations.id(of: Array(bytes)) == id) }
         #expect(try readBackWordPiece(Array(bertBytes.dropLast(4))) == nil)
+    }
+
+    /// The Unigram and ungreedy encoders as stored (their trie, and for Unigram its scores and texts) read back
+    /// as the same encoder, id for id; cut short, of another kind, or with an id past the vocabulary, refused.
+    @Test(arguments: ["unigram-multi-8k", "ungreedy-multi-8k"])
+    func trieEncodersReadBack(name: String) throws {
+        let tokenizer = try Tokenizer.named(name)
+        let (table, bytes) = try #require(CompiledEncoder.serialize(tokenizer.encoder))
+        let path = CompiledTableCacheTests.scratchFolder("trie-\(name)")
+        func readBack(_ bytes: [UInt8]) throws -> (any Encoder)? {
+            try FileIO.writeAtomically([bytes], to: path)
+            let file = try #require(MappedFile(path: path))
+            return CompiledEncoder.encoder(from: file.bytes, table: table, file: file)
+        }
+        let read = try #require(try readBack(bytes))
+        #expect(type(of: read) == type(of: tokenizer.encoder))
+        let rebuilt = Tokenizer(
+            name: "read", normalizer: tokenizer.normalizer, preTokenizer: tokenizer.preTokenizer, encoder: read,
+            specialTokens: [:], detokenizer: tokenizer.detokenizer, template: .none)
+        for text in Self.texts {
+            let ids = tokenizer.encode(text)
+            #expect(rebuilt.encode(text) == ids, "\(name): \(text.prefix(40))")
+            #expect(try rebuilt.decode(ids) == (try tokenizer.decode(ids)))
+        }
+        #expect(try readBack(Array(bytes.dropLast(8))) == nil)
+        var otherKind = bytes
+        otherKind[0] = 9
+        #expect(try readBack(otherKind) == nil)
+        // A trie that ends an id past the vocabulary is refused (an edge's score would be read out of bounds).
+        let trie = ByteTrie([(bytes: [0x61], id: 0), (bytes: [0x61, 0x62], id: 1)])
+        var writer = WordArrays.Writer()
+        trie.store(into: &writer)
+        writer.bytes.withUnsafeBytes { raw in
+            var reader = WordArrays.Reader(raw)
+            #expect(ByteTrie.read(from: &reader, idLimit: 2)?.entries().map { "\($0.bytes)=\($0.id)" }.sorted() == ["[97, 98]=1", "[97]=0"])
+            var short = WordArrays.Reader(raw)
+            #expect(ByteTrie.read(from: &short, idLimit: 1) == nil)
+        }
+    }
+
+    /// A compiled SentencePiece pipeline (`CompiledSentencePiece`) that is missing, damaged (checksum) or of an
+    /// older version is refused and built again from the model: the same ids, and the stored file as it was.
+    @Test(arguments: ["mistral-v3", "llama2", "unigram-multi-8k"])
+    func aMissingDamagedOrStaleSentencePiecePipelineIsRebuilt(name: String) throws {
+        let cache = CompiledTableCacheTests.scratchFolder("sentencepiece-\(name)")
+        let registry = Self.registry(cache: cache)
+        let built = try registry.load(try Self.located(name, in: registry))
+        let compiledCache = CompiledTableCache(folder: cache)
+        let sha256 = try Self.located(name, in: registry).entry.sha256
+        let path = compiledCache.pipelinePath(for: sha256)
+        let good = try FileIO.readAll(path)
+        let stored = try #require(compiledCache.pipeline(sha256: sha256))
+        let source = stored.source
+        // The compiled SentencePiece pipeline: the whole source of a `.model`, after the JSON's NUL for a GGUF.
+        let start = source.first == UInt8(ascii: "{") ? try #require(source.firstIndex(of: 0)) + 1 : 0
+        let compiled = Array(source[start...])
+        #expect(compiled.withUnsafeBytes { CompiledSentencePiece.parts(from: $0) } != nil)
+        // Version 1 sits in the header's second word (after the array's width and count, and the magic).
+        #expect(compiled[24..<32].elementsEqual(withUnsafeBytes(of: CompiledSentencePiece.version.littleEndian, Array.init)))
+        var stale = compiled
+        stale[24] ^= 0x7F
+        #expect(stale.withUnsafeBytes { CompiledSentencePiece.parts(from: $0) } == nil)
+        #expect(Array(compiled.dropLast(8)).withUnsafeBytes { CompiledSentencePiece.parts(from: $0) } == nil)
+
+        let encoderBytes = Array(stored.encoder)
+        let cases: [(String, () throws -> Void)] = [
+            ("missing", { try FileManager.default.removeItem(atPath: path) }),
+            ("damaged", {
+                var damaged = good
+                damaged[good.count - 100] ^= 0x10
+                try FileIO.writeAtomically([damaged], to: path)
+            }),
+            ("stale", {
+                compiledCache.store(CompiledTableCache.Pipeline(encoder: encoderBytes, source: Array(source[..<start]) + stale), sha256: sha256)
+            }),
+        ]
+        for (what, spoil) in cases {
+            try spoil()
+            let reloaded = try registry.load(try Self.located(name, in: registry))
+            for text in Self.texts {
+                #expect(reloaded.encode(text) == built.encode(text), "\(name), \(what): \(text.prefix(40))")
+            }
+            #expect(try FileIO.readAll(path) == good, "\(name), \(what): not stored again as it was")
+            let read = try registry.load(try Self.located(name, in: registry))
+            #expect(read.encode(Self.texts[2]) == built.encode(Self.texts[2]))
+        }
     }
 
     /// A tokenizer.json's pipeline source is the file without its vocabulary and merges, everything else as

@@ -26,6 +26,11 @@ public struct UngreedyEncoder: Encoder {
         trie = ByteTrie(all.enumerated().map { ($1, TokenID($0)) })
     }
 
+    /// The encoder from its tokens and the trie built from them before (`CompiledEncoder`).
+    init(tokens: [[UInt8]], trie: ByteTrie) {
+        (self.tokens, self.trie) = (tokens, trie)
+    }
+
     public var idLimit: Int { tokens.count }
 
     public func encode<Sink: TokenSink>(piece text: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {

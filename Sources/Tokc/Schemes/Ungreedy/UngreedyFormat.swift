@@ -15,6 +15,12 @@ public enum UngreedyFormat {
 
 
     public static func load(_ content: [UInt8], name: String, path: String) throws(TokcError) -> Tokenizer {
+        try load(content, name: name, path: path, encoder: nil)
+    }
+
+    /// The same, or with the encoder built before from this file (`CompiledEncoder`): `content` is then the file
+    /// without its tokens (`pipelineSource(of:)`).
+    static func load(_ content: [UInt8], name: String, path: String, encoder compiled: UngreedyEncoder?) throws(TokcError) -> Tokenizer {
         try JSONNode.withDocument(content, path: path) { root throws(TokcError) in
             guard root["format"]?.string == formatName else {
                 throw .malformedFile(path: path, line: 1, expected: "\"format\": \"\(formatName)\"")
@@ -34,7 +40,10 @@ public enum UngreedyFormat {
                 }
                 tokens.append(bytes)
             }
-            guard let encoder = UngreedyEncoder(multiByteTokens: tokens) else {
+            if compiled != nil && !tokens.isEmpty {
+                throw .invalidVocabulary(path: path, reason: "a compiled ungreedy pipeline that lists tokens")
+            }
+            guard let encoder = compiled ?? UngreedyEncoder(multiByteTokens: tokens) else {
                 throw .invalidVocabulary(path: path, reason: "the tokens cannot be assembled")
             }
             var specials: [String: TokenID] = [:]
@@ -60,11 +69,24 @@ public enum UngreedyFormat {
 
     /// The file, members in a fixed order: the same vocabulary always gives the same bytes.
     public static func serialize(_ encoder: UngreedyEncoder, capcode: Bool, specialTokens: [String: TokenID] = [:]) -> [UInt8] {
+        serialize(tokens: encoder.tokens[256...], capcode: capcode, specialTokens: specialTokens)
+    }
+
+    /// What the compiled cache keeps beside a compiled encoder (`CompiledEncoder`): the file of `tokenizer`'s
+    /// vocabulary without its tokens, which the encoder holds (the JSON of its 8,000 tokens, their `Set` and
+    /// their trie took 56M instructions of a load).
+    static func pipelineSource(of tokenizer: Tokenizer) -> [UInt8] {
+        serialize(
+            tokens: [], capcode: tokenizer.detokenizer.capcode,
+            specialTokens: Dictionary(tokenizer.specialTokens.all.map { ($0.text, $0.id) }, uniquingKeysWith: { first, _ in first }))
+    }
+
+    private static func serialize(tokens: ArraySlice<[UInt8]>, capcode: Bool, specialTokens: [String: TokenID]) -> [UInt8] {
         JSONValue.object([
             ("format", .text(formatName)),
             ("version", .integer(1)),
             ("capcode", .bool(capcode)),
-            ("tokens", .array(encoder.tokens[256...].map { .string($0) })),
+            ("tokens", .array(tokens.map { .string($0) })),
             ("special_tokens", .object(specialTokens.sorted { $0.value < $1.value }.map { ($0.key, .integer(Int($0.value))) })),
         ]).serialized()
     }

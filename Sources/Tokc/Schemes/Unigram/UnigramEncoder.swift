@@ -90,6 +90,16 @@ public struct UnigramEncoder: Encoder {
         unknownSurface = model.unknownSurface
     }
 
+    /// An encoder from its fields as stored (`CompiledEncoder`, `read(from:)`).
+    init(
+        trie: ByteTrie, longestEdge: Int, texts: [[UInt8]], edgeScores: [Double], reading: Reading, unknown: TokenID,
+        unknownScore: Double, highestScore: Double, byteIDs: [TokenID]?, unknownSurface: [UInt8], cutsAtSpaces: Bool
+    ) {
+        (self.trie, self.longestEdge, self.texts, self.edgeScores, self.reading) = (trie, longestEdge, texts, edgeScores, reading)
+        (self.unknown, self.unknownScore, self.highestScore, self.byteIDs) = (unknown, unknownScore, highestScore, byteIDs)
+        (self.unknownSurface, self.cutsAtSpaces) = (unknownSurface, cutsAtSpaces)
+    }
+
     /// Hugging Face's reading of a `tokenizer.json` Unigram model: `vocab[i]` is the text and score of id `i`.
     /// Where a text is listed twice, the last id is the one matched, as there. With `byteFallback`, `<0xNN>`
     /// pieces decode to their byte.
