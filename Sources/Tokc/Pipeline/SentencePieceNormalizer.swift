@@ -179,7 +179,7 @@ public struct SentencePieceNormalizer: Normalizer {
     /// written as `▁` (or kept) without a rule walk, the commonest character after letters.
     let spaceIsPlain: Bool
     /// Where a text may be cut (`cuts`), worked out from the rules on first use (a walk of the whole trie).
-    private let spaceCuts: BuiltOnFirstUse<TextCutsBox>
+    let spaceCuts: BuiltOnFirstUse<TextCutsBox>
 
     init(model: SentencePieceModel, path: String) throws(TokcError) {
         spec = model.normalization

@@ -121,6 +121,11 @@ extension SentencePieceNormalizer {
         (self.passesThrough, self.passesThroughAtEnd, self.passesBeforeASCII) = (passesThrough, passesThroughAtEnd, passesBeforeASCII)
         (self.twoBytePassage, self.threeBytePassage) = (twoBytePassage, threeBytePassage)
         (self.continuingCharacters, self.spaceIsPlain) = (continuingCharacters, spaceIsPlain)
+        spaceCuts = BuiltOnFirstUse {
+            TextCutsBox(Self.spaceCuts(
+                spec: spec, treatWhitespaceAsSuffix: treatWhitespaceAsSuffix, spaceIsPlain: spaceIsPlain, userDefined: userDefined,
+                charsMap: charsMap, passesThrough: passesThrough, passesThroughAtEnd: passesThroughAtEnd))
+        }
     }
 }
 
