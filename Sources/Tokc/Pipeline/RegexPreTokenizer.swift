@@ -430,13 +430,17 @@ public struct RegexPreTokenizer: PreTokenizer {
     static let tekken = #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     public func forEachPiece(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
-        forEachPieceInlined(in: text, body)
+        withoutActuallyEscaping(body) { body in
+            var consumer = ClosurePieceConsumer(body: body)
+            split(text, into: &consumer)
+        }
     }
 
-    /// `forEachPiece`, inlined into its caller so that `body` (the encoder, in `Tokenizer`'s loop) is a direct
-    /// call, not a closure call per piece.
+    /// The split, handing each piece to `consumer`: a generic, not a closure, so that where the caller is
+    /// concrete (`Tokenizer`'s byte-level BPE loop) the whole loop is one specialised function with the encoder
+    /// called directly (closures for the tiers and the body cost two indirect calls and their contexts a piece).
     @inline(__always)
-    func forEachPieceInlined(in text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    func split<Consumer: PieceConsumer>(_ text: UnsafeBufferPointer<UInt8>, into consumer: inout Consumer) {
         var start = 0
         while start < text.count {
             // Whether the widened pattern is needed comes out of the same pass that finds the run's end.
@@ -445,44 +449,73 @@ public struct RegexPreTokenizer: PreTokenizer {
                 : UnicodeCatchUp.wellFormedRun(in: text, from: start)
             if wellFormedEnd > start {
                 let regex = holdsAddition ? widenedRegex ?? self.regex : self.regex
-                splitWellFormed(UnsafeBufferPointer(rebasing: text[start..<wellFormedEnd]), regex: regex, body)
+                splitWellFormed(UnsafeBufferPointer(rebasing: text[start..<wellFormedEnd]), regex: regex, into: &consumer)
             }
             guard wellFormedEnd < text.count else { return }
             let illFormedEnd = UTF8Scan.illFormedEnd(in: text, from: wellFormedEnd)
-            body(UnsafeBufferPointer(rebasing: text[wellFormedEnd..<illFormedEnd]))
+            consumer.consume(UnsafeBufferPointer(rebasing: text[wellFormedEnd..<illFormedEnd]))
             start = illFormedEnd
         }
     }
 
+    /// The tiers in turn at each position: `ASCIIPieceScanner`, `WordShortcut` (and `CaselessShortcut`), then
+    /// PCRE2, whose scratch is taken only if some position needs it.
     @inline(__always)
-    private func splitWellFormed(
-        _ text: UnsafeBufferPointer<UInt8>, regex: PCRE2Pattern, _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    private func splitWellFormed<Consumer: PieceConsumer>(
+        _ text: UnsafeBufferPointer<UInt8>, regex: PCRE2Pattern, into consumer: inout Consumer
     ) {
-        var covered = 0
+        let count = text.count
         let shortcut = self.shortcut
+        var matcher: PCRE2Pattern.Matcher? = nil
+        defer { if let matcher { regex.release(matcher) } }
+        // Text before `covered` has gone out as pieces; text between it and a match is a gap (no branch took it).
+        var covered = 0
+        var start = 0
         // The ASCII tier's class table, read once a split (a static read in the loop would check its
         // initialisation at every piece).
         ASCIIPieceScanner.classes.withUnsafeBufferPointer { classes in
             let ascii = shortcut.flatMap { $0 == .kimiWords ? nil : ASCIIPieceScanner(classes: classes.baseAddress!, shortcut: $0) }
-            let completed = regex.forEachMatch(in: text, shortcut: { start in
+            while start < count {
                 if let ascii {
                     let end = ascii.matchEnd(in: text, from: start)
-                    if end != 0 { return end }
+                    if end != 0 {
+                        consumer.consume(UnsafeBufferPointer(rebasing: text[start..<end]))
+                        (start, covered) = (end, end)
+                        continue
+                    }
                 }
-                return Self.shortcutEnd(shortcut, in: text, from: start)
-            }) { match in
-                if match.lowerBound > covered && keepsUnmatched {
-                    body(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
+                if let end = Self.shortcutEnd(shortcut, in: text, from: start) {
+                    consumer.consume(UnsafeBufferPointer(rebasing: text[start..<end]))
+                    (start, covered) = (end, end)
+                    continue
                 }
-                body(UnsafeBufferPointer(rebasing: text[match]))
-                covered = match.upperBound
+                if matcher == nil { matcher = regex.takeMatcher() }
+                switch regex.nextMatch(in: text, from: start, with: matcher.unsafelyUnwrapped) {
+                case .match(let match):
+                    guard !match.isEmpty else {
+                        // An empty match (a user's pattern): step over a code point; it joins the gap.
+                        start = PCRE2Pattern.nextCodePointBoundary(in: text, after: match.lowerBound)
+                        continue
+                    }
+                    if match.lowerBound > covered && keepsUnmatched {
+                        consumer.consume(UnsafeBufferPointer(rebasing: text[covered..<match.lowerBound]))
+                    }
+                    consumer.consume(UnsafeBufferPointer(rebasing: text[match]))
+                    (start, covered) = (match.upperBound, match.upperBound)
+                case .none:
+                    start = count
+                case .failed:
+                    // PCRE2 hit a resource limit: the rest goes out as one piece, still lossless, the count
+                    // close. tokc's own patterns are possessive or single-class repeats and have not hit one,
+                    // even on a 1 MB line.
+                    if covered < count { consumer.consume(UnsafeBufferPointer(rebasing: text[covered...])) }
+                    return
+                }
             }
             // Text no branch matches (possible only with a user's pattern) is a piece by itself, or dropped where
-            // `keepsUnmatched` is false. If PCRE2 hit a resource limit (`completed == false`), the rest goes out as
-            // one piece: still lossless, the count close. tokc's own patterns are possessive or single-class repeats
-            // and have not hit one, even on a 1 MB line.
-            if covered < text.count && (keepsUnmatched || !completed) {
-                body(UnsafeBufferPointer(rebasing: text[covered...]))
+            // `keepsUnmatched` is false.
+            if covered < count && keepsUnmatched {
+                consumer.consume(UnsafeBufferPointer(rebasing: text[covered...]))
             }
         }
     }
@@ -555,4 +588,17 @@ public struct RegexPreTokenizer: PreTokenizer {
         }
         return output
     }
+}
+
+/// What `RegexPreTokenizer.split` hands each piece to.
+protocol PieceConsumer {
+    mutating func consume(_ piece: UnsafeBufferPointer<UInt8>)
+}
+
+/// A closure as a `PieceConsumer`, for `forEachPiece`'s callers.
+struct ClosurePieceConsumer: PieceConsumer {
+    let body: (UnsafeBufferPointer<UInt8>) -> Void
+
+    @inline(__always)
+    func consume(_ piece: UnsafeBufferPointer<UInt8>) { body(piece) }
 }

@@ -111,14 +111,15 @@ public struct Tokenizer: Sendable {
         }
         if let regex = preTokenizer as? RegexPreTokenizer, let bpe = encoder as? BPEEncoder {
             guard !segment.isEmpty else { return }
-            let memo = ScratchSpace.mergeMemo
-            var cuts: MergeCuts? = nil  // fetched at the first long piece, then kept for the segment
+            func split(_ text: UnsafeBufferPointer<UInt8>) {
+                var merging = BPEEncoder.PieceMerging(encoder: bpe, text: text, sink: sink)
+                regex.split(text, into: &merging)
+                sink = merging.sink
+            }
             if let normalized = normalizer.normalize(segment, atTextStart: atTextStart) {
-                normalized.withUnsafeBufferPointer { text in
-                    regex.forEachPieceInlined(in: text) { bpe.encode(piece: $0, memo: memo, cuts: &cuts, into: &sink) }
-                }
+                normalized.withUnsafeBufferPointer { split($0) }
             } else {
-                regex.forEachPieceInlined(in: segment) { bpe.encode(piece: $0, memo: memo, cuts: &cuts, into: &sink) }
+                split(segment)
             }
             return
         }

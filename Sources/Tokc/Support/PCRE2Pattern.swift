@@ -16,7 +16,7 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     private let scratchPool = Locked<[Scratch]>([])
 
     /// Match scratch owned by one caller at a time.
-    private struct Scratch: @unchecked Sendable {  // Invariant: used by one thread at a time (pool hand-off).
+    fileprivate struct Scratch: @unchecked Sendable {  // Invariant: used by one thread at a time (pool hand-off).
         let matchData: OpaquePointer
         let matchContext: OpaquePointer
         let jitStack: OpaquePointer?
@@ -80,41 +80,62 @@ final class PCRE2Pattern: @unchecked Sendable {  // Invariant: `code` is never m
     func forEachMatch(
         in subject: UnsafeBufferPointer<UInt8>, shortcut: (Int) -> Int? = { _ in nil }, _ body: (Range<Int>) -> Void
     ) -> Bool {
-        guard let base = subject.baseAddress, subject.count > 0 else { return true }
-        let scratch = takeScratch()
-        defer { returnScratch(scratch) }
-        let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
-        let length = subject.count
+        guard subject.count > 0 else { return true }
+        let matcher = takeMatcher()
+        defer { release(matcher) }
         var start = 0
-        while start < length {
+        while start < subject.count {
             if let end = shortcut(start) {
                 body(start..<end)
                 start = end
                 continue
             }
-            let status: Int32
-            if isJITCompiled {
-                status = pcre2_jit_match_8(code, base, length, start, 0, scratch.matchData, scratch.matchContext)
-            } else {
-                status = pcre2_match_8(code, base, length, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
+            switch nextMatch(in: subject, from: start, with: matcher) {
+            case .match(let range):
+                if !range.isEmpty { body(range) }
+                // An empty match (none of tokc's patterns has one; a user's regex might) steps over one code
+                // point so the loop always advances and the caller sees the step as a gap.
+                start = range.isEmpty ? Self.nextCodePointBoundary(in: subject, after: range.lowerBound) : range.upperBound
+            case .none: return true
+            case .failed: return false
             }
-            if status == PCRE2_ERROR_NOMATCH { return true }
-            if status < 0 { return false }
-            let matchStart = ovector[0]
-            var matchEnd = ovector[1]
-            if matchEnd == matchStart {
-                // None of tokc's patterns can match empty text, but a user's regex might: step over one
-                // code point so the loop always advances and the caller sees the step as a gap.
-                matchEnd = Self.nextCodePointBoundary(in: subject, after: matchStart)
-            } else {
-                body(matchStart..<matchEnd)
-            }
-            start = matchEnd
         }
         return true
     }
 
-    private static func nextCodePointBoundary(in bytes: UnsafeBufferPointer<UInt8>, after index: Int) -> Int {
+    /// Match scratch held by one caller for as many `nextMatch` calls as it likes: a split that asks PCRE2
+    /// only where its own scanners cannot answer takes it at the first such place and gives it back at its end.
+    struct Matcher {
+        fileprivate let scratch: Scratch
+    }
+
+    func takeMatcher() -> Matcher { Matcher(scratch: takeScratch()) }
+
+    func release(_ matcher: Matcher) { returnScratch(matcher.scratch) }
+
+    enum NextMatch {
+        /// The first match at or after the start (possibly empty, with a user's pattern).
+        case match(Range<Int>)
+        /// No match in the rest of the subject.
+        case none
+        /// PCRE2 gave up (a resource limit).
+        case failed
+    }
+
+    /// The first match in `subject` (well-formed UTF-8, see `forEachMatch`) starting at `start` or later.
+    @inline(__always)
+    func nextMatch(in subject: UnsafeBufferPointer<UInt8>, from start: Int, with matcher: Matcher) -> NextMatch {
+        let scratch = matcher.scratch
+        let status = isJITCompiled
+            ? pcre2_jit_match_8(code, subject.baseAddress, subject.count, start, 0, scratch.matchData, scratch.matchContext)
+            : pcre2_match_8(code, subject.baseAddress, subject.count, start, PCRE2_NO_UTF_CHECK, scratch.matchData, scratch.matchContext)
+        if status == PCRE2_ERROR_NOMATCH { return .none }
+        if status < 0 { return .failed }
+        let ovector = pcre2_get_ovector_pointer_8(scratch.matchData)!
+        return .match(ovector[0]..<ovector[1])
+    }
+
+    static func nextCodePointBoundary(in bytes: UnsafeBufferPointer<UInt8>, after index: Int) -> Int {
         var next = index + 1
         while next < bytes.count && bytes[next] & 0xC0 == 0x80 { next += 1 }
         return next

@@ -265,6 +265,24 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
     @inline(__always)
     func id(of start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
         let (key, hash) = Self.keyAndHash(start, count)
+        return id(key: key, hash: hash, start: start, count: count)
+    }
+
+    /// `id(of:count:)` for 1...16 bytes whose packed words (`pack`) the caller has: the same key and hash as
+    /// `keyAndHash` gives, without reading the bytes again.
+    @inline(__always)
+    func id(low: UInt64, high: UInt64, start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
+        if count <= 8 { return id(key: low, hash: Self.shortHash(low, count), start: start, count: count) }
+        var hash = (UInt64(truncatingIfNeeded: count) &* 0x9E37_79B9_7F4A_7C15 ^ low) &* 0xBF58_476D_1CE4_E5B9
+        hash ^= hash >> 29
+        hash = (hash ^ high) &* 0xBF58_476D_1CE4_E5B9
+        if count == 16 { hash ^= hash >> 29 }  // `keyAndHash` takes a whole second word in its loop
+        let final = Self.finalHash(hash)
+        return id(key: final, hash: final, start: start, count: count)
+    }
+
+    @inline(__always)
+    private func id(key: UInt64, hash: UInt64, start: UnsafePointer<UInt8>, count: Int) -> TokenID? {
         let bits = Self.filterBits(hash)
         guard filter[Self.filterWord(hash) & filterMask] & bits == bits else { return nil }
         var slot = Int(truncatingIfNeeded: hash) & mask
@@ -360,10 +378,15 @@ final class TokenTable: @unchecked Sendable {  // Invariant: every buffer is wri
         if index < count {
             hash = (hash ^ pack(start + index, count - index)) &* 0xBF58_476D_1CE4_E5B9
         }
-        hash ^= hash >> 32
-        hash &*= 0x94D0_49BB_1331_11EB
-        hash ^= hash >> 29
+        hash = finalHash(hash)
         return (hash, hash)
+    }
+
+    @inline(__always)
+    private static func finalHash(_ value: UInt64) -> UInt64 {
+        var hash = value ^ value >> 32
+        hash &*= 0x94D0_49BB_1331_11EB
+        return hash ^ hash >> 29
     }
 }
 

@@ -55,13 +55,31 @@ enum MergeMemo {
         UnsafeMutableRawPointer(memo + entryCount).assumingMemoryBound(to: Hot.self)
     }
 
-    /// The piece's bytes as two little-endian words, zero-padded, and its entry index.
+    typealias Key = (low: UInt64, high: UInt64, index: Int)
+
+    /// The piece's bytes as two words, zero-padded (`TokenTable.pack`), and its entry index.
     @inline(__always)
-    static func key(_ piece: UnsafeBufferPointer<UInt8>) -> (low: UInt64, high: UInt64, index: Int) {
+    static func key(_ piece: UnsafeBufferPointer<UInt8>) -> Key {
         let start = piece.baseAddress!
         let count = piece.count
         let low = TokenTable.pack(start, min(count, 8))
         let high = count > 8 ? TokenTable.pack(start + 8, count - 8) : 0
+        return key(low: low, high: high, count: count)
+    }
+
+    /// `key` for a piece (1...16 bytes) with 16 bytes readable from its start: two loads, masked to its length
+    /// (`pack` branches on the length, which is unpredictable from piece to piece).
+    @inline(__always)
+    static func wideKey(_ start: UnsafePointer<UInt8>, _ count: Int) -> Key {
+        let raw = UnsafeRawPointer(start)
+        // Shifts of 64 give 0 (Swift's `>>` on an overshift): no bytes of the second word for 8 bytes or fewer.
+        let low = raw.loadUnaligned(as: UInt64.self) & UInt64.max >> (64 - 8 * min(count, 8))
+        let high = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & UInt64.max >> (64 - 8 * max(count - 8, 0))
+        return key(low: low, high: high, count: count)
+    }
+
+    @inline(__always)
+    private static func key(low: UInt64, high: UInt64, count: Int) -> Key {
         let hash = (low &* 0x9E37_79B9_7F4A_7C15 ^ high &* 0xC2B2_AE3D_27D4_EB4F ^ UInt64(count)) &* 0xBF58_476D_1CE4_E5B9
         return (low, high, Int(truncatingIfNeeded: hash >> UInt64(64 - entryCount.trailingZeroBitCount)))
     }
@@ -81,7 +99,15 @@ enum MergeMemo {
     static func encodeShort<Sink: TokenSink>(
         _ piece: UnsafeBufferPointer<UInt8>, memo: UnsafeMutablePointer<Entry>, encoder: BPEEncoder, into sink: inout Sink
     ) {
-        let (low, high, index) = key(piece)
+        encodeShort(piece, key: key(piece), memo: memo, encoder: encoder, into: &sink)
+    }
+
+    @inline(__always)
+    static func encodeShort<Sink: TokenSink>(
+        _ piece: UnsafeBufferPointer<UInt8>, key: Key, memo: UnsafeMutablePointer<Entry>, encoder: BPEEncoder,
+        into sink: inout Sink
+    ) {
+        let (low, high, index) = key
         let hot = hotPieces(after: memo) + (index & (hotCount - 1))
         let serial = encoder.table.serial
         if hot.pointee.owner == serial && hot.pointee.low == low && hot.pointee.high == high
@@ -89,7 +115,7 @@ enum MergeMemo {
             sink.append(hot.pointee.id)
             return
         }
-        if let id = encoder.table.id(of: piece.baseAddress!, count: piece.count) {
+        if let id = encoder.table.id(low: low, high: high, start: piece.baseAddress!, count: piece.count) {
             hot.pointee = Hot(low: low, high: high, owner: serial, length: UInt32(piece.count), id: id)
             sink.append(id)
             return
