@@ -59,22 +59,22 @@ struct ASCIIPieceScanner {
         if first & Self.letter != 0 { return wordEnd(base, count, from: start) }
         if first & Self.digit != 0 {
             let limit = shortcut.digitRun
-            var index = start + 1
-            while index < count && index - start < limit && kind(index) & Self.digit != 0 { index += 1 }
+            var index = start &+ 1
+            while index < count && index &- start < limit && kind(index) & Self.digit != 0 { index &+= 1 }
             // Fewer digits than the branch takes and a non-ASCII character next: it may be another script's digit.
-            return index - start < limit && kind(index) == Self.high ? 0 : index
+            return index &- start < limit && kind(index) == Self.high ? 0 : index
         }
-        let next = kind(start + 1)
+        let next = kind(start &+ 1)
         if first & Self.punctuation != 0 {
             if first == Self.apostrophe && shortcut != .casedWords { return 0 }  // a contraction may start here
-            if next & Self.letter != 0 { return wordEnd(base, count, from: start + 1) }
+            if next & Self.letter != 0 { return wordEnd(base, count, from: start &+ 1) }
             return punctuationRunEnd(base, count, from: start)
         }
         if first & Self.high != 0 { return 0 }
         // Whitespace. One blank before a letter leads it; a space before punctuation leads the punctuation run.
         if first == Self.blank {
-            if next & Self.letter != 0 { return wordEnd(base, count, from: start + 1) }
-            if next & Self.punctuation != 0 && base[start] == 0x20 { return punctuationRunEnd(base, count, from: start + 1) }
+            if next & Self.letter != 0 { return wordEnd(base, count, from: start &+ 1) }
+            if next & Self.punctuation != 0 && base[start] == 0x20 { return punctuationRunEnd(base, count, from: start &+ 1) }
         }
         var index = start
         var lastBreak = -1
@@ -82,13 +82,13 @@ struct ASCIIPieceScanner {
             let byteClass = classes[Int(base[index])]
             guard byteClass & Self.space != 0 else { break }
             if byteClass == Self.lineBreak { lastBreak = index }
-            index += 1
+            index &+= 1
         }
         // At the end of the text `$` and `(?!\S)` decide otherwise; before a non-ASCII character the run may go
         // on (U+00A0, U+3000 are `\s`).
         guard index < count, classes[Int(base[index])] != Self.high else { return 0 }
-        if lastBreak >= 0 { return lastBreak + 1 }
-        return index - start > 1 ? index - 1 : index
+        if lastBreak >= 0 { return lastBreak &+ 1 }
+        return index &- start > 1 ? index &- 1 : index
     }
 
     /// The end of the letters from `start` (a letter), or 0 when a non-ASCII character (a letter or mark that
@@ -133,16 +133,16 @@ struct ASCIIPieceScanner {
     private static func runEnd(_ base: UnsafePointer<UInt8>, _ count: Int, from start: Int, _ run: Run) -> Int {
         var index = start
         let raw = UnsafeRawPointer(base)
-        while index + 8 <= count {
+        while index &+ 8 <= count {
             let outside = ~run.lanes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self))) & 0x8080_8080_8080_8080
-            if outside != 0 { return index + outside.trailingZeroBitCount >> 3 }
-            index += 8
+            if outside != 0 { return index &+ outside.trailingZeroBitCount &>> 3 }
+            index &+= 8
         }
         while index < count {
             var word: UInt64 = 0
             withUnsafeMutableBytes(of: &word) { $0[0] = base[index] }
             guard run.lanes(word) & 0x80 != 0 else { break }
-            index += 1
+            index &+= 1
         }
         return index
     }
@@ -152,7 +152,7 @@ struct ASCIIPieceScanner {
     @inline(__always)
     private func punctuationRunEnd(_ base: UnsafePointer<UInt8>, _ count: Int, from start: Int) -> Int {
         var index = start
-        while index < count && classes[Int(base[index])] & Self.punctuation != 0 { index += 1 }
+        while index < count && classes[Int(base[index])] & Self.punctuation != 0 { index &+= 1 }
         if index < count && classes[Int(base[index])] == Self.high { return 0 }
         return shortcut.lineBreaksEnd(in: UnsafeBufferPointer(start: base, count: count), from: index)
     }

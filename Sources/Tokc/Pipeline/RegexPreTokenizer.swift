@@ -477,6 +477,11 @@ public struct RegexPreTokenizer: PreTokenizer {
             let ascii = shortcut.flatMap { $0 == .kimiWords ? nil : ASCIIPieceScanner(classes: classes.baseAddress!, shortcut: $0) }
             while start < count {
                 if let ascii {
+                    if text[start] < 0x80 {
+                        start = consumer.consumeASCIIRun(text, from: start, scanner: ascii)
+                        covered = start
+                        guard start < count else { break }
+                    }
                     let end = ascii.matchEnd(in: text, from: start)
                     if end != 0 {
                         consumer.consume(UnsafeBufferPointer(rebasing: text[start..<end]))
@@ -593,6 +598,18 @@ public struct RegexPreTokenizer: PreTokenizer {
 /// What `RegexPreTokenizer.split` hands each piece to.
 protocol PieceConsumer {
     mutating func consume(_ piece: UnsafeBufferPointer<UInt8>)
+
+    /// Takes the pieces from `start` on that `scanner` finds, as long as it likes, in a loop of its own;
+    /// returns where it stopped (`start` if it took none). An encoder whose common case is small keeps the
+    /// scanner and that case in one tight loop this way (`BPEEncoder.PieceMerging`).
+    mutating func consumeASCIIRun(_ text: UnsafeBufferPointer<UInt8>, from start: Int, scanner: ASCIIPieceScanner) -> Int
+}
+
+extension PieceConsumer {
+    @inline(__always)
+    mutating func consumeASCIIRun(_ text: UnsafeBufferPointer<UInt8>, from start: Int, scanner: ASCIIPieceScanner) -> Int {
+        start
+    }
 }
 
 /// A closure as a `PieceConsumer`, for `forEachPiece`'s callers.

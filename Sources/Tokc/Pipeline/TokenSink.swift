@@ -60,18 +60,21 @@ struct BufferSink: TokenSink {
 
     @inline(__always)
     mutating func append(_ token: TokenID) {
-        if count == capacity { grow() }
+        if count == capacity { (base, capacity) = Self.grown(base, count: count, capacity: capacity) }
         (base + count).initialize(to: token)
-        count += 1
+        count &+= 1
     }
 
+    /// Static, taking and giving values, so that a sink kept in a local variable never has its address taken
+    /// and its fields can live in registers through an encoder's loop.
     @inline(never)
-    private mutating func grow() {
+    private static func grown(
+        _ base: UnsafeMutablePointer<TokenID>, count: Int, capacity: Int
+    ) -> (UnsafeMutablePointer<TokenID>, Int) {
         let larger = UnsafeMutablePointer<TokenID>.allocate(capacity: capacity * 2)
         larger.moveInitialize(from: base, count: count)
         base.deallocate()
-        base = larger
-        capacity *= 2
+        return (larger, capacity * 2)
     }
 
     /// The ids, as an array; the buffer is freed, and the sink must not be used again.

@@ -47,17 +47,24 @@ public struct BPEEncoder: Encoder {
     public var tokenCount: Int { table.count }
 
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
-        var cuts: MergeCuts? = nil
-        encode(piece: piece, memo: ScratchSpace.mergeMemo, cuts: &cuts, into: &sink)
+        var longPieces: LongPieceTables? = nil
+        encode(piece: piece, memo: ScratchSpace.mergeMemo, longPieces: &longPieces, into: &sink)
+    }
+
+    /// What a long piece needs beyond the memo, fetched at the first long piece of a text and kept for the
+    /// rest (each `Lazy.value` is an atomic load through an unspecialised generic: reading `mergeCuts.value` a
+    /// long piece was 9% of the instructions on Japanese).
+    struct LongPieceTables {
+        let cuts: MergeCuts
+        let whole: WholeCharacters?
     }
 
     /// `encode(piece:into:)` with the thread's memo (`ScratchSpace.mergeMemo`) found by the caller, once for
-    /// all the pieces of a text rather than once a piece, and the merge cuts kept in `cuts` from the first long
-    /// piece on (reading `mergeCuts.value`, an atomic load through an unspecialised generic, was 9% of the
-    /// instructions on Japanese).
+    /// all the pieces of a text rather than once a piece, and the long pieces' tables kept in `longPieces` from
+    /// the first long piece on.
     @inline(__always)
     func encode<Sink: TokenSink>(
-        piece: UnsafeBufferPointer<UInt8>, memo: UnsafeMutablePointer<MergeMemo.Entry>, cuts: inout MergeCuts?, into sink: inout Sink
+        piece: UnsafeBufferPointer<UInt8>, memo: UnsafeMutablePointer<MergeMemo.Entry>, longPieces: inout LongPieceTables?, into sink: inout Sink
     ) {
         guard let start = piece.baseAddress, piece.count > 0 else { return }
         if piece.count <= MergeMemo.maxPieceLength {
@@ -65,40 +72,95 @@ public struct BPEEncoder: Encoder {
         } else if let id = table.id(of: start, count: piece.count) {
             sink.append(id)
         } else {
-            if cuts == nil { cuts = mergeCuts.value }
-            encodeLong(piece, cuts: cuts.unsafelyUnwrapped, memo: memo, into: &sink)
+            if longPieces == nil { longPieces = LongPieceTables(cuts: mergeCuts.value, whole: wholeCharacters?.value) }
+            encodeLong(piece, tables: longPieces.unsafelyUnwrapped, memo: memo, into: &sink)
         }
     }
 
     /// The encoder as the consumer of a split's pieces (`RegexPreTokenizer.split`), with what the pieces of
-    /// one text share: the thread's memo, found once; the merge cuts, fetched at the first long piece (reading
-    /// `mergeCuts.value`, an atomic load through an unspecialised generic, was 9% of the instructions on
-    /// Japanese); and the end of the text, so that a short piece's bytes can be read as two whole words.
+    /// one text share: the thread's memo, found once; the long pieces' tables, fetched at the first long piece;
+    /// and the end of the text, so that a short piece's bytes can be read as two whole words.
     struct PieceMerging<Sink: TokenSink>: PieceConsumer {
         let encoder: BPEEncoder
         let memo: UnsafeMutablePointer<MergeMemo.Entry>
-        /// Sixteen bytes before the end of the text: a piece starting before it can be read 16 bytes wide.
-        let wideReadLimit: UnsafePointer<UInt8>?
-        var cuts: MergeCuts? = nil
+        let hotPieces: UnsafeMutablePointer<MergeMemo.Hot>
+        let serial: UInt32
+        /// Sixteen bytes before the end of the text: a piece starting at or before it can be read 16 bytes wide.
+        let wideReadLimit: UnsafePointer<UInt8>
+        var longPieces: LongPieceTables? = nil
         var sink: Sink
 
         init(encoder: BPEEncoder, text: UnsafeBufferPointer<UInt8>, sink: Sink) {
             self.encoder = encoder
             memo = ScratchSpace.mergeMemo
-            wideReadLimit = text.count >= 16 ? text.baseAddress.map { $0 + (text.count - 16) } : nil
+            hotPieces = MergeMemo.hotPieces(after: memo)
+            serial = encoder.table.serial
+            // A text under 16 bytes has no such place: the limit lies before its start.
+            let start = text.baseAddress ?? UnsafePointer(bitPattern: 16)!
+            wideReadLimit = text.count >= 16 ? start + (text.count - 16) : start - 1
             self.sink = sink
         }
 
+        /// The common case kept small, so the split's loop around it keeps its values in registers: a piece of
+        /// up to 16 bytes that is one of the thread's hot pieces. Everything else is out of line.
         @inline(__always)
         mutating func consume(_ piece: UnsafeBufferPointer<UInt8>) {
             let start = piece.baseAddress.unsafelyUnwrapped
-            if piece.count <= MergeMemo.maxPieceLength {
-                let key = wideReadLimit.map { start <= $0 } == true
-                    ? MergeMemo.wideKey(start, piece.count) : MergeMemo.key(piece)
-                MergeMemo.encodeShort(piece, key: key, memo: memo, encoder: encoder, into: &sink)
-            } else {
-                encoder.encode(piece: piece, memo: memo, cuts: &cuts, into: &sink)
+            let count = piece.count
+            guard count <= MergeMemo.maxPieceLength && start <= wideReadLimit else {
+                consumeOther(piece)
+                return
             }
+            let key = MergeMemo.wideKey(start, count)
+            let hot = hotPieces + (key.index & (MergeMemo.hotCount - 1))
+            if hot.pointee.owner == serial && hot.pointee.low == key.low && hot.pointee.high == key.high
+                && hot.pointee.length == UInt32(truncatingIfNeeded: count) {
+                sink.append(hot.pointee.id)
+                return
+            }
+            consumeShort(piece, key: key)
+        }
+
+        /// The pieces `scanner` finds from `start`, until it cannot tell or a piece is longer than 16 bytes,
+        /// in a function of its own with every value its loop needs in a local (the sink too), so that they stay
+        /// in registers: English prose is nearly all such pieces, ~90% of them hot. A piece that is not hot
+        /// goes out of line (`consumeShort`) and the loop goes on.
+        @inline(never)
+        mutating func consumeASCIIRun(_ text: UnsafeBufferPointer<UInt8>, from start: Int, scanner: ASCIIPieceScanner) -> Int {
+            let base = text.baseAddress.unsafelyUnwrapped
+            let lastWideStart = text.count &- MergeMemo.maxPieceLength
+            let hotPieces = self.hotPieces
+            let serial = self.serial
+            var sink = self.sink
+            var position = start
+            while position <= lastWideStart {
+                let end = scanner.matchEnd(in: text, from: position)
+                let count = end &- position
+                guard end != 0 && count <= MergeMemo.maxPieceLength else { break }
+                let key = MergeMemo.wideKey(base + position, count)
+                let hot = hotPieces + (key.index & (MergeMemo.hotCount - 1))
+                if hot.pointee.owner == serial && hot.pointee.low == key.low && hot.pointee.high == key.high
+                    && hot.pointee.length == UInt32(truncatingIfNeeded: count) {
+                    sink.append(hot.pointee.id)
+                } else {
+                    self.sink = sink
+                    consumeShort(UnsafeBufferPointer(start: base + position, count: count), key: key)
+                    sink = self.sink
+                }
+                position = end
+            }
+            self.sink = sink
+            return position
+        }
+
+        @inline(never)
+        private mutating func consumeShort(_ piece: UnsafeBufferPointer<UInt8>, key: MergeMemo.Key) {
+            MergeMemo.encodeShort(piece, key: key, memo: memo, encoder: encoder, into: &sink)
+        }
+
+        @inline(never)
+        private mutating func consumeOther(_ piece: UnsafeBufferPointer<UInt8>) {
+            encoder.encode(piece: piece, memo: memo, longPieces: &longPieces, into: &sink)
         }
     }
 
@@ -107,11 +169,13 @@ public struct BPEEncoder: Encoder {
     /// piece, not a merge, and a stretch that is a token need not merge to it (glm-4's " 系统" merges to " \xE7",
     /// "\xB3\xBB", "统").
     private func encodeLong<Sink: TokenSink>(
-        _ piece: UnsafeBufferPointer<UInt8>, cuts: MergeCuts, memo: UnsafeMutablePointer<MergeMemo.Entry>, into sink: inout Sink
+        _ piece: UnsafeBufferPointer<UInt8>, tables: LongPieceTables, memo: UnsafeMutablePointer<MergeMemo.Entry>,
+        into sink: inout Sink
     ) {
+        let cuts = tables.cuts
         var end = cuts.nextCut(in: piece, after: 0)
         guard end < piece.count else {
-            BytePairMerge.long(piece, encoder: self, into: &sink)
+            BytePairMerge.long(piece, encoder: self, whole: tables.whole, into: &sink)
             return
         }
         var start = 0
@@ -120,7 +184,7 @@ public struct BPEEncoder: Encoder {
             if stretch.count <= MergeMemo.maxPieceLength {
                 MergeMemo.encode(stretch, memo: memo, encoder: self, into: &sink)
             } else {
-                BytePairMerge.long(stretch, encoder: self, into: &sink)
+                BytePairMerge.long(stretch, encoder: self, whole: tables.whole, into: &sink)
             }
             start = end
             end = end < piece.count ? cuts.nextCut(in: piece, after: end) : end

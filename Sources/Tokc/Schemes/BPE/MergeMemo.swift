@@ -72,9 +72,11 @@ enum MergeMemo {
     @inline(__always)
     static func wideKey(_ start: UnsafePointer<UInt8>, _ count: Int) -> Key {
         let raw = UnsafeRawPointer(start)
-        // Shifts of 64 give 0 (Swift's `>>` on an overshift): no bytes of the second word for 8 bytes or fewer.
-        let low = raw.loadUnaligned(as: UInt64.self) & UInt64.max >> (64 - 8 * min(count, 8))
-        let high = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & UInt64.max >> (64 - 8 * max(count - 8, 0))
+        // Masking shifts, 0...56 bits: the second word keeps no byte for a piece of 8 bytes or fewer.
+        let lowMask = UInt64.max &>> (64 &- 8 &* min(count, 8))
+        let highMask = count > 8 ? UInt64.max &>> (128 &- 8 &* count) : 0
+        let low = raw.loadUnaligned(as: UInt64.self) & lowMask
+        let high = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self) & highMask
         return key(low: low, high: high, count: count)
     }
 
