@@ -51,13 +51,19 @@
 ///   26M instructions, some 8% of a fresh process counting 3 KB of Japanese). The filter is sized by the
 ///   pairs' occurrences: 64 KiB for qwen2.5 (18,462 pairs; 0.23% of the pairs it does not hold pass for held,
 ///   random keys) and o200k_base (11,890; 0.09%).
-final class MergeCuts: Sendable {
+final class MergeCuts: @unchecked Sendable {  // Invariant: nothing is written after init; the copies are freed in deinit.
     /// The Bloom filter of character pairs, `x << 16 | y` (16 payload bits each): three bits in one word.
     private let filter: [UInt64]
     private let filterShift: UInt64
     /// For case 2: the windows by slot `(x2 & 0x3F) << 4 | y0 & 0x0F`; `partialStarts[slot]..<[slot + 1]`.
     private let partialStarts: [UInt32]
     private let partials: [Window]
+    /// Copies of the three tables that `nextCut` reads without bounds checks or array accesses (through the
+    /// arrays, `nextCut` cost ~125 instructions a character boundary: 28% of encoding Japanese, callgrind).
+    private let filterWords: UnsafeMutableBufferPointer<UInt64>
+    private let filterMask: Int
+    private let partialStartWords: UnsafeMutableBufferPointer<UInt32>
+    private let partialWindows: UnsafeMutableBufferPointer<Window>
 
     /// The bytes a token fixes of the six around a boundary, X's first at bit 0 (as `partiallySpanned` packs them).
     private struct Window {
@@ -68,7 +74,7 @@ final class MergeCuts: Sendable {
     @inline(__always) private static func isLead(_ byte: UInt8) -> Bool { byte & 0xF0 == 0xE0 }
     @inline(__always) private static func isContinuation(_ byte: UInt8) -> Bool { byte & 0xC0 == 0x80 }
 
-    init(table: TokenTable) {
+    convenience init(table: TokenTable) {
         var pairs: [UInt32] = []
         var partials: [(slot: Int, window: Window)] = []
         table.forEachToken { _, bytes in
@@ -101,23 +107,32 @@ final class MergeCuts: Sendable {
             let (word, bits) = Self.filterPosition(key, shift: shift)
             filter[word] |= bits
         }
-        self.filter = filter
-        self.filterShift = shift
-
         partials.sort { $0.slot < $1.slot }
         var starts = [UInt32](repeating: 0, count: 1025)
         for partial in partials { starts[partial.slot + 1] += 1 }
         for slot in 0..<1024 { starts[slot + 1] += starts[slot] }
-        self.partialStarts = starts
-        self.partials = partials.map(\.window)
+        self.init(filter: filter, partialStarts: starts, partials: partials.map(\.window))
     }
 
-    /// The tables as they were built before (`DerivedTables`).
+    /// The tables as they were built, now or before (`DerivedTables`).
     private init(filter: [UInt64], partialStarts: [UInt32], partials: [Window]) {
         self.filter = filter
         filterShift = UInt64(64 - filter.count.trailingZeroBitCount)
         self.partialStarts = partialStarts
         self.partials = partials
+        filterWords = .allocate(capacity: filter.count)
+        _ = filterWords.initialize(from: filter)
+        filterMask = filter.count - 1
+        partialStartWords = .allocate(capacity: partialStarts.count)
+        _ = partialStartWords.initialize(from: partialStarts)
+        partialWindows = .allocate(capacity: max(partials.count, 1))
+        _ = partialWindows.initialize(from: partials)
+    }
+
+    deinit {
+        filterWords.deallocate()
+        partialStartWords.deallocate()
+        partialWindows.deallocate()
     }
 
     /// Writes the tables for `read(from:)` (`DerivedTables`).
@@ -151,42 +166,47 @@ final class MergeCuts: Sendable {
     }
 
     /// The first place after `start` where `piece` may be cut (see above), or `piece.count` when there is none.
-    /// A walk over the bytes: one filter word per boundary between two three-byte characters.
+    /// A walk over the bytes, each character's value worked out once (it is Y at one boundary and X at the
+    /// next): one filter word per boundary between two three-byte characters.
     @inline(__always)
     func nextCut(in piece: UnsafeBufferPointer<UInt8>, after start: Int) -> Int {
         let base = piece.baseAddress!
         let count = piece.count
         var index = start
+        var previous: UInt32 = 0
         var afterThreeByte = false  // whether bytes index-3..<index are a three-byte character (and index > start)
-        while index + 3 <= count {
-            guard Self.isLead(base[index]) && Self.isContinuation(base[index + 1]) && Self.isContinuation(base[index + 2]) else {
+        while index &+ 3 <= count {
+            let (b0, b1, b2) = (base[index], base[index &+ 1], base[index &+ 2])
+            guard Self.isLead(b0) && Self.isContinuation(b1) && Self.isContinuation(b2) else {
                 afterThreeByte = false
-                index += 1
+                index &+= 1
                 continue
             }
-            if afterThreeByte && !spanned(base + index) { return index }
+            let value = UInt32(UTF8Scan.threeByteValue(b0, b1, b2))
+            if afterThreeByte && !spanned(previous << 16 | value, base + index) { return index }
+            previous = value
             afterThreeByte = true
-            index += 3
+            index &+= 3
         }
         return count
     }
 
-    /// Whether a token may span the boundary between the three-byte characters before `y` and at `y`.
+    /// Whether a token may span the boundary at `y` between the three-byte characters of pair key `key`.
     @inline(__always)
-    private func spanned(_ y: UnsafePointer<UInt8>) -> Bool {
-        let (word, bits) = Self.filterPosition(Self.pairKey(y), shift: filterShift)
-        if filter[word] & bits == bits { return true }
+    private func spanned(_ key: UInt32, _ y: UnsafePointer<UInt8>) -> Bool {
+        let (word, bits) = Self.filterPosition(key, shift: filterShift)
+        if filterWords[word & filterMask] & bits == bits { return true }
         let slot = Int(y[-1] & 0x3F) << 4 | Int(y[0] & 0x0F)
-        let (from, to) = (Int(partialStarts[slot]), Int(partialStarts[slot + 1]))
+        let (from, to) = (Int(partialStartWords[slot]), Int(partialStartWords[slot &+ 1]))
         guard from < to else { return false }
-        return partiallySpanned(y, partials[from..<to])
+        return partiallySpanned(y, UnsafeBufferPointer(rebasing: partialWindows[from..<to]))
     }
 
     /// Built once per encoder, on first use (`BuiltOnFirstUse`).
     typealias Lazy = BuiltOnFirstUse<MergeCuts>
 
     @inline(never)
-    private func partiallySpanned(_ y: UnsafePointer<UInt8>, _ windows: ArraySlice<Window>) -> Bool {
+    private func partiallySpanned(_ y: UnsafePointer<UInt8>, _ windows: UnsafeBufferPointer<Window>) -> Bool {
         var bytes: UInt64 = 0
         for offset in -3..<3 { bytes |= UInt64(y[offset]) << UInt64(8 * (3 + offset)) }
         return windows.contains { bytes & $0.mask == $0.value }
