@@ -2,7 +2,8 @@
 # Issue #29's bounded-memory check: a ~2 GB text made from the corpus (Corpus/{en,de,fr,ja,zh}.txt repeated),
 # counted by `tokc count` from the file, from a pipe, and gzipped, with peak RSS from /usr/bin/time -v; then the
 # whole text counted at once on one thread by REFERENCE, a tokc from before streaming (126a737 or earlier: it
-# reads the input whole, and with `--threads 1` never cuts it), for the exact total.
+# reads the input whole, and with `--threads 1` never cuts it; for a vocabulary that streams only since e5b3150,
+# such as mistral-v3 or deepseek-v3, any tokc before it, e.g. aadc1f2), for the exact total.
 # Usage: Benchmarks/streaming/run-2g.sh TOKC REFERENCE [WORKDIR] [VOCAB]   (needs ~2.2 GB free in WORKDIR, ~6 GB of RAM
 # for the whole-text reference). Too slow for CI (minutes); its results are in results-2g.txt beside it.
 set -euo pipefail

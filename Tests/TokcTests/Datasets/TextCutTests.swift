@@ -158,14 +158,28 @@ import Testing
         #expect(mistral.encode(text, threads: 2, partBytes: 500) == mistral.encode(text))
     }
 
+    /// The families the README lists, each vocabulary in one.
     @Test func whichPlacesEachFamilyAllows() throws {
+        let o200kFamily = [
+            "o200k_base", "cl100k_base", "o200k_harmony", "llama3", "llama4", "qwen2.5", "qwen3.5", "glm-4", "glm-4.7",
+            "minimax-m3", "deepseek-v3", "kimi-k2", "tekken",
+        ]
+        for name in o200kFamily {
+            #expect(try Self.tokenizer(name).cuts(allowedSpecial: .none) == TextCuts.beforeBlanksAfterWords.union(lineStarts: true), "\(name)")
+        }
         let o200k = try Self.tokenizer("o200k_base").cuts(allowedSpecial: .none)
         #expect(o200k.lineStarts && o200k.beforeWhiteSpace == [0x20, 0x09] && !o200k.dropsSpace)
-        for name in ["r50k_base", "claude-legacy", "command-r"] {
+        for name in ["r50k_base", "p50k_base", "claude-legacy", "command-r"] {
             let gpt2 = try Self.tokenizer(name).cuts(allowedSpecial: .none)
+            #expect(gpt2 == .beforeWhiteSpaceAfterWords, "\(name)")
             #expect(!gpt2.lineStarts && gpt2.beforeWhiteSpace == .whiteSpace, "\(name)")
         }
-        for name in ["mistral-v1", "mistral-v3", "mistral-v7", "llama2"] {
+        for name in ["gemma-4", "bert-base-uncased", "ungreedy-multi-8k"] {
+            #expect(try Self.tokenizer(name).cuts(allowedSpecial: .none) == .lineStartsOnly, "\(name)")
+        }
+        #expect(Set(o200kFamily + ["r50k_base", "p50k_base", "claude-legacy", "command-r", "gemma-4", "bert-base-uncased",
+                                   "ungreedy-multi-8k", "mistral-v1", "mistral-v3", "mistral-v7", "llama2", "unigram-multi-8k"]) == Set(Self.cuttable))
+        for name in ["mistral-v1", "mistral-v3", "mistral-v7", "llama2", "unigram-multi-8k"] {
             let sentencePiece = try Self.tokenizer(name).cuts(allowedSpecial: .none)
             #expect(sentencePiece.dropsSpace && sentencePiece.beforeWhiteSpace == [0x20] && !sentencePiece.lineStarts, "\(name)")
             #expect(sentencePiece.afterASCII.contains(UInt8(ascii: "a")) && sentencePiece.afterASCII.contains(UInt8(ascii: ".")), "\(name)")
