@@ -12,6 +12,8 @@ extension Tokenizer {
         if preTokenizer is WholeTextPreTokenizer {
             cuts = normalizer.cuts
             guard cuts.dropsSpace, encoder.cutsPieces || (encoder as? UnigramEncoder)?.cutsAtSpaces == true else { return .none }
+            // A Unigram model's carried score (`CountCarry`) starts again after each special token: not carried.
+            if encoder is UnigramEncoder && allowedSpecial != .none && !specialTokens.isEmpty { return .none }
         } else {
             cuts = normalizer.cuts.intersection(preTokenizer.cuts)
         }

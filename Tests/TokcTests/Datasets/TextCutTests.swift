@@ -213,5 +213,7 @@ import Testing
         let text = try Self.corpusText(60_000)
         #expect(Self.idsCutEverywhere(unigram, text).ids == unigram.encode(text))
         #expect(try Self.streamed([unigram], text, window: 2_000) == [unigram.count(text)])
+        // Special tokens matched in the text would start the score again at each: no place then.
+        #expect(!unigram.specialTokens.isEmpty && !unigram.streams(allowedSpecial: .all))
     }
 }
