@@ -125,9 +125,32 @@ public enum UnicodeNormalizer: String, Normalizer, CaseIterable, Sendable {
     private static let nfcQuickYes = quickYesBitmap(TOKC_ICU_NFC)
     private static let nfkcQuickYes = quickYesBitmap(TOKC_ICU_NFKC)
 
-    /// From ICU's quick-check property by code point (`tokc_icu_quick_yes_bitmap_by_property`), or with
-    /// `byCheck`, by running its quick check on each code point (what the property must agree with).
+    /// From the ranges shipped for the ICU tokc runs with (`QuickYes+Data.swift`), else from ICU's quick-check
+    /// property (`tokc_icu_quick_yes_bitmap_by_property`: 10.6M instructions, most of an NFC vocabulary's first
+    /// encode), or with `byCheck`, by running its quick check on each code point (what the property must agree
+    /// with).
     static func quickYesBitmap(_ form: tokc_icu_form, byCheck: Bool = false) -> [UInt8]? {
+        if !byCheck, let bitmap = shippedQuickYesBitmap(form) { return bitmap }
+        return quickYesBitmapFromICU(form, byCheck: byCheck)
+    }
+
+    /// The bitmap from the shipped ranges, when they were read from the ICU loaded now; else nil.
+    static func shippedQuickYesBitmap(_ form: tokc_icu_form) -> [UInt8]? {
+        guard String(cString: tokc_icu_version()) == quickYesICUVersion else { return nil }
+        let ranges: [UInt32]
+        switch form {
+        case TOKC_ICU_NFC, TOKC_ICU_NFC_UNICODE9: ranges = nfcQuickYesRanges
+        case TOKC_ICU_NFKC, TOKC_ICU_NFKC_UNICODE9: ranges = nfkcQuickYesRanges
+        default: return nil
+        }
+        var bitmap = [UInt8](repeating: 0, count: 8192)
+        for index in stride(from: 0, to: ranges.count, by: 2) {
+            for value in ranges[index]...ranges[index + 1] { bitmap[Int(value >> 3)] |= 1 << (value & 7) }
+        }
+        return bitmap
+    }
+
+    static func quickYesBitmapFromICU(_ form: tokc_icu_form, byCheck: Bool) -> [UInt8]? {
         var bitmap = [UInt8](repeating: 0, count: 8192)
         let status = bitmap.withUnsafeMutableBufferPointer {
             byCheck ? tokc_icu_quick_yes_bitmap(form, $0.baseAddress) : tokc_icu_quick_yes_bitmap_by_property(form, $0.baseAddress)

@@ -56,9 +56,13 @@ enum CompiledSentencePiece {
     /// such a pipeline of this `version` (the caller then builds it again from the source).
     static func parts(from bytes: UnsafeRawBufferPointer) -> SentencePieceFormat.Parts? {
         var reader = WordArrays.Reader(bytes)
+        // Bytes 0 and 1 are Bools as they lie in memory: copied whole once checked (a map took 2.8M instructions).
         func flags(count: Int) -> [Bool]? {
-            guard let values = reader.u8s(), values.count == count, values.allSatisfy({ $0 <= 1 }) else { return nil }
-            return values.map { $0 == 1 }
+            guard let values = reader.u8s(), values.count == count, values.reduce(0, |) <= 1 else { return nil }
+            return [Bool](unsafeUninitializedCapacity: count) { buffer, initialized in
+                values.withUnsafeBytes { UnsafeMutableRawBufferPointer(buffer).copyMemory(from: $0) }
+                initialized = count
+            }
         }
         func passages(count: Int) -> [SentencePieceNormalizer.Passage]? {
             guard let values = reader.u8s(), values.count == count else { return nil }
