@@ -4,11 +4,13 @@
 
     scripts/playground-latency.py --tokc PATH/tokc [--keys 100] [--bytes 10240] [--langs ja,en]
                                   [--vocab o200k_base,llama3,qwen2.5,gemma-4] [--where end,start] [--phases]
+                                  [--one-line]
 
 Starts `tokc serve --http` with the vocabularies preloaded, opens the page on them, and for each language puts the
 first 10 KB of `Corpus/split/<lang>.heldout.txt` in the text box. Then, `--keys` times: a character is typed
 (in turn one of the language's and ASCII letters) at the end of the text, or (`--where` start) after its first
-line, the box's `input` event dispatched, and the page's clock
+line (with --one-line, whose text has its line feeds made spaces: one 10 KB paragraph, after its first 100
+characters), the box's `input` event dispatched, and the page's clock
 runs until every column has drawn this text (the page's `data-rendered` mark catches up with `data-pending`) and
 the frame showing it is painted (a `requestAnimationFrame` callback, then a task it posts: that runs after the
 paint). Prints p50, p99 and max per language, and the load average. Each keystroke waits for the one before to be
@@ -69,7 +71,8 @@ const drawn = () => new Promise((resolve) => {
 (async () => {
   const times = [];
   for (let k = 0; k < keys; k++) {
-    const at = where === 'end' ? area.value.length : area.value.indexOf('\\n') + 1 + k;
+    const line = area.value.indexOf('\\n');
+    const at = where === 'end' ? area.value.length : (line >= 0 ? line + 1 : 100) + k;
     area.value = area.value.slice(0, at) + letters[k % letters.length] + area.value.slice(at);
     area.setSelectionRange(at + 1, at + 1);
     state.asked = state.headers = state.parsed = state.built = 0;
@@ -95,9 +98,11 @@ def percentile(values, p):
     return values[min(len(values) - 1, int(len(values) * p))]
 
 
-def text_of(language, size):
+def text_of(language, size, one_line=False):
     with open(os.path.join(ROOT, "Corpus", "split", f"{language}.heldout.txt"), encoding="utf-8") as handle:
         text = handle.read(size)
+    if one_line:
+        text = text.replace("\n", " ")
     while len(text.encode()) > size:
         text = text[:-1]
     return text
@@ -153,7 +158,7 @@ def main():
         print(f"playground keystroke to every column drawn and painted, {len(vocabs)} vocabularies ({', '.join(vocabs)}), "
               f"{keys} keystrokes, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}:")
         for language, where in [(language, where) for language in languages for where in places]:
-            text = text_of(language, size)
+            text = text_of(language, size, "--one-line" in arguments)
             driver.execute_script("const a = document.getElementById('text'); a.value = arguments[0];"
                                   "a.dispatchEvent(new Event('input', { bubbles: true }));", text)
             WebDriverWait(driver, 60).until(lambda d: d.execute_script(

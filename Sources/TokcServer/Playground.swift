@@ -146,6 +146,7 @@ enum Playground {
         .stats dd.count { font-weight: 600; }
         .view { font: 13px/1.6 ui-monospace, monospace; white-space: pre-wrap; word-break: break-word; border-top: 1px solid var(--line); padding-top: 6px; height: 60vh; overflow: auto; contain: strict; }
         .view > div { content-visibility: auto; contain-intrinsic-size: auto 6em; }
+        .view > div.cut { text-align-last: justify; }
         .view span.t0 { background: #c9e4ff; } .view span.t1 { background: #ffe0b3; } .view span.t2 { background: #d4f2cf; }
         .view span.t3 { background: #f6d0ea; } .view span.t4 { background: #e4dcff; }
         .view span:hover { outline: 2px solid #333; }
@@ -318,30 +319,30 @@ enum Playground {
           draw(column, blocks(text, ids.length, lists.utf16_start, lists.utf16_end));
         }
 
-        // The view is cut into blocks of whole lines, so that a keystroke rebuilds only the blocks whose tokens
-        // changed, and the browser lays out only the blocks on screen (content-visibility). A block ends after a
-        // line whose text hashes to 0 mod 4 (about every fourth line), or after the first line past
-        // BLOCK_MAX tokens: where blocks end depends on the lines themselves, not on a count from the text's
-        // start, so an edit moves no boundary but its own line's. A token's span carries its index in its block
-        // (data-k); the block, the index of its first token (data-base), so blocks after an edit that adds a
-        // token keep their HTML.
-        const BLOCK_MAX = 256;
+        // The view is cut into blocks, so that a keystroke rebuilds only the blocks whose tokens changed, and the
+        // browser lays out only the blocks on screen (content-visibility). A block ends after a line whose text
+        // hashes to 0 mod 4 (about every fourth line), or after the first line past BLOCK_MAX tokens; inside a
+        // long line, past BLOCK_MIN tokens, after a token whose text with the one before it hashes to 0 mod 64
+        // (such a block is "cut": its last line is justified, so the line does not look ended). Where blocks
+        // end depends on the text around the end, not on a count from the text's start, so an edit moves no
+        // boundary but those near it. A token's span carries its index in its block (data-k); the block, the
+        // index of its first token (data-base), so blocks after an edit that adds a token keep their HTML.
+        const BLOCK_MIN = 64, BLOCK_MAX = 256;
+        const hashOf = (text, from, to, hash) => {
+          for (let u = from; u < to; u++) hash = (hash * 31 + text.charCodeAt(u)) | 0;
+          return hash;
+        };
         function blocks(text, count, starts, ends) {
           const out = [];
-          let parts = [], base = 0, k = 0, at = 0;
-          const close = (next) => { out.push({ html: parts.join(""), base }); parts = []; base = next; k = 0; };
+          let parts = [], base = 0, k = 0, at = 0, before = 0;
+          const close = (next, cut) => { out.push({ html: parts.join(""), base, cut }); parts = []; base = next; k = 0; };
           // Whether a block ends with the line that ends with the line feed at `feed`.
-          const boundary = (feed) => {
-            if (k >= BLOCK_MAX) return true;
-            let hash = 7;
-            for (let u = text.lastIndexOf("\n", feed - 1) + 1; u < feed; u++) hash = (hash * 31 + text.charCodeAt(u)) | 0;
-            return (hash & 3) === 0;
-          };
+          const boundary = (feed) => k >= BLOCK_MAX || (hashOf(text, text.lastIndexOf("\n", feed - 1) + 1, feed, 7) & 3) === 0;
           // Text no token shows (removed by a normaliser or pre-tokenizer): a block may end at a line in it.
           const plain = (from, to, next) => {
             if (to <= from) return;
             const feed = k > 0 ? text.lastIndexOf("\n", to - 1) : -1;
-            if (feed >= from && boundary(feed)) { parts.push(escapeHTML(text.slice(from, feed + 1))); close(next); from = feed + 1; }
+            if (feed >= from && boundary(feed)) { parts.push(escapeHTML(text.slice(from, feed + 1))); close(next, false); from = feed + 1; }
             if (to > from) parts.push(escapeHTML(text.slice(from, to)));
           };
           for (let i = 0; i < count; i++) {
@@ -352,10 +353,14 @@ enum Playground {
             parts.push(`<span class="t${k % 5}" data-k="${k}">${escapeHTML(text.slice(start, end))}</span>`);
             k++;
             at = end;
-            if (text.charCodeAt(end - 1) === 10 && (i + 1 === count || starts[i + 1] >= end) && boundary(end - 1)) close(i + 1);
+            const hash = hashOf(text, start, end, 7);
+            if (i + 1 < count && starts[i + 1] < end) { before = hash; continue; }  // the next token shares a character
+            if (text.charCodeAt(end - 1) === 10) { if (boundary(end - 1)) close(i + 1, false); }
+            else if (k >= BLOCK_MIN && ((hash * 17 + before) & 63) === 0 && i + 1 < count) close(i + 1, true);
+            before = hash;
           }
           plain(at, text.length, count);
-          if (parts.length || !out.length) close(count);
+          if (parts.length || !out.length) close(count, false);
           return out;
         }
 
@@ -378,6 +383,7 @@ enum Playground {
               element.innerHTML = block.html;
             }
             if (element.dataset.base !== String(block.base)) element.dataset.base = String(block.base);
+            if (element.classList.contains("cut") !== block.cut) element.classList.toggle("cut", block.cut);
             const wanted = previous ? previous.nextSibling : view.firstChild;
             if (element !== wanted) view.insertBefore(element, wanted);
             block.element = element;
