@@ -123,6 +123,12 @@ public struct Tokenizer: Sendable {
             }
             return
         }
+        // BERT: normaliser, split and WordPiece fused into one pass (`encodeBert`), the same tokens.
+        if let wordPiece = encoder as? WordPieceEncoder, wordPiece.maxCharactersPerWord <= 1 << 16, preTokenizer is BertPreTokenizer,
+           let bert = normalizer as? BertNormalizer, let map = BertCharacterMap.forNormalizer(bert) {
+            wordPiece.encodeBert(segment, map: map, into: &sink)
+            return
+        }
         run(encoder)
     }
 

@@ -16,6 +16,8 @@ public struct WordPieceEncoder: Encoder {
     public let maxCharactersPerWord: Int
     /// The longest token in bytes: no match is tried beyond it.
     let longestToken: Int
+    /// The one-character words' ids, for `encodeBert`.
+    let characterIDs: BuiltOnFirstUse<WordPieceCharacterIDs>
 
     /// `tokens[i]` is the text of id `i` (vocab.txt order). Returns nil if `unknownToken` is not among them or
     /// two tokens are equal.
@@ -47,16 +49,24 @@ public struct WordPieceEncoder: Encoder {
         self.prefix = prefix
         self.maxCharactersPerWord = maxCharactersPerWord
         self.longestToken = longest ?? 1
+        self.characterIDs = BuiltOnFirstUse { WordPieceCharacterIDs(tokens: table, continuations: continuations) }
     }
 
     public var idLimit: Int { tokens.idLimit }
 
     public func encode<Sink: TokenSink>(piece: UnsafeBufferPointer<UInt8>, into sink: inout Sink) {
         guard let base = piece.baseAddress, !piece.isEmpty else { return }
-        var characters = 0
-        for byte in piece where byte & 0xC0 != 0x80 { characters += 1 }
-        guard characters <= maxCharactersPerWord else {
-            sink.append(unknown, covering: piece.count)
+        if piece.count > maxCharactersPerWord {  // never more characters than bytes
+            var characters = 0
+            for byte in piece where byte & 0xC0 != 0x80 { characters += 1 }
+            guard characters <= maxCharactersPerWord else {
+                sink.append(unknown, covering: piece.count)
+                return
+            }
+        }
+        // Most words are one token.
+        if piece.count <= longestToken, let id = tokens.id(of: base, count: piece.count) {
+            sink.append(id, covering: piece.count)
             return
         }
         // The ids are found first and emitted only if the whole word matches: a word with an unmatched tail is
