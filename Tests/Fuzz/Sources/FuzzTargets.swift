@@ -46,6 +46,9 @@ enum FuzzTarget: String, CaseIterable {
     /// The built-in patterns' split (the ASCII tier, the word and CJK shortcuts, then PCRE2) against PCRE2
     /// alone (the same pattern in a group, which no tier recognises), on any bytes: the same pieces.
     case preTokenizer = "pre-tokenizer"
+    /// BERT's fused loop (`WordPieceEncoder.encodeBert`) against its normaliser, split and WordPiece run in
+    /// turn, for the four settings it runs, on any bytes: the same ids.
+    case bert = "bert"
 
     static let selected: FuzzTarget = {
         let name = getenv("TOKC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
@@ -125,6 +128,18 @@ let fuzzSplits: [(pattern: String, tiered: RegexPreTokenizer, plain: RegexPreTok
     }
 }()
 
+/// bert-base-uncased's WordPiece encoder under each setting the fused loop runs, for the `bert` target.
+let fuzzBert: (encoder: WordPieceEncoder, normalizers: [BertNormalizer]) = {
+    guard let encoder = (try? Tokenizer.named("bert-base-uncased"))?.encoder as? WordPieceEncoder else {
+        report("cannot load bert-base-uncased")
+        exit(2)
+    }
+    let normalizers = [(true, true), (false, false), (true, false), (false, true)].map {
+        BertNormalizer(stripAccents: $0.0, lowercase: $0.1)
+    }
+    return (encoder, normalizers)
+}()
+
 /// The pieces of `bytes` as byte ranges.
 func pieceRanges(_ bytes: [UInt8], _ preTokenizer: RegexPreTokenizer) -> [Range<Int>] {
     bytes.withUnsafeBufferPointer { buffer in
@@ -145,6 +160,7 @@ public func fuzzInitialize(
     _ argc: UnsafeMutablePointer<CInt>?, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>?
 ) -> CInt {
     if FuzzTarget.selected == .encoders { _ = shippedTokenizers.count }
+    if FuzzTarget.selected == .bert { _ = fuzzBert.normalizers.count }
     if FuzzTarget.selected == .chatRequest {
         // Each vocabulary's tables built on first use (whole characters, merge cuts) are built here, not inside
         // the first input: in the debug AddressSanitizer build they took 13 s, past libFuzzer's slow-unit line.
@@ -229,6 +245,19 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         for (pattern, tiered, plain) in fuzzSplits {
             let pieces = pieceRanges(bytes, tiered)
             check(pieces == pieceRanges(bytes, plain), "\(pattern.prefix(24)): the tiers split \(bytes) otherwise than PCRE2")
+        }
+    case .bert:
+        bytes.withUnsafeBufferPointer { text in
+            for normalizer in fuzzBert.normalizers {
+                var general = IDSink()
+                let normalized = normalizer.normalize(text) ?? Array(text)
+                normalized.withUnsafeBufferPointer {
+                    BertPreTokenizer().forEachPiece(in: $0) { fuzzBert.encoder.encode(piece: $0, into: &general) }
+                }
+                var fused = IDSink()
+                fuzzBert.encoder.encodeBert(text, map: BertCharacterMap.forNormalizer(normalizer)!, into: &fused)
+                check(fused.ids == general.ids, "bert (strip \(normalizer.stripAccents), lowercase \(normalizer.lowercase)): fused \(fused.ids) != \(general.ids) on \(bytes)")
+            }
         }
     case .chatRequest:
         guard let request = try? JinjaValue.parseJSON(bytes) else { break }

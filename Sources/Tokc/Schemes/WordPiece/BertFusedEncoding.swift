@@ -301,61 +301,68 @@ extension WordPieceEncoder {
             let end = text.count
             let swar = map.keepsLowercaseLetters
             while index < end {
-                // Eight bytes at a time while they are lowercase ASCII letters, which every setting keeps as
-                // they are: the bytes below 0x80 between 0x61 and 0x7A, counted from the first (a carry out of
-                // a byte at or above 0x80 spoils only the bytes after it).
-                if swar && index + 8 <= end && length + 8 <= capacity {
-                    let bytes = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
-                    let high: UInt64 = 0x8080_8080_8080_8080
-                    let letters = (bytes &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(bytes &+ 0x0505_0505_0505_0505) & ~bytes & high
-                    let run = (~letters & high).trailingZeroBitCount >> 3
-                    if run > 0 {
-                        UnsafeMutableRawPointer(word + length).storeBytes(of: bytes, as: UInt64.self)
-                        length += run
-                        index += run
+                let byte = base[index]
+                var sequence = 1
+                if byte < 0x80 {
+                    // Eight bytes at a time while they are lowercase ASCII letters, which every setting keeps as
+                    // they are: the bytes below 0x80 between 0x61 and 0x7A, counted from the first (a carry out
+                    // of a byte at or above 0x80 spoils only the bytes after it).
+                    if swar && index + 8 <= end && length + 8 <= capacity {
+                        let bytes = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+                        let high: UInt64 = 0x8080_8080_8080_8080
+                        let letters = (bytes &+ 0x1F1F_1F1F_1F1F_1F1F) & ~(bytes &+ 0x0505_0505_0505_0505) & ~bytes & high
+                        let run = (~letters & high).trailingZeroBitCount >> 3
+                        if run > 0 {
+                            UnsafeMutableRawPointer(word + length).storeBytes(of: bytes, as: UInt64.self)
+                            length += run
+                            index += run
+                            continue
+                        }
+                    }
+                    let code = ascii[Int(byte)]
+                    if code > BertCharacterMap.notASCII {
+                        if length < capacity {
+                            word[length] = code
+                            length += 1
+                        } else {
+                            overlong = true
+                        }
+                        index += 1
                         continue
                     }
-                }
-                let byte = base[index]
-                let code = ascii[Int(byte)]
-                if code > BertCharacterMap.notASCII {
-                    if length < capacity {
-                        word[length] = code
-                        length += 1
-                    } else {
-                        overlong = true
+                    if code == BertCharacterMap.asciiSpace {
+                        if length > 0 || overlong {
+                            finishWord(word, length, overlong, tables, found, cache, into: &sink)
+                            length = 0
+                            overlong = false
+                        }
+                        index += 1
+                        continue
                     }
-                    index += 1
-                    continue
-                }
-                if code == BertCharacterMap.asciiSpace {
-                    if length > 0 || overlong {
-                        finishWord(word, length, overlong, tables, found, cache, into: &sink)
-                        length = 0
-                        overlong = false
+                    if code == BertCharacterMap.asciiPunctuation {
+                        if length > 0 || overlong {
+                            finishWord(word, length, overlong, tables, found, cache, into: &sink)
+                            length = 0
+                            overlong = false
+                        }
+                        let id = tables.firstIDs[Int(byte)]
+                        sink.append(id == WordPieceCharacterIDs.none ? unknown : id)
+                        index += 1
+                        continue
                     }
-                    index += 1
-                    continue
-                }
-                if code == BertCharacterMap.asciiPunctuation {
-                    if length > 0 || overlong {
-                        finishWord(word, length, overlong, tables, found, cache, into: &sink)
-                        length = 0
-                        overlong = false
+                    if code == BertCharacterMap.asciiDropped {
+                        index += 1
+                        continue
                     }
-                    let id = tables.firstIDs[Int(byte)]
-                    sink.append(id == WordPieceCharacterIDs.none ? unknown : id)
-                    index += 1
-                    continue
-                }
-                if code == BertCharacterMap.asciiDropped {
-                    index += 1
-                    continue
-                }
-                let sequence = byte < 0x80 ? 1 : UTF8Scan.sequenceLength(in: text, at: index)
-                if sequence == 0 {  // ill-formed: the clean-up drops it
-                    index += 1
-                    continue
+                } else if byte >= 0xE1 && byte <= 0xEF && byte != 0xED && index + 3 <= end
+                            && base[index + 1] & 0xC0 == 0x80 && base[index + 2] & 0xC0 == 0x80 {
+                    sequence = 3  // most of CJK text: a lead without the special second-byte ranges of E0 and ED
+                } else {
+                    sequence = UTF8Scan.sequenceLength(in: text, at: index)
+                    if sequence == 0 {  // ill-formed: the clean-up drops it
+                        index += 1
+                        continue
+                    }
                 }
                 let value = sequence > 1 ? Self.scalarValue(base + index, sequence) : BertCharacterMap.mappedLimit
                 if value < BertCharacterMap.mappedLimit {

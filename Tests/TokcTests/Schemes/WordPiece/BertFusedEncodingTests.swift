@@ -59,11 +59,12 @@ import Testing
     }
 
     /// Every code point in the contexts of `everyCodePointAsHuggingFace` (between letters, alone, uppercased,
-    /// after an accent): the same ids fused as through the pipeline, for each setting.
+    /// after an accent): the same ids fused as through the pipeline, uncased and cased (the other two settings
+    /// mix the same steps; the random texts below cover them).
     @Test func everyCodePointFusedAsThePipeline() throws {
         let encoder = try Self.bertEncoder()
         let lines = PythonReference.everyCodePoint().map { Array($0.utf8) }
-        for normalizer in Self.normalizers {
+        for normalizer in Self.normalizers.prefix(2) {
             let differing = lines.filter { Self.fused($0, normalizer, encoder) != Self.general($0, normalizer, encoder) }
             #expect(differing.isEmpty, "\(differing.count) lines differ, the first: \(differing.first.map { String(decoding: $0.prefix(60), as: UTF8.self).debugDescription } ?? "")")
         }
