@@ -286,13 +286,14 @@ enum Playground {
           document.body.dataset.pending = String(mine);
           const text = state.text;
           const sample = samples.find((s) => s.language === state.sample && s.language !== "en");
-          const answers = await Promise.all(state.vocabs.map((name) => encode(text, name).catch((error) => error)));
+          const names = state.vocabs.slice();  // a column removed while the answers come must not shift them
+          const answers = await Promise.all(names.map((name) => encode(text, name).catch((error) => error)));
           if (mine !== generation) return;
           const bytes = encoder.encode(text);
           const characters = codePoints(text);
           setText($("status"), "");
           // Every column is drawn in one pass once all have answered: one layout, not one per column.
-          state.vocabs.forEach((name, index) => {
+          names.forEach((name, index) => {
             const answer = answers[index];
             const column = columns.get(name);
             if (!column) return;
